@@ -1,0 +1,75 @@
+"""The interface every feature set implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+__all__ = ["FeatureFrame", "FeatureSet"]
+
+
+@dataclass
+class FeatureFrame:
+    """
+    Model inputs computed from a per-user-day table.
+
+    Attributes
+    ----------
+    values : pd.DataFrame
+        One column per model feature, in model order, aligned to the table.
+    context : pd.DataFrame
+        Helper columns aligned to the table (an account's usual values,
+        baseline sizes) used to explain outliers. Not model inputs.
+    notes : list of str
+        Remarks for the analyst, e.g. features that could not be computed
+        from the columns the table has.
+
+    """
+
+    values: pd.DataFrame
+    context: pd.DataFrame = field(default_factory=pd.DataFrame)
+    notes: list[str] = field(default_factory=list)
+
+
+class FeatureSet:
+    """
+    A named way to turn per-user-day rows into Isolation Forest inputs.
+
+    Subclasses set `name` and `description` and implement `compute`,
+    `n_estimators`, `suppressed` and `reason`.
+    """
+
+    name: str = ""
+    description: str = ""
+    #: Columns (beyond the summary's required ones) the set can use.
+    optional_columns: tuple[str, ...] = ()
+
+    def compute(self, table: pd.DataFrame) -> FeatureFrame:
+        """Compute model features for every row of a prepared table."""
+        raise NotImplementedError
+
+    def n_estimators(self, n_rows: int, n_features: int) -> int:
+        """Return the number of trees to use when the caller does not choose one."""
+        return 100
+
+    def model_params(self) -> dict:
+        """Extra IsolationForest parameters (other than n_estimators)."""
+        return {}
+
+    def suppressed(self, table: pd.DataFrame) -> pd.Series:
+        """
+        Say which rows are scored but never reported, and why.
+
+        Returns
+        -------
+        pd.Series
+            Aligned to `table`; an empty string where the row may be
+            reported, otherwise a short reason.
+
+        """
+        return pd.Series("", index=table.index, dtype=object)
+
+    def reason(self, row: pd.Series, top_features: list[str]) -> str:
+        """One-line explanation of a flagged row in analyst language."""
+        raise NotImplementedError

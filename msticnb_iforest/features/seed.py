@@ -1,0 +1,145 @@
+"""
+The ``seed`` feature set: the original hunting notebook's features, exactly.
+
+For four count columns the account's mean and sample standard deviation over
+all of its rows in the window (the scored day included) turn each day's value
+into a damped, one-sided z-score::
+
+    std == 0 or undefined:  0 if value == 0 else log10(value + 1)
+    otherwise:              log10(max(0, (value - mean) / std) + 1)
+
+Two more columns are used as they are. Missing values count as 0. User-days
+without a successful logon are scored but not reported.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..schema import ACCOUNT_KEYS
+from .base import FeatureFrame, FeatureSet
+
+__all__ = ["SeedFeatures", "seed_zscores"]
+
+#: Columns turned into per-account z-scores.
+ZSCORE_COLUMNS = [
+    "FailedLogons",
+    "SuccessfulLogons",
+    "ComputersSuccessfulAccess",
+    "SrcIpSuccessfulAccess",
+]
+
+#: Model inputs, in model order.
+SEED_FEATURES = [
+    "FailedLogons_zscore",
+    "SuccessfulLogons_zscore",
+    "ComputersSuccessfulAccess_zscore",
+    "ComputerDomainsSuccessfulAccess",
+    "SrcIpSuccessfulAccess_zscore",
+    "SrcHostNameSuccessfulAccess",
+]
+
+_LABELS = {
+    "FailedLogons": "failed logons",
+    "SuccessfulLogons": "successful logons",
+    "ComputersSuccessfulAccess": "computers logged on to",
+    "SrcIpSuccessfulAccess": "source IPs",
+    "ComputerDomainsSuccessfulAccess": "account domains",
+    "SrcHostNameSuccessfulAccess": "source hosts",
+}
+
+
+def seed_zscores(values: pd.Series, keys: list[pd.Series]) -> tuple[pd.Series, ...]:
+    """
+    Compute the seed's damped z-score of `values` within groups.
+
+    Parameters
+    ----------
+    values : pd.Series
+        Counts; missing values must already be filled.
+    keys : list of pd.Series
+        Group keys aligned to `values` (the account).
+
+    Returns
+    -------
+    tuple of pd.Series
+        The z-feature, the group mean and the group standard deviation.
+
+    """
+    grouped = values.groupby(keys, sort=False, dropna=False)
+    mean = grouped.transform("mean")
+    std = grouped.transform("std")
+    val = values.to_numpy(dtype="float64")
+    mu = mean.to_numpy(dtype="float64")
+    sd = std.to_numpy(dtype="float64")
+    flat = (sd == 0) | np.isnan(sd)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        deviation = np.log10(np.maximum(0.0, (val - mu) / sd) + 1.0)
+    constant = np.where(val == 0, 0.0, np.log10(val + 1.0))
+    zscore = np.where(flat, constant, deviation)
+    return pd.Series(zscore, index=values.index), mean, std
+
+
+class SeedFeatures(FeatureSet):
+    """The original notebook's features and reporting rule."""
+
+    name = "seed"
+    description = (
+        "The original hunting notebook's features: per-account z-scores over the "
+        "whole window (scored day included); days with no successful logon are "
+        "not reported."
+    )
+
+    def compute(self, table: pd.DataFrame) -> FeatureFrame:
+        """Compute the six seed features for every row of a prepared table."""
+        keys = [table[col] for col in ACCOUNT_KEYS]
+        values = {}
+        context = {}
+        for col in ZSCORE_COLUMNS:
+            filled = table[col].fillna(0)
+            zscore, mean, std = seed_zscores(filled, keys)
+            values[f"{col}_zscore"] = zscore
+            context[f"{col}_mean"] = mean
+            context[f"{col}_std"] = std
+        for col in ("ComputerDomainsSuccessfulAccess", "SrcHostNameSuccessfulAccess"):
+            values[col] = table[col].fillna(0).astype("float64")
+        context["baseline_days"] = table.groupby(
+            keys, sort=False, dropna=False
+        )["Date"].transform("size")
+        frame = pd.DataFrame(values, index=table.index)[SEED_FEATURES]
+        return FeatureFrame(values=frame, context=pd.DataFrame(context, index=table.index))
+
+    def n_estimators(self, n_rows: int, n_features: int) -> int:
+        """Return 4 x features + 2 x rows below 500 rows, else 100 (the seed rule)."""
+        return 4 * n_features + 2 * n_rows if n_rows < 500 else 100
+
+    def model_params(self) -> dict:
+        """Return the seed's fixed IsolationForest settings."""
+        return {"max_samples": "auto", "max_features": 6, "bootstrap": False}
+
+    def suppressed(self, table: pd.DataFrame) -> pd.Series:
+        """Rows with no successful logon are not reported (the seed's rule)."""
+        no_success = table["SuccessfulLogons"].fillna(0) == 0
+        return pd.Series(
+            np.where(no_success, "no successful logon", ""), index=table.index, dtype=object
+        )
+
+    def reason(self, row: pd.Series, top_features: list[str]) -> str:
+        """Describe the top features as the day's value against the account's mean."""
+        parts = []
+        for feature in top_features:
+            col = feature.removesuffix("_zscore")
+            value = row.get(col)
+            value = 0 if pd.isna(value) else value
+            label = _LABELS.get(col, col)
+            if feature.endswith("_zscore"):
+                mean = row.get(f"{col}_mean")
+                std = row.get(f"{col}_std")
+                std_txt = "n/a" if pd.isna(std) else f"{std:.1f}"
+                parts.append(f"{value:g} {label} (window mean {mean:.1f}, sd {std_txt})")
+            else:
+                parts.append(f"{value:g} {label}")
+        days = row.get("baseline_days")
+        base = f"; baseline: {int(days)} day(s) incl. this one" if pd.notna(days) else ""
+        return "; ".join(parts) + base

@@ -1,0 +1,236 @@
+"""Column names of the per-user-day table and its validation.
+
+The per-user-day table is what the ``AnomalousLogons.user_day_summary`` query
+returns: one row per (Date, DstDomain, DstUser, LogonTypeName) with counts of
+logons and distinct counts of the hosts, addresses and domains involved.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputDataError
+
+__all__ = [
+    "ACCOUNT_KEYS",
+    "COUNT_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "is_summary_table",
+    "prepare_summary",
+]
+
+#: Columns that identify an account.
+ACCOUNT_KEYS = ["DstDomain", "DstUser"]
+
+#: Count columns of the summary, in query order.
+COUNT_COLUMNS = [
+    "AttemptedLogons",
+    "SuccessfulLogons",
+    "FailedLogons",
+    "ComputerDomainsAccessed",
+    "DistinctAuthenticationPackage",
+    "ComputersAccessed",
+    "DistinctSrcIp",
+    "DistinctSrcHostName",
+    "ComputersSuccessfulAccess",
+    "ComputerDomainsSuccessfulAccess",
+    "SrcIpSuccessfulAccess",
+    "SrcHostNameSuccessfulAccess",
+]
+
+#: Every column of the ``user_day_summary`` query, in query order.
+SUMMARY_COLUMNS = [
+    "Date",
+    "DstDomain",
+    "DstUser",
+    "LogonTypeName",
+    "AttemptedLogons",
+    "MAX_TimeGenerated",
+    "MIN_TimeGenerated",
+    "SuccessfulLogons",
+    "FailedLogons",
+    "ComputerDomainsAccessed",
+    "DistinctAuthenticationPackage",
+    "ComputersAccessed",
+    "DistinctSrcIp",
+    "DistinctSrcHostName",
+    "ComputersSuccessfulAccess",
+    "ComputerDomainsSuccessfulAccess",
+    "SrcIpSuccessfulAccess",
+    "SrcHostNameSuccessfulAccess",
+    "ActiveMilliseconds",
+]
+
+#: Columns a table must have to be treated as a per-user-day summary.
+REQUIRED_SUMMARY_COLUMNS = [
+    "Date",
+    "DstDomain",
+    "DstUser",
+    "SuccessfulLogons",
+    "FailedLogons",
+    "ComputersSuccessfulAccess",
+    "SrcIpSuccessfulAccess",
+]
+
+# Exports from the Log Analytics portal append the time zone to time columns.
+_EXPORT_SUFFIX = re.compile(r"\s*\[(UTC|Local Time)\]$")
+
+
+def _clean_name(name: object) -> str:
+    """Strip a BOM, spaces and an export time-zone suffix from a column name."""
+    text = str(name).replace("\ufeff", "").strip()
+    return _EXPORT_SUFFIX.sub("", text)
+
+
+def is_summary_table(data: pd.DataFrame) -> bool:
+    """Return True if `data` has the columns of a per-user-day summary."""
+    names = {_clean_name(col) for col in data.columns}
+    return set(REQUIRED_SUMMARY_COLUMNS) <= names
+
+
+def parse_dates(values: pd.Series, name: str = "Date") -> pd.Series:
+    """
+    Parse a column of dates or times to UTC-naive day timestamps.
+
+    Each distinct value is parsed once, so this is fast on long columns
+    with few distinct days. Naive times are taken as UTC; aware ones are
+    converted to UTC.
+
+    Raises
+    ------
+    InputDataError
+        If a non-empty value cannot be read as a date.
+
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        parsed = values
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        return parsed.dt.normalize().astype("datetime64[ns]")
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    days = _parse_unique_times(pd.Series(uniques, dtype=object), name)
+    result = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
+    valid = codes >= 0
+    result[valid] = days.to_numpy()[codes[valid]]
+    return pd.Series(result, index=values.index, name=values.name).dt.normalize()
+
+
+def _parse_unique_times(uniques: pd.Series, name: str) -> pd.Series:
+    """Parse distinct date/time values (strings, datetimes, numbers)."""
+    out = []
+    bad = []
+    for value in uniques:
+        stamp = _to_utc_naive(value)
+        if stamp is None:
+            bad.append(value)
+        out.append(stamp if stamp is not None else pd.NaT)
+    if bad:
+        examples = ", ".join(repr(v) for v in bad[:3])
+        raise InputDataError(
+            f"Column '{name}' has {len(bad)} value(s) that are not dates, e.g. {examples}."
+        )
+    return pd.Series(pd.to_datetime(out), dtype="datetime64[ns]")
+
+
+def _to_utc_naive(value: object) -> pd.Timestamp | None:
+    """Convert one value to a naive UTC timestamp, or None if unreadable."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return pd.NaT
+        # Portal exports write "9/19/2022, 11:29:46.297 PM".
+        text = text.replace(", ", " ", 1) if re.match(r"^\d+/\d+/\d+,", text) else text
+        try:
+            stamp = pd.Timestamp(text)
+        except (ValueError, OverflowError):
+            return None
+    else:
+        try:
+            stamp = pd.Timestamp(value)
+        except (ValueError, TypeError, OverflowError):
+            return None
+    if stamp is pd.NaT:
+        return pd.NaT
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return stamp
+
+
+def _coerce_counts(table: pd.DataFrame) -> None:
+    """Make count columns numeric in place; reject negative or fractional counts."""
+    for col in COUNT_COLUMNS:
+        if col not in table.columns:
+            table[col] = np.nan
+            continue
+        raw = table[col]
+        values = pd.to_numeric(raw, errors="coerce")
+        unreadable = values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+        if unreadable.any():
+            example = raw[unreadable].iloc[0]
+            raise InputDataError(
+                f"Column '{col}' must hold counts; {int(unreadable.sum())} value(s) "
+                f"are not numbers, e.g. {example!r}."
+            )
+        finite = values.dropna()
+        if (finite < 0).any():
+            raise InputDataError(f"Column '{col}' must hold counts; it has negative values.")
+        if not np.all(np.isfinite(finite)) or (finite != np.floor(finite)).any():
+            raise InputDataError(
+                f"Column '{col}' must hold whole-number counts; it has fractional "
+                "or infinite values."
+            )
+        table[col] = values.astype("float64")
+
+
+def prepare_summary(data: pd.DataFrame) -> pd.DataFrame:
+    """
+    Validate a per-user-day table and return a cleaned copy.
+
+    Column names are cleaned (export suffixes such as `` [UTC]`` removed),
+    count columns become float64 (missing values stay NaN), ``Date`` becomes
+    a day timestamp and account names become strings. Row order and
+    duplicate keys are kept. The input frame is not modified.
+
+    Parameters
+    ----------
+    data : pd.DataFrame
+        Rows as returned by the ``user_day_summary`` query.
+
+    Returns
+    -------
+    pd.DataFrame
+        A new frame with a fresh RangeIndex.
+
+    Raises
+    ------
+    InputDataError
+        If required columns are missing or values cannot be read.
+
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise InputDataError(f"Expected a pandas DataFrame, got {type(data).__name__}.")
+    table = data.rename(columns=_clean_name).reset_index(drop=True)
+    if table.columns.duplicated().any():
+        dupes = sorted(set(table.columns[table.columns.duplicated()]))
+        raise InputDataError(f"Duplicate column names in input: {dupes}.")
+    missing = [col for col in REQUIRED_SUMMARY_COLUMNS if col not in table.columns]
+    if missing:
+        raise InputDataError(
+            "Input is not a per-user-day logon summary; missing column(s): "
+            + ", ".join(missing)
+        )
+    table = table.copy()
+    table["Date"] = parse_dates(table["Date"], "Date")
+    if table["Date"].isna().any():
+        raise InputDataError(
+            f"Column 'Date' is empty in {int(table['Date'].isna().sum())} row(s)."
+        )
+    for col in ACCOUNT_KEYS:
+        table[col] = table[col].astype("string").fillna("").astype(object)
+    if "LogonTypeName" not in table.columns:
+        table["LogonTypeName"] = "3 - Network"
+    _coerce_counts(table)
+    return table
