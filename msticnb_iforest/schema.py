@@ -219,15 +219,12 @@ def prepare_summary(data: pd.DataFrame) -> pd.DataFrame:
     missing = [col for col in REQUIRED_SUMMARY_COLUMNS if col not in table.columns]
     if missing:
         raise InputDataError(
-            "Input is not a per-user-day logon summary; missing column(s): "
-            + ", ".join(missing)
+            "Input is not a per-user-day logon summary; missing column(s): " + ", ".join(missing)
         )
     table = table.copy()
     table["Date"] = parse_dates(table["Date"], "Date")
     if table["Date"].isna().any():
-        raise InputDataError(
-            f"Column 'Date' is empty in {int(table['Date'].isna().sum())} row(s)."
-        )
+        raise InputDataError(f"Column 'Date' is empty in {int(table['Date'].isna().sum())} row(s).")
     for col in ACCOUNT_KEYS:
         table[col] = table[col].astype("string").fillna("").astype(object)
     if "LogonTypeName" not in table.columns:

@@ -104,9 +104,9 @@ class SeedFeatures(FeatureSet):
             context[f"{col}_std"] = std
         for col in ("ComputerDomainsSuccessfulAccess", "SrcHostNameSuccessfulAccess"):
             values[col] = table[col].fillna(0).astype("float64")
-        context["baseline_days"] = table.groupby(
-            keys, sort=False, dropna=False
-        )["Date"].transform("size")
+        context["baseline_days"] = table.groupby(keys, sort=False, dropna=False)["Date"].transform(
+            "size"
+        )
         frame = pd.DataFrame(values, index=table.index)[SEED_FEATURES]
         return FeatureFrame(values=frame, context=pd.DataFrame(context, index=table.index))
 
