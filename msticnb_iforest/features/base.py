@@ -42,8 +42,8 @@ class FeatureSet:
 
     name: str = ""
     description: str = ""
-    #: Columns (beyond the summary's required ones) the set can use.
-    optional_columns: tuple[str, ...] = ()
+    #: Input columns drawn per day in an outlier account's trend plot.
+    trend_columns: tuple[str, ...] = ()
 
     def compute(self, table: pd.DataFrame) -> FeatureFrame:
         """Compute model features for every row of a prepared table."""
@@ -70,6 +70,22 @@ class FeatureSet:
         """
         return pd.Series("", index=table.index, dtype=object)
 
+    def evidence(self, row: pd.Series, feature: str) -> str:
+        """
+        Describe one feature of a flagged row: the observed value and the usual one.
+
+        Parameters
+        ----------
+        row : pd.Series
+            The user-day with its input columns, features and context columns.
+        feature : str
+            A model feature name.
+
+        """
+        return f"{feature} = {row.get(feature)}"
+
     def reason(self, row: pd.Series, top_features: list[str]) -> str:
         """One-line explanation of a flagged row in analyst language."""
-        raise NotImplementedError
+        if not top_features:
+            return "unusual combination of values"
+        return "; ".join(self.evidence(row, name) for name in top_features)

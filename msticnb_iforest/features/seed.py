@@ -85,6 +85,14 @@ class SeedFeatures(FeatureSet):
     """The original notebook's features and reporting rule."""
 
     name = "seed"
+    trend_columns = (
+        "FailedLogons",
+        "SrcHostNameSuccessfulAccess",
+        "SuccessfulLogons",
+        "ComputersSuccessfulAccess",
+        "SrcIpSuccessfulAccess",
+        "ComputerDomainsSuccessfulAccess",
+    )
     description = (
         "The original hunting notebook's features: per-account z-scores over the "
         "whole window (scored day included); days with no successful logon are "
@@ -125,21 +133,23 @@ class SeedFeatures(FeatureSet):
             np.where(no_success, "no successful logon", ""), index=table.index, dtype=object
         )
 
+    def evidence(self, row: pd.Series, feature: str) -> str:
+        """Describe a feature as the day's count against the account's window mean."""
+        col = feature.removesuffix("_zscore")
+        value = row.get(col)
+        value = 0.0 if pd.isna(value) else float(value)
+        text = f"{value:g} {_LABELS.get(col, col)}"
+        if feature.endswith("_zscore"):
+            mean = row.get(f"{col}_mean")
+            std = row.get(f"{col}_std")
+            std_txt = "n/a" if pd.isna(std) else f"{std:.1f}"
+            text += f" (window mean {mean:.1f}, sd {std_txt})"
+        return text
+
     def reason(self, row: pd.Series, top_features: list[str]) -> str:
-        """Describe the top features as the day's value against the account's mean."""
-        parts = []
-        for feature in top_features:
-            col = feature.removesuffix("_zscore")
-            value = row.get(col)
-            value = 0 if pd.isna(value) else value
-            label = _LABELS.get(col, col)
-            if feature.endswith("_zscore"):
-                mean = row.get(f"{col}_mean")
-                std = row.get(f"{col}_std")
-                std_txt = "n/a" if pd.isna(std) else f"{std:.1f}"
-                parts.append(f"{value:g} {label} (window mean {mean:.1f}, sd {std_txt})")
-            else:
-                parts.append(f"{value:g} {label}")
+        """Join the evidence of the top features and state the window size."""
+        text = super().reason(row, top_features)
         days = row.get("baseline_days")
-        base = f"; baseline: {int(days)} day(s) incl. this one" if pd.notna(days) else ""
-        return "; ".join(parts) + base
+        if pd.notna(days):
+            text += f"; baseline: {int(days)} day(s) in the window, this one included"
+        return text

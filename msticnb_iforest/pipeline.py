@@ -1,0 +1,390 @@
+"""
+The hunt, stage by stage, as plain functions over DataFrames.
+
+``hunt`` takes a per-user-day table (or raw logon events), computes a
+feature set's model inputs, scores every user-day with an Isolation Forest,
+and explains the flagged ones. ``make_plots`` draws the figures. Neither
+needs msticnb; the notebooklet and the command line both call them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from . import explain, plots
+from .errors import InputDataError
+from .features import FeatureSet, get_feature_set
+from .model import fit_score
+from .schema import REQUIRED_SUMMARY_COLUMNS, is_summary_table, prepare_summary
+
+__all__ = ["Hunt", "account_mask", "hunt", "make_plots", "prepare_input"]
+
+#: Plots drawn per kind unless the caller asks for another number.
+DEFAULT_MAX_PLOTS = 10
+
+
+@dataclass
+class Hunt:
+    """
+    Everything one hunt produced (see `hunt`).
+
+    Attributes
+    ----------
+    user_days : pd.DataFrame
+        Every scored user-day: input columns, model features, ``score``,
+        ``is_outlier`` and ``suppressed`` (why a flagged day is not
+        reported, or "").
+    outliers : pd.DataFrame
+        Reported user-days, highest score first (index: row in user_days).
+    features : list of str
+        Model features, in model order.
+    feature_set : str
+        Name of the feature set used.
+    model : IsolationForest or None
+        The fitted forest (None when there was nothing to score).
+    shap_values : pd.DataFrame or None
+        SHAP values of the outliers (None when SHAP was not requested).
+    expected_value : float or None
+        The SHAP explainer's expected value.
+    explanations : pd.DataFrame
+        Per outlier: top features, evidence and a one-line reason.
+    notes : list of str
+        Remarks for the analyst (features not computed, empty input, ...).
+    dropped : dict
+        Input rows removed before scoring, by reason.
+    suppressed : dict
+        Model outliers scored but not reported, by reason.
+    params : dict
+        The parameters the hunt ran with.
+    timings : dict
+        Seconds spent in each stage.
+
+    """
+
+    user_days: pd.DataFrame
+    outliers: pd.DataFrame
+    features: list[str]
+    feature_set: str
+    model: Any = None
+    shap_values: pd.DataFrame | None = None
+    expected_value: float | None = None
+    explanations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    notes: list[str] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)
+    suppressed: dict[str, int] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def prepare_input(data: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """
+    Turn a per-user-day table or raw logon events into a prepared table.
+
+    Parameters
+    ----------
+    data : pd.DataFrame
+        Either rows of the ``user_day_summary`` query or raw SecurityEvent
+        logon rows (which are summarized first).
+
+    Returns
+    -------
+    tuple of (pd.DataFrame, dict)
+        The prepared per-user-day table and the count of raw rows dropped
+        by the summary's filters, by reason (empty for a summary table).
+
+    Raises
+    ------
+    InputDataError
+        If `data` is neither shape; the message lists the missing columns.
+
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise InputDataError(f"Expected a pandas DataFrame, got {type(data).__name__}.")
+    if is_summary_table(data):
+        return prepare_summary(data), {}
+    from . import summarize  # local import: raw input is the less common path
+
+    if summarize.is_raw_events(data):
+        table, dropped = summarize.user_day_summary(data, return_dropped=True)
+        return prepare_summary(table), dropped
+    have = set(map(str, data.columns))
+    miss_summary = [c for c in REQUIRED_SUMMARY_COLUMNS if c not in have]
+    miss_raw = [c for c in summarize.RAW_REQUIRED_COLUMNS if c not in have]
+    raise InputDataError(
+        "Input is neither a per-user-day summary (missing: "
+        + ", ".join(miss_summary)
+        + ") nor raw logon events (missing: "
+        + ", ".join(miss_raw)
+        + ")."
+    )
+
+
+def account_mask(table: pd.DataFrame, account: str) -> pd.Series:
+    r"""
+    Select the rows of one account, case-insensitively.
+
+    `account` may be ``user``, ``DOMAIN\\user`` or ``user@domain``.
+    """
+    text = str(account).strip().casefold()
+    users = table["DstUser"].astype(str).str.casefold()
+    domains = table["DstDomain"].astype(str).str.casefold()
+    if "\\" in text:
+        dom, usr = text.split("\\", 1)
+        return (users == usr) & (domains == dom)
+    if "@" in text:
+        usr, dom = text.split("@", 1)
+        return (users == usr) & (domains.str.split(".").str[0] == dom.split(".")[0])
+    return users == text
+
+
+class _Timer:
+    """Record the wall time of named stages."""
+
+    def __init__(self, progress: Callable[[str], None] | None):
+        self.timings: dict[str, float] = {}
+        self._progress = progress
+
+    def stage(self, name: str, message: str):
+        if self._progress:
+            self._progress(message)
+        return _Stage(self.timings, name)
+
+
+class _Stage:
+    def __init__(self, timings: dict[str, float], name: str):
+        self._timings, self._name = timings, name
+
+    def __enter__(self):
+        self._start = time.perf_counter()
+
+    def __exit__(self, *exc):
+        self._timings[self._name] = round(time.perf_counter() - self._start, 4)
+
+
+def _empty_hunt(table, fset, features, notes, dropped, params, timings) -> Hunt:
+    user_days = table.assign(score=pd.Series(dtype="float64"), is_outlier=False, suppressed="")
+    return Hunt(
+        user_days=user_days,
+        outliers=user_days.iloc[0:0],
+        features=features,
+        feature_set=fset.name,
+        explanations=explain.explain_outliers(fset, user_days.iloc[0:0], pd.DataFrame()),
+        notes=notes,
+        dropped=dropped,
+        params=params,
+        timings=timings,
+    )
+
+
+def hunt(
+    data: pd.DataFrame,
+    *,
+    feature_set: str | FeatureSet | None = None,
+    contamination: float | str = 0.01,
+    n_estimators: int | None = None,
+    random_state: int | None = 42,
+    account: str | None = None,
+    shap: bool = True,
+    n_jobs: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Hunt:
+    """
+    Score every user-day and explain the outliers.
+
+    Parameters
+    ----------
+    data : pd.DataFrame
+        Per-user-day table (columns of the ``user_day_summary`` query) or
+        raw SecurityEvent logon rows. Not modified.
+    feature_set : str or FeatureSet, optional
+        ``"seed"`` reproduces the original hunting notebook exactly. None
+        selects the package default.
+    contamination : float or "auto", default=0.01
+        Expected share of outliers among all user-days.
+    n_estimators : int, optional
+        Number of trees; by default the feature set's rule.
+    random_state : int or None, default=42
+        Seed of the forest; equal inputs and seed give equal results.
+    account : str, optional
+        Report only this account's outliers (the model still learns from
+        every account).
+    shap : bool, default=True
+        Compute SHAP values for the outliers. When False the explanations
+        rank features by how rare their value is across all user-days.
+    n_jobs : int, optional
+        Parallel jobs for the forest.
+    progress : callable, optional
+        Called with a short message as each stage starts.
+
+    Returns
+    -------
+    Hunt
+
+    Raises
+    ------
+    InputDataError
+        If the data is not usable.
+    ParameterError
+        If a parameter is out of range.
+
+    """
+    fset = get_feature_set(feature_set)
+    params = {
+        "feature_set": fset.name,
+        "contamination": contamination,
+        "n_estimators": n_estimators,
+        "random_state": random_state,
+        "account": account,
+        "shap": shap,
+    }
+    timer = _Timer(progress)
+    with timer.stage("prepare", "Preparing the per-user-day table"):
+        table, dropped = prepare_input(data)
+    notes: list[str] = []
+    if table.empty:
+        notes.append("No user-days to score: the input has no network logon rows.")
+        return _empty_hunt(table, fset, [], notes, dropped, params, timer.timings)
+
+    with timer.stage("features", f"Computing '{fset.name}' features"):
+        frame = fset.compute(table)
+    notes.extend(frame.notes)
+    features = list(frame.values.columns)
+    n_trees = n_estimators or fset.n_estimators(len(table), len(features))
+    params["n_estimators"] = n_trees
+
+    with timer.stage("model", f"Scoring {len(table):,} user-days with {n_trees} trees"):
+        scores = fit_score(
+            frame.values,
+            n_estimators=n_trees,
+            contamination=contamination,
+            random_state=random_state,
+            n_jobs=n_jobs,
+            **fset.model_params(),
+        )
+
+    with timer.stage("assemble", "Collecting outliers"):
+        suppressed = fset.suppressed(table)
+        user_days = pd.concat([table, frame.values, frame.context], axis=1)
+        user_days = user_days.loc[:, ~user_days.columns.duplicated(keep="last")]
+        user_days["score"] = scores.score
+        user_days["suppressed"] = np.where(scores.is_outlier, suppressed, "")
+        user_days["is_outlier"] = scores.is_outlier & (suppressed.to_numpy() == "")
+        held_back = user_days.loc[user_days["suppressed"] != "", "suppressed"]
+        suppressed_counts = {str(k): int(v) for k, v in held_back.value_counts().items()}
+        reported = user_days["is_outlier"]
+        if account:
+            mask = account_mask(user_days, account)
+            if not mask.any():
+                notes.append(f"Account {account!r} has no user-days in the data.")
+            reported = reported & mask
+        outliers = user_days[reported].sort_values("score", ascending=False, kind="stable")
+
+    shap_frame = expected = None
+    with timer.stage("explain", f"Explaining {len(outliers)} outlier(s)"):
+        if shap:
+            shap_frame, expected = explain.shap_values_for(
+                scores.model, frame.values.loc[outliers.index]
+            )
+            contributions = shap_frame
+        else:
+            contributions = explain.rarity(frame.values, outliers.index)
+        explanations = explain.explain_outliers(fset, outliers, contributions)
+    if outliers.empty:
+        notes.append("No user-day was flagged as an outlier.")
+    return Hunt(
+        user_days=user_days,
+        outliers=outliers,
+        features=features,
+        feature_set=fset.name,
+        model=scores.model,
+        shap_values=shap_frame,
+        expected_value=expected,
+        explanations=explanations,
+        notes=notes,
+        dropped=dropped,
+        suppressed=suppressed_counts,
+        params=params,
+        timings=timer.timings,
+    )
+
+
+def make_plots(
+    result: Hunt,
+    *,
+    summary: bool = True,
+    per_outlier: bool = True,
+    trends: bool = True,
+    histogram: bool = False,
+    max_plots: int = DEFAULT_MAX_PLOTS,
+) -> dict[str, Any]:
+    """
+    Draw the hunt's figures, at most `max_plots` of each per-outlier kind.
+
+    Returns
+    -------
+    dict
+        ``shap_summary_plot`` (Figure or None), ``outlier_plots`` and
+        ``trend_plots`` (lists of (label, Figure) pairs), ``score_histogram``
+        (Figure or None) and ``plot_cap`` (a sentence when outliers were
+        left without plots, else "").
+
+    """
+    fset = get_feature_set(result.feature_set)
+    top = result.outliers.head(max_plots)
+    out: dict[str, Any] = {
+        "shap_summary_plot": None,
+        "outlier_plots": [],
+        "trend_plots": [],
+        "score_histogram": None,
+        "plot_cap": "",
+    }
+    shap_ok = result.shap_values is not None and not result.outliers.empty
+    if summary and shap_ok:
+        out["shap_summary_plot"] = plots.shap_summary_plot(
+            result.shap_values, result.user_days.loc[result.outliers.index, result.features]
+        )
+    if per_outlier and shap_ok:
+        for idx, row in top.iterrows():
+            label = _label(row)
+            fig = plots.outlier_plot(
+                result.shap_values.loc[idx],
+                row[result.features],
+                f"{label} (score {row['score']:.3f})",
+                result.expected_value,
+            )
+            out["outlier_plots"].append((label, fig))
+    if trends:
+        out["trend_plots"] = _trend_plots(result, fset, max_plots)
+    if histogram and not result.user_days.empty:
+        out["score_histogram"] = plots.score_histogram(result.user_days["score"])
+    if len(result.outliers) > max_plots and (per_outlier or trends):
+        out["plot_cap"] = (
+            f"Plots are drawn for the top {max_plots} of {len(result.outliers)} outliers "
+            "(raise max_plots to see more)."
+        )
+    return out
+
+
+def _label(row: pd.Series) -> str:
+    return f"{row['DstDomain']}\\{row['DstUser']} {pd.Timestamp(row['Date']):%Y-%m-%d}"
+
+
+def _trend_plots(result: Hunt, fset: FeatureSet, max_plots: int) -> list[tuple[str, Figure]]:
+    figures = []
+    accounts = result.outliers.drop_duplicates(["DstDomain", "DstUser"]).head(max_plots)
+    columns = list(fset.trend_columns) or result.features
+    for _, row in accounts.iterrows():
+        same = (result.outliers["DstDomain"] == row["DstDomain"]) & (
+            result.outliers["DstUser"] == row["DstUser"]
+        )
+        dates = list(pd.to_datetime(result.outliers.loc[same, "Date"]))
+        fig = plots.trend_plot(result.user_days, row["DstDomain"], row["DstUser"], dates, columns)
+        figures.append((f"{row['DstDomain']}\\{row['DstUser']}", fig))
+    return figures
