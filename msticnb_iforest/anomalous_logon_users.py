@@ -1,0 +1,449 @@
+"""
+AnomalousLogonUsers notebooklet.
+
+Wires the package's stages together in msticnb style: query (or take) a
+per-user-day logon summary, compute a feature set, score with an Isolation
+Forest, explain outliers with SHAP, draw plots and build pivots. The work
+itself is done by plain functions in `msticnb_iforest.pipeline` and the
+stage modules, which can be used without msticnb.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+from IPython.display import HTML
+from matplotlib.figure import Figure
+from msticnb import nb_metadata
+from msticnb.common import nb_display, nb_markdown, set_text
+from msticnb.notebooklet import NBMetadata, Notebooklet, NotebookletResult
+from msticpy.common.timespan import TimeSpan
+
+from ._version import VERSION
+from .errors import ParameterError
+from .links import account_links, kql_string, pivot_window
+from .pipeline import DEFAULT_MAX_PLOTS, Hunt, account_mask, hunt, make_plots
+from .query import default_timespan, fetch_user_days
+
+__version__ = VERSION
+__all__ = ["AnomalousLogonUsers", "AnomalousLogonUsersResult"]
+
+_CLS_METADATA: NBMetadata
+_CELL_DOCS: dict[str, Any]
+_CLS_METADATA, _CELL_DOCS = nb_metadata.read_mod_metadata(__file__, __name__)
+
+
+class AnomalousLogonUsersResult(NotebookletResult):
+    """
+    Results of the AnomalousLogonUsers notebooklet.
+
+    Attributes
+    ----------
+    user_days : pd.DataFrame
+        Every scored user-day: the summary columns, the model features,
+        ``score`` (higher is more anomalous; above 0 is flagged),
+        ``is_outlier`` (reported outlier) and ``suppressed`` (why a day the
+        model flagged is not reported, e.g. "no successful logon").
+    outliers : pd.DataFrame
+        Reported outlier user-days, highest score first: Date, DstDomain,
+        DstUser, score, input columns and features. Limited to the account
+        given as `value`, if any.
+    shap_values : pd.DataFrame
+        SHAP values, one row per outlier (same index as `outliers`), one
+        column per model feature; negative values push towards anomalous.
+    shap_expected_value : float
+        The SHAP explainer's expected value (mean isolation path length).
+    explanations : pd.DataFrame
+        One row per outlier: top contributing features, their evidence
+        (the day's value and the account's usual values) and a one-line
+        reason.
+    shap_summary_plot : matplotlib.figure.Figure
+        SHAP values of all outliers, per feature.
+    outlier_plots : list of (str, Figure)
+        One SHAP bar chart per outlier, up to `plot_cap`, labelled by
+        account and day.
+    trend_plots : list of (str, Figure)
+        Per outlier account (up to `plot_cap`): its daily model inputs
+        over the window with the flagged day marked.
+    score_histogram : matplotlib.figure.Figure
+        Distribution of scores with the threshold (option
+        ``score_histogram``).
+    plot_cap : int
+        The most per-outlier and trend plots drawn (kwarg `max_plots`).
+    plot_note : str
+        Says how many outliers were left without plots, if any.
+    account_links : pd.DataFrame
+        Per outlier account: its top day, score and ready-to-run ``code``
+        for AccountSummary and its logons / failed logons that day.
+    account_summaries : dict
+        AccountSummary results by account name (option
+        ``account_summary``).
+    model : sklearn.ensemble.IsolationForest
+        The fitted forest.
+    features : list of str
+        The model features, in model order.
+    feature_set : str
+        Name of the feature set used (``seed`` is the original notebook's).
+    query : str
+        KQL text of the query that ran (None when data was passed in).
+    notes : list of str
+        Remarks: empty input, features that could not be computed, ...
+    dropped_rows : dict
+        Input rows dropped before scoring, by reason.
+    suppressed_outliers : dict
+        Model outliers not reported, by reason.
+    parameters : dict
+        Parameters of the run (feature set, contamination, trees, seed).
+    timings : dict
+        Seconds per stage.
+
+    """
+
+    def __init__(
+        self,
+        description: str | None = None,
+        timespan: TimeSpan | None = None,
+        notebooklet: Notebooklet | None = None,
+    ):
+        """
+        Create a new result.
+
+        Parameters
+        ----------
+        description : str, optional
+            Result description.
+        timespan : TimeSpan, optional
+            Time window of the data.
+        notebooklet : Notebooklet, optional
+            The notebooklet that made the result.
+
+        """
+        super().__init__(description, timespan, notebooklet)
+        self.description: str = "Anomalous logon users"
+        self.user_days: pd.DataFrame | None = None
+        self.outliers: pd.DataFrame | None = None
+        self.shap_values: pd.DataFrame | None = None
+        self.shap_expected_value: float | None = None
+        self.explanations: pd.DataFrame | None = None
+        self.shap_summary_plot: Figure | None = None
+        self.outlier_plots: list[tuple[str, Figure]] = []
+        self.trend_plots: list[tuple[str, Figure]] = []
+        self.score_histogram: Figure | None = None
+        self.plot_cap: int = DEFAULT_MAX_PLOTS
+        self.plot_note: str = ""
+        self.account_links: pd.DataFrame | None = None
+        self.account_summaries: dict[str, Any] = {}
+        self.model: Any = None
+        self.features: list[str] = []
+        self.feature_set: str = ""
+        self.query: str | None = None
+        self.notes: list[str] = []
+        self.dropped_rows: dict[str, int] = {}
+        self.suppressed_outliers: dict[str, int] = {}
+        self.parameters: dict[str, Any] = {}
+        self.timings: dict[str, float] = {}
+
+
+class AnomalousLogonUsers(Notebooklet):
+    """
+    Find accounts whose daily Windows network logon activity is anomalous.
+
+    Summarizes logon events 4624/4625 (network logons) per account and day,
+    turns each account-day into features relative to the account's usual
+    activity, scores all of them with an Isolation Forest and explains the
+    outliers with SHAP. From each outlier you can pivot to the
+    AccountSummary notebooklet and to the account's logons.
+
+    Pass `data` (a per-user-day table or raw SecurityEvent logon rows) to
+    hunt without querying. Give `value` (an account) to report only that
+    account's outliers.
+
+    Other keyword arguments of ``run``: feature_set ("seed" reproduces the
+    original hunting notebook), contamination (0.01), n_estimators,
+    random_state (42), split_query_by (e.g. "1D"), table ("SecurityEvent"),
+    add_query_items (raw KQL, trusted users only), max_plots (10),
+    max_account_summaries (3).
+
+    """
+
+    metadata = _CLS_METADATA
+    __doc__ = nb_metadata.update_class_doc(__doc__, metadata)
+    _cell_docs = _CELL_DOCS
+
+    @set_text(docs=_CELL_DOCS, key="run")
+    def run(
+        self,
+        value: Any = None,
+        data: pd.DataFrame | None = None,
+        timespan: TimeSpan | None = None,
+        options: Iterable[str] | None = None,
+        **kwargs,
+    ) -> AnomalousLogonUsersResult:
+        r"""
+        Hunt anomalous logon users.
+
+        Parameters
+        ----------
+        value : str, optional
+            An account (``user``, ``DOMAIN\user`` or ``user@domain``). The
+            model still learns from every account; only this account's
+            outliers and plots are reported.
+        data : pd.DataFrame, optional
+            Per-user-day rows (columns of the ``user_day_summary`` query) or
+            raw SecurityEvent logon rows, used instead of querying.
+        timespan : TimeSpan, optional
+            Time window; by default the 21 full UTC days ending at the end
+            of yesterday.
+        options : Iterable[str], optional
+            Options to use; None means the defaults. Prefix with "+" to add
+            to the defaults or "-" to remove from them.
+
+        Other Parameters
+        ----------------
+        feature_set : str
+            Feature set name; "seed" is the original notebook's.
+        contamination : float
+            Expected share of outliers, default 0.01.
+        n_estimators : int
+            Number of trees; default is the feature set's rule.
+        random_state : int
+            Seed of the forest, default 42.
+        split_query_by : str
+            Split the query into chunks of this size (e.g. "1D") so big
+            workspaces return complete results.
+        table : str
+            Table to query, default "SecurityEvent".
+        add_query_items : str
+            Raw KQL inserted after the query's filters (trusted users only).
+        max_plots : int
+            Most per-outlier and trend plots drawn, default 10.
+        max_account_summaries : int
+            Most AccountSummary runs with option account_summary, default 3.
+
+        Returns
+        -------
+        AnomalousLogonUsersResult
+
+        Raises
+        ------
+        AnomalousLogonsError
+            (a ValueError) when the data or a parameter is not usable or
+            the query fails; the message names the problem.
+
+        """
+        super().run(value=value, data=data, timespan=timespan, options=options, **kwargs)
+        timespan = self._resolve_timespan(timespan, **kwargs)
+        max_plots = _positive_int("max_plots", kwargs.get("max_plots", DEFAULT_MAX_PLOTS))
+        result = AnomalousLogonUsersResult(
+            notebooklet=self, description=self.metadata.description, timespan=timespan
+        )
+        if data is None:
+            data, result.query = _get_user_days(self.query_provider, timespan, **kwargs)
+        found = hunt(
+            data,
+            feature_set=kwargs.get("feature_set"),
+            contamination=kwargs.get("contamination", 0.01),
+            n_estimators=kwargs.get("n_estimators"),
+            random_state=kwargs.get("random_state", 42),
+            account=value,
+            shap="shap" in self.options,
+            progress=nb_markdown,
+        )
+        _fill_result(result, found)
+        result.plot_cap = max_plots
+        figures = make_plots(
+            found,
+            summary="plot_outliers" in self.options,
+            per_outlier="plot_outliers" in self.options,
+            trends="plot_trends" in self.options,
+            histogram="score_histogram" in self.options,
+            max_plots=max_plots,
+        )
+        result.shap_summary_plot = figures["shap_summary_plot"]
+        result.outlier_plots = figures["outlier_plots"]
+        result.trend_plots = figures["trend_plots"]
+        result.score_histogram = figures["score_histogram"]
+        result.plot_note = figures["plot_cap"]
+        if "account_links" in self.options:
+            result.account_links = account_links(found.outliers)
+
+        _show_outliers(result)
+        if result.outlier_plots or result.shap_summary_plot:
+            _show_outlier_plots(result)
+        if result.trend_plots:
+            _show_trend_plots(result)
+        if result.score_histogram is not None:
+            nb_display(result.score_histogram)
+        if result.account_links is not None and not result.account_links.empty:
+            _show_account_links(result)
+        self._last_result = result
+        if "account_summary" in self.options and not found.outliers.empty:
+            limit = _positive_int("max_account_summaries", kwargs.get("max_account_summaries", 3))
+            for user in found.outliers["DstUser"].drop_duplicates().head(limit):
+                result.account_summaries[user] = self.account_summary(user)
+        return self._last_result
+
+    def _resolve_timespan(self, timespan: Any, **kwargs) -> TimeSpan:
+        if timespan is None and not ("start" in kwargs and "end" in kwargs):
+            start, end = default_timespan()
+            return TimeSpan(start=start, end=end)
+        self._get_timespan(timespan, **kwargs)
+        return self.timespan
+
+    def _outlier(self, account: str | None) -> pd.Series | None:
+        """Return the top outlier row (of `account` if given), or None."""
+        result = self._last_result
+        if result is None or result.outliers is None or result.outliers.empty:
+            print("No outliers: use run() first, or nothing was flagged.")
+            return None
+        rows = result.outliers
+        if account:
+            rows = rows[account_mask(rows, account)]
+            if rows.empty:
+                print(f"{account!r} is not among the outlier accounts.")
+                return None
+        return rows.iloc[0]
+
+    @set_text(docs=_CELL_DOCS, key="account_summary")
+    def account_summary(self, account: str | None = None) -> Any:
+        """
+        Run msticnb's AccountSummary for an outlier account.
+
+        Parameters
+        ----------
+        account : str, optional
+            Account to summarize; by default the top outlier's. The window is
+            the flagged day and one day either side.
+
+        Returns
+        -------
+        AccountSummaryResult or None
+
+        """
+        row = self._outlier(account)
+        if row is None:
+            return None
+        from msticnb.nb.azsent.account.account_summary import AccountSummary
+
+        start, end = pivot_window(row["Date"])
+        summary = AccountSummary(data_providers=self.data_providers)
+        return summary.run(value=row["DstUser"], timespan=TimeSpan(start=start, end=end))
+
+    def logons(self, account: str | None = None) -> pd.DataFrame | None:
+        """
+        List an outlier account's successful logons on its flagged day.
+
+        Parameters
+        ----------
+        account : str, optional
+            Outlier account; by default the top outlier's.
+
+        """
+        return self._account_query("list_logons_by_account", account)
+
+    def failed_logons(self, account: str | None = None) -> pd.DataFrame | None:
+        """
+        List an outlier account's failed logons on its flagged day.
+
+        Parameters
+        ----------
+        account : str, optional
+            Outlier account; by default the top outlier's.
+
+        """
+        return self._account_query("list_logon_failures_by_account", account)
+
+    def _account_query(self, name: str, account: str | None) -> pd.DataFrame | None:
+        row = self._outlier(account)
+        if row is None:
+            return None
+        start, end = pivot_window(row["Date"], 0, 0)
+        query = getattr(self.query_provider.WindowsSecurity, name)
+        return query(account_name=kql_string(row["DstUser"]), start=start, end=end)
+
+    def browse_outliers(self) -> Any:
+        """
+        Browse outliers in a widget: explanation, SHAP plot, trend, pivots.
+
+        Returns
+        -------
+        ipywidgets.VBox
+            The browser (also displayed).
+
+        """
+        from .browser import OutlierBrowser
+
+        if self._last_result is None:
+            print("Use run() first.")
+            return None
+        return OutlierBrowser(self._last_result, self.account_summary).widget
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ParameterError(f"{name} must be a non-negative integer, got {value!r}.")
+    return value
+
+
+@set_text(docs=_CELL_DOCS, key="get_user_days")
+def _get_user_days(qry_prov: Any, timespan: TimeSpan, **kwargs) -> tuple[pd.DataFrame, str]:
+    return fetch_user_days(
+        qry_prov,
+        timespan.start,
+        timespan.end,
+        table=kwargs.get("table", "SecurityEvent"),
+        add_query_items=kwargs.get("add_query_items", ""),
+        split_query_by=kwargs.get("split_query_by"),
+    )
+
+
+def _fill_result(result: AnomalousLogonUsersResult, found: Hunt) -> None:
+    result.user_days = found.user_days
+    result.outliers = found.outliers
+    result.shap_values = found.shap_values
+    result.shap_expected_value = found.expected_value
+    result.explanations = found.explanations
+    result.model = found.model
+    result.features = found.features
+    result.feature_set = found.feature_set
+    result.notes = found.notes
+    result.dropped_rows = found.dropped
+    result.suppressed_outliers = found.suppressed
+    result.parameters = found.params
+    result.timings = found.timings
+
+
+@set_text(docs=_CELL_DOCS, key="show_outliers")
+def _show_outliers(result: AnomalousLogonUsersResult) -> None:
+    for note in result.notes:
+        nb_markdown(note)
+    if result.suppressed_outliers:
+        held = ", ".join(f"{n} ({why})" for why, n in result.suppressed_outliers.items())
+        nb_markdown(f"Flagged by the model but not reported: {held}.")
+    if result.explanations is not None and not result.explanations.empty:
+        nb_display(result.explanations[["Date", "DstDomain", "DstUser", "score", "reason"]])
+
+
+@set_text(docs=_CELL_DOCS, key="show_outlier_plots")
+def _show_outlier_plots(result: AnomalousLogonUsersResult) -> None:
+    if result.shap_summary_plot is not None:
+        nb_display(result.shap_summary_plot)
+    for _, fig in result.outlier_plots:
+        nb_display(fig)
+    if result.plot_note:
+        nb_markdown(result.plot_note)
+
+
+@set_text(docs=_CELL_DOCS, key="show_trend_plots")
+def _show_trend_plots(result: AnomalousLogonUsersResult) -> None:
+    for _, fig in result.trend_plots:
+        nb_display(fig)
+
+
+@set_text(docs=_CELL_DOCS, key="show_account_links")
+def _show_account_links(result: AnomalousLogonUsersResult) -> None:
+    for code in result.account_links["code"]:
+        nb_display(HTML(f"<pre>{html.escape(code)}</pre>"))
