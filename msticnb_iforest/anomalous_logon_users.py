@@ -234,6 +234,7 @@ class AnomalousLogonUsers(Notebooklet):
             the query fails; the message names the problem.
 
         """
+        timespan = _utc_timespan(timespan)
         super().run(value=value, data=data, timespan=timespan, options=options, **kwargs)
         timespan = self._resolve_timespan(timespan, **kwargs)
         max_plots = _positive_int("max_plots", kwargs.get("max_plots", DEFAULT_MAX_PLOTS))
@@ -380,6 +381,25 @@ class AnomalousLogonUsers(Notebooklet):
             print("Use run() first.")
             return None
         return OutlierBrowser(self._last_result, self.account_summary).widget
+
+
+def _utc_timespan(timespan: Any) -> Any:
+    """
+    Make both ends of a TimeSpan UTC-aware.
+
+    ``TimeSpan(start="2024-01-01")`` has a naive start and an aware end,
+    which msticpy cannot subtract; naive times are taken as UTC.
+    """
+    start = getattr(timespan, "start", None)
+    end = getattr(timespan, "end", None)
+    if start is None or end is None:
+        return timespan
+
+    def _utc(value: Any) -> pd.Timestamp:
+        stamp = pd.Timestamp(value)
+        return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+    return TimeSpan(start=_utc(start).to_pydatetime(), end=_utc(end).to_pydatetime())
 
 
 def _positive_int(name: str, value: Any) -> int:

@@ -1,0 +1,37 @@
+"""Shared fixtures: paths to ../shared data and an initialised msticnb."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+DEMO_CSV = SHARED / "iforest-demo-data.csv"
+EXPECTED_JSON = SHARED / "seed_demo_expected.json"
+REAL_EVENTS_CSV = SHARED / "real" / "sentinel_securityevent_logons.csv"
+
+
+@pytest.fixture(scope="session")
+def demo_table() -> pd.DataFrame:
+    """Return the original notebook's per-user-day demo table, as exported."""
+    return pd.read_csv(DEMO_CSV)
+
+
+@pytest.fixture(scope="session")
+def nb_local():
+    """Initialise msticnb with the LocalData provider (no network) and silence it."""
+    import msticnb as nb
+
+    import msticnb_iforest  # noqa: F401  (registers the notebooklet)
+
+    nb.init("LocalData", namespace={})
+    nb.set_opt("silent", True)
+    yield nb
+    nb.set_opt("silent", False)
