@@ -40,7 +40,9 @@ def test_every_row_matches_golden_features_and_scores(seed_hunt, expected):
 
 def test_outliers_are_exactly_the_two_expected(seed_hunt, expected):
     out = seed_hunt.outliers
-    assert [(d.strftime("%-m/%-d/%Y"), u) for d, u in zip(out["Date"], out["DstUser"], strict=True)] == [
+    assert [
+        (d.strftime("%-m/%-d/%Y"), u) for d, u in zip(out["Date"], out["DstUser"], strict=True)
+    ] == [
         ("9/25/2022", "SVC-ACC-02"),
         ("9/16/2022", "SRVACC-04"),
     ]
