@@ -86,7 +86,7 @@ class AnomalousLogonUsersResult(NotebookletResult):
     features : list of str
         The model features, in model order.
     feature_set : str
-        Name of the feature set used (``seed`` is the original notebook's).
+        Name of the feature set used (``seed`` is the original algorithm's).
     query : str
         KQL text of the query that ran (None when data was passed in).
     notes : list of str
@@ -162,7 +162,7 @@ class AnomalousLogonUsers(Notebooklet):
     account's outliers.
 
     Other keyword arguments of ``run``: feature_set ("seed" reproduces the
-    original hunting notebook), contamination (0.01), n_estimators,
+    original algorithm), contamination (0.01), n_estimators,
     random_state (42), split_query_by (e.g. "1D"), table ("SecurityEvent"),
     add_query_items (raw KQL, trusted users only), max_plots (10),
     max_account_summaries (3).
@@ -204,7 +204,7 @@ class AnomalousLogonUsers(Notebooklet):
         Other Parameters
         ----------------
         feature_set : str
-            Feature set name; "seed" is the original notebook's.
+            Feature set name; "seed" is the original algorithm's.
         contamination : float
             Expected share of outliers, default 0.01.
         n_estimators : int

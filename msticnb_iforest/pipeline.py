@@ -204,7 +204,7 @@ def hunt(
         Per-user-day table (columns of the ``user_day_summary`` query) or
         raw SecurityEvent logon rows. Not modified.
     feature_set : str or FeatureSet, optional
-        ``"seed"`` reproduces the original hunting notebook exactly. None
+        ``"seed"`` reproduces the original algorithm exactly. None
         selects the package default.
     contamination : float or "auto", default=0.01
         Expected share of outliers among all user-days.

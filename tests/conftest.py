@@ -20,7 +20,7 @@ REAL_EVENTS_CSV = SHARED / "real" / "sentinel_securityevent_logons.csv"
 
 @pytest.fixture(scope="session")
 def demo_table() -> pd.DataFrame:
-    """Return the original notebook's per-user-day demo table, as exported."""
+    """Return the original algorithm's per-user-day demo table, as exported."""
     return pd.read_csv(DEMO_CSV)
 
 

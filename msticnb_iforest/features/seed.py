@@ -1,5 +1,5 @@
 """
-The ``seed`` feature set: the original hunting notebook's features, exactly.
+The ``seed`` feature set: the original algorithm's features, exactly.
 
 For four count columns the account's mean and sample standard deviation over
 all of its rows in the window (the scored day included) turn each day's value
@@ -82,7 +82,7 @@ def seed_zscores(values: pd.Series, keys: list[pd.Series]) -> tuple[pd.Series, .
 
 
 class SeedFeatures(FeatureSet):
-    """The original notebook's features and reporting rule."""
+    """The original algorithm's features and reporting rule."""
 
     name = "seed"
     trend_columns = (
@@ -94,7 +94,7 @@ class SeedFeatures(FeatureSet):
         "ComputerDomainsSuccessfulAccess",
     )
     description = (
-        "The original hunting notebook's features: per-account z-scores over the "
+        "The original algorithm's features: per-account z-scores over the "
         "whole window (scored day included); days with no successful logon are "
         "not reported."
     )

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Build a wheel, check the YAML files are inside, install it (not editable) into a
+# fresh venv and run the demo command from outside the source tree.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+python -m pip wheel -q --no-deps -w "$work/dist" "$repo"
+wheel=$(ls "$work"/dist/msticnb_iforest-*.whl)
+python - "$wheel" <<'PY'
+import sys, zipfile
+names = zipfile.ZipFile(sys.argv[1]).namelist()
+needed = [
+    "msticnb_iforest/anomalous_logon_users.yaml",
+    "msticnb_iforest/queries/anomalous_logons.yaml",
+]
+missing = [n for n in needed if n not in names]
+assert not missing, f"wheel lacks {missing}"
+print("wheel holds", sum(n.endswith(".yaml") for n in names), "YAML files")
+PY
+
+# Dependencies come from this interpreter's site-packages; the package itself
+# only from the wheel.
+python -m venv --system-site-packages "$work/venv"
+"$work/venv/bin/python" -m pip install -q --no-deps "$wheel"
+cd "$work"
+"$work/venv/bin/python" - <<'PY'
+import msticnb_iforest, sys
+assert sys.prefix in msticnb_iforest.__file__, msticnb_iforest.__file__
+print("installed at", msticnb_iforest.__file__)
+PY
+"$work/venv/bin/msticnb-iforest" demo --out "$work/out" --quiet
+for f in outliers.csv user_days.csv report.html run.json; do
+    test -s "$work/out/$f" || { echo "demo did not write $f"; exit 1; }
+done
+echo "fresh-venv demo wrote: $(ls "$work/out" | tr '\n' ' ')"
