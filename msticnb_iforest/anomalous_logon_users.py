@@ -26,7 +26,7 @@ from ._version import VERSION
 from .errors import ParameterError
 from .links import account_links, kql_string, pivot_window
 from .pipeline import DEFAULT_MAX_PLOTS, Hunt, account_mask, hunt, make_plots
-from .query import default_timespan, fetch_user_days
+from .query import default_timespan, fetch_local, fetch_user_days
 
 __version__ = VERSION
 __all__ = ["AnomalousLogonUsers", "AnomalousLogonUsersResult"]
@@ -89,6 +89,8 @@ class AnomalousLogonUsersResult(NotebookletResult):
         Name of the feature set used (``seed`` is the original algorithm's).
     query : str
         KQL text of the query that ran (None when data was passed in).
+    input_files : list of dict
+        Files read by the LocalData path: path, rows and format of each.
     notes : list of str
         Remarks: empty input, features that could not be computed, ...
     dropped_rows : dict
@@ -140,6 +142,7 @@ class AnomalousLogonUsersResult(NotebookletResult):
         self.features: list[str] = []
         self.feature_set: str = ""
         self.query: str | None = None
+        self.input_files: list[dict[str, Any]] = []
         self.notes: list[str] = []
         self.dropped_rows: dict[str, int] = {}
         self.suppressed_outliers: dict[str, int] = {}
@@ -241,8 +244,11 @@ class AnomalousLogonUsers(Notebooklet):
         result = AnomalousLogonUsersResult(
             notebooklet=self, description=self.metadata.description, timespan=timespan
         )
+        raw_dropped: dict[str, int] = {}
         if data is None:
-            data, result.query = _get_user_days(self.query_provider, timespan, **kwargs)
+            data, result.query, result.input_files, raw_dropped = _get_user_days(
+                self.query_provider, timespan, **kwargs
+            )
         found = hunt(
             data,
             feature_set=kwargs.get("feature_set"),
@@ -254,6 +260,8 @@ class AnomalousLogonUsers(Notebooklet):
             progress=nb_markdown,
         )
         _fill_result(result, found)
+        for reason, count in raw_dropped.items():
+            result.dropped_rows[reason] = result.dropped_rows.get(reason, 0) + count
         result.plot_cap = max_plots
         figures = make_plots(
             found,
@@ -409,8 +417,12 @@ def _positive_int(name: str, value: Any) -> int:
 
 
 @set_text(docs=_CELL_DOCS, key="get_user_days")
-def _get_user_days(qry_prov: Any, timespan: TimeSpan, **kwargs) -> tuple[pd.DataFrame, str]:
-    return fetch_user_days(
+def _get_user_days(qry_prov: Any, timespan: TimeSpan, **kwargs) -> tuple:
+    """Return (table, query text, input files, raw rows dropped) from the provider."""
+    if getattr(qry_prov, "environment", None) == "LocalData":
+        table, files, dropped = fetch_local(qry_prov, timespan.start, timespan.end)
+        return table, None, files, dropped
+    table, text = fetch_user_days(
         qry_prov,
         timespan.start,
         timespan.end,
@@ -418,6 +430,7 @@ def _get_user_days(qry_prov: Any, timespan: TimeSpan, **kwargs) -> tuple[pd.Data
         add_query_items=kwargs.get("add_query_items", ""),
         split_query_by=kwargs.get("split_query_by"),
     )
+    return table, text, [], {}
 
 
 def _fill_result(result: AnomalousLogonUsersResult, found: Hunt) -> None:

@@ -19,9 +19,11 @@ from .errors import ParameterError, QueryError
 from .links import check_table_name
 
 __all__ = [
+    "LOCAL_FILE_STEMS",
     "QUERY_DIR",
     "default_timespan",
     "ensure_queries",
+    "fetch_local",
     "fetch_user_days",
     "query_file_for",
 ]
@@ -147,3 +149,88 @@ def fetch_user_days(
     if not isinstance(rows, pd.DataFrame):
         raise QueryError(f"The user_day_summary query returned {type(rows).__name__}.")
     return rows, str(text)
+
+
+#: File names (without extension) the LocalData queries read, by query.
+LOCAL_FILE_STEMS = {
+    "user_day_summary": "anomalous_logons_user_days",
+    "network_logon_events": "anomalous_logons_events",
+}
+_LOCAL_SUFFIXES = (
+    ".csv",
+    ".csv.gz",
+    ".tsv",
+    ".parquet",
+    ".pq",
+    ".jsonl",
+    ".jsonl.gz",
+    ".ndjson",
+    ".json",
+    ".json.gz",
+    ".pkl",
+)
+
+
+def _local_paths(qry_prov: Any) -> list[Path]:
+    driver = getattr(qry_prov, "_query_provider", None)
+    return [Path(p) for p in getattr(driver, "_paths", []) or []]
+
+
+def _find_local(folders: list[Path], stem: str) -> list[Path]:
+    found = []
+    for folder in folders:
+        for suffix in _LOCAL_SUFFIXES:
+            found.extend(sorted(folder.resolve().glob(f"**/{stem}{suffix}")))
+            found.extend(sorted(folder.resolve().glob(f"**/{stem}_*{suffix}")))
+    return sorted(set(found))
+
+
+def fetch_local(
+    qry_prov: Any, start: datetime, end: datetime
+) -> tuple[pd.DataFrame, list[dict], dict[str, int]]:
+    """
+    Read the AnomalousLogons files from a LocalData provider's folders.
+
+    Looks in the provider's data paths for ``anomalous_logons_user_days.*``
+    (a saved per-user-day table) and, if there is none,
+    ``anomalous_logons_events.*`` (raw SecurityEvent logon rows, which are
+    summarized here); files named ``<stem>_<anything>.<ext>`` are read too,
+    so exports can be split. Any format `readers.read_table` reads is
+    accepted (CSV, CSV.gz, Parquet, JSON lines, JSON). Only rows in
+    [start, end] are kept.
+
+    Returns
+    -------
+    tuple of (pd.DataFrame, list of dict, dict)
+        The per-user-day table, one info dict per file read, and the count
+        of raw rows dropped by the summary's filters, by reason.
+
+    Raises
+    ------
+    QueryError
+        If neither file is in the folders.
+
+    """
+    from .readers import read_tables
+    from .schema import parse_dates
+    from .summarize import user_day_summary
+
+    folders = _local_paths(qry_prov)
+    files = _find_local(folders, LOCAL_FILE_STEMS["user_day_summary"])
+    if files:
+        data, info = read_tables(files)
+        if "Date" not in data.columns:
+            raise QueryError(f"{files[0]} has no Date column; is it a per-user-day table?")
+        days = parse_dates(data["Date"])
+        day0 = pd.Timestamp(start).tz_convert("UTC").tz_localize(None).normalize()
+        day1 = pd.Timestamp(end).tz_convert("UTC").tz_localize(None)
+        keep = ((days >= day0) & (days <= day1)).to_numpy()
+        return data[keep].reset_index(drop=True), info, {"out_of_range": int((~keep).sum())}
+    files = _find_local(folders, LOCAL_FILE_STEMS["network_logon_events"])
+    if files:
+        events, info = read_tables(files)
+        table, dropped = user_day_summary(events, start=start, end=end, return_dropped=True)
+        return table, info, dropped
+    names = " or ".join(f"{stem}.csv" for stem in LOCAL_FILE_STEMS.values())
+    where = ", ".join(str(f) for f in folders) or "no folder (set LocalData data_paths)"
+    raise QueryError(f"No AnomalousLogons data found: expected {names} in {where}.")
