@@ -160,29 +160,52 @@ def _to_utc_naive(value: object) -> pd.Timestamp | None:
 
 
 def _coerce_counts(table: pd.DataFrame) -> None:
-    """Make count columns numeric in place; reject negative or fractional counts."""
+    """Make count columns float64 in place; reject negative or fractional counts."""
     for col in COUNT_COLUMNS:
         if col not in table.columns:
             table[col] = np.nan
             continue
         raw = table[col]
-        values = pd.to_numeric(raw, errors="coerce")
-        unreadable = values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
-        if unreadable.any():
-            example = raw[unreadable].iloc[0]
-            raise InputDataError(
-                f"Column '{col}' must hold counts; {int(unreadable.sum())} value(s) "
-                f"are not numbers, e.g. {example!r}."
-            )
-        finite = values.dropna()
-        if (finite < 0).any():
+        if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+            values = raw.to_numpy(dtype="float64", na_value=np.nan)
+        else:
+            values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+            _check_readable(col, raw, values)
+        _check_whole(col, values)
+        table[col] = values
+
+
+def _check_readable(col: str, raw: pd.Series, values: np.ndarray) -> None:
+    """Raise if a non-blank value of `raw` did not parse as a number."""
+    lost = np.isnan(values) & raw.notna().to_numpy()
+    if not lost.any():
+        return
+    text = raw[lost].astype(str).str.strip()
+    unreadable = text[text != ""]
+    if len(unreadable):
+        raise InputDataError(
+            f"Column '{col}' must hold counts; {len(unreadable)} value(s) "
+            f"are not numbers, e.g. {raw[unreadable.index[0]]!r}."
+        )
+
+
+def _check_whole(col: str, values: np.ndarray) -> None:
+    """Raise if `values` has negative, infinite or fractional entries (NaN is allowed)."""
+    with np.errstate(invalid="ignore"):
+        if (values < 0).any():
             raise InputDataError(f"Column '{col}' must hold counts; it has negative values.")
-        if not np.all(np.isfinite(finite)) or (finite != np.floor(finite)).any():
+        if np.isinf(values).any() or (values != np.floor(values))[~np.isnan(values)].any():
             raise InputDataError(
                 f"Column '{col}' must hold whole-number counts; it has fractional "
                 "or infinite values."
             )
-        table[col] = values.astype("float64")
+
+
+def _account_text(values: pd.Series) -> pd.Series:
+    """Return account names as Python strings, missing values as ""."""
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) == "string":
+        return values
+    return values.astype("string").fillna("").astype(object)
 
 
 def prepare_summary(data: pd.DataFrame) -> pd.DataFrame:
@@ -212,21 +235,24 @@ def prepare_summary(data: pd.DataFrame) -> pd.DataFrame:
     """
     if not isinstance(data, pd.DataFrame):
         raise InputDataError(f"Expected a pandas DataFrame, got {type(data).__name__}.")
-    table = data.rename(columns=_clean_name).reset_index(drop=True)
-    if table.columns.duplicated().any():
-        dupes = sorted(set(table.columns[table.columns.duplicated()]))
+    names = pd.Index([_clean_name(col) for col in data.columns])
+    if names.duplicated().any():
+        dupes = sorted(set(names[names.duplicated()]))
         raise InputDataError(f"Duplicate column names in input: {dupes}.")
-    missing = [col for col in REQUIRED_SUMMARY_COLUMNS if col not in table.columns]
+    missing = [col for col in REQUIRED_SUMMARY_COLUMNS if col not in names]
     if missing:
         raise InputDataError(
             "Input is not a per-user-day logon summary; missing column(s): " + ", ".join(missing)
         )
-    table = table.copy()
+    # One deep copy, then columns are replaced in place on the copy.
+    table = data.copy(deep=True)
+    table.columns = names
+    table.index = pd.RangeIndex(len(table))
     table["Date"] = parse_dates(table["Date"], "Date")
     if table["Date"].isna().any():
         raise InputDataError(f"Column 'Date' is empty in {int(table['Date'].isna().sum())} row(s).")
     for col in ACCOUNT_KEYS:
-        table[col] = table[col].astype("string").fillna("").astype(object)
+        table[col] = _account_text(table[col])
     if "LogonTypeName" not in table.columns:
         table["LogonTypeName"] = "3 - Network"
     _coerce_counts(table)

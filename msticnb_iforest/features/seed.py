@@ -20,7 +20,7 @@ import pandas as pd
 from ..schema import ACCOUNT_KEYS
 from .base import FeatureFrame, FeatureSet
 
-__all__ = ["SeedFeatures", "seed_zscores"]
+__all__ = ["SeedFeatures", "account_codes", "seed_zscores"]
 
 #: Columns turned into per-account z-scores.
 ZSCORE_COLUMNS = [
@@ -70,15 +70,33 @@ def seed_zscores(values: pd.Series, keys: list[pd.Series]) -> tuple[pd.Series, .
     grouped = values.groupby(keys, sort=False, dropna=False)
     mean = grouped.transform("mean")
     std = grouped.transform("std")
-    val = values.to_numpy(dtype="float64")
+    zscore = _damped_zscore(values.to_numpy(dtype="float64"), mean, std)
+    return pd.Series(zscore, index=values.index), mean, std
+
+
+def _damped_zscore(val: np.ndarray, mean: pd.Series, std: pd.Series) -> np.ndarray:
+    """Apply the seed's rule to values and their group mean and standard deviation."""
     mu = mean.to_numpy(dtype="float64")
     sd = std.to_numpy(dtype="float64")
     flat = (sd == 0) | np.isnan(sd)
     with np.errstate(divide="ignore", invalid="ignore"):
-        deviation = np.log10(np.maximum(0.0, (val - mu) / sd) + 1.0)
-    constant = np.where(val == 0, 0.0, np.log10(val + 1.0))
-    zscore = np.where(flat, constant, deviation)
-    return pd.Series(zscore, index=values.index), mean, std
+        deviation = np.maximum(0.0, (val - mu) / sd)
+    # log10(0 + 1) is exactly 0, so one log serves both branches of the rule.
+    return np.log10(np.where(flat, val, deviation) + 1.0)
+
+
+def account_codes(table: pd.DataFrame) -> np.ndarray:
+    """
+    Give every distinct (DstDomain, DstUser) account of a table an integer code.
+
+    Grouping on these codes gives the same groups, in the same row order, as
+    grouping on the two text columns, at a fraction of the cost.
+    """
+    codes = np.zeros(len(table), dtype=np.int64)
+    for col in ACCOUNT_KEYS:
+        part, uniques = pd.factorize(table[col], use_na_sentinel=False)
+        codes = pd.factorize(codes * len(uniques) + part)[0].astype(np.int64)
+    return codes
 
 
 class SeedFeatures(FeatureSet):
@@ -101,20 +119,23 @@ class SeedFeatures(FeatureSet):
 
     def compute(self, table: pd.DataFrame) -> FeatureFrame:
         """Compute the six seed features for every row of a prepared table."""
-        keys = [table[col] for col in ACCOUNT_KEYS]
+        codes = account_codes(table)
+        counts = pd.DataFrame(
+            {col: table[col].fillna(0).to_numpy(dtype="float64") for col in ZSCORE_COLUMNS},
+            index=table.index,
+        )
+        grouped = counts.groupby(codes, sort=False)
+        means = grouped.transform("mean")
+        stds = grouped.transform("std")
         values = {}
         context = {}
         for col in ZSCORE_COLUMNS:
-            filled = table[col].fillna(0)
-            zscore, mean, std = seed_zscores(filled, keys)
-            values[f"{col}_zscore"] = zscore
-            context[f"{col}_mean"] = mean
-            context[f"{col}_std"] = std
+            values[f"{col}_zscore"] = _damped_zscore(counts[col].to_numpy(), means[col], stds[col])
+            context[f"{col}_mean"] = means[col].to_numpy()
+            context[f"{col}_std"] = stds[col].to_numpy()
         for col in ("ComputerDomainsSuccessfulAccess", "SrcHostNameSuccessfulAccess"):
-            values[col] = table[col].fillna(0).astype("float64")
-        context["baseline_days"] = table.groupby(keys, sort=False, dropna=False)["Date"].transform(
-            "size"
-        )
+            values[col] = table[col].fillna(0).to_numpy(dtype="float64")
+        context["baseline_days"] = np.bincount(codes)[codes]
         frame = pd.DataFrame(values, index=table.index)[SEED_FEATURES]
         return FeatureFrame(values=frame, context=pd.DataFrame(context, index=table.index))
 
@@ -128,10 +149,10 @@ class SeedFeatures(FeatureSet):
 
     def suppressed(self, table: pd.DataFrame) -> pd.Series:
         """Rows with no successful logon are not reported (the seed's rule)."""
-        no_success = table["SuccessfulLogons"].fillna(0) == 0
-        return pd.Series(
-            np.where(no_success, "no successful logon", ""), index=table.index, dtype=object
-        )
+        no_success = (table["SuccessfulLogons"].fillna(0) == 0).to_numpy()
+        reasons = np.full(len(table), "", dtype=object)
+        reasons[no_success] = "no successful logon"
+        return pd.Series(reasons, index=table.index, dtype=object)
 
     def evidence(self, row: pd.Series, feature: str) -> str:
         """Describe a feature as the day's count against the account's window mean."""
