@@ -1,0 +1,833 @@
+"""
+Per-user-day summaries of raw Windows logon events, computed locally.
+
+:func:`user_day_summary` turns raw ``SecurityEvent`` rows (as exported from
+Microsoft Sentinel / Log Analytics or returned by msticpy) into the same
+table the ``AnomalousLogons.user_day_summary`` query returns, so files of
+raw events can be hunted without a workspace. :func:`filter_network_logons`
+applies only the filters, like ``AnomalousLogons.network_logon_events``.
+
+How the query's semantics are reproduced
+----------------------------------------
+* ``=~``, ``startswith`` and ``endswith`` ignore case; ``==`` does not, so a
+  ``LogonTypeName`` of ``"3 - network"`` is not a network logon.
+* ``EventID`` and ``LogonType`` may be numbers or text (``" 4624 "``); a value
+  that is not a number matches no comparison.
+* KQL strings are never null: a missing value in a text column is the empty
+  string, both as a group key and as a counted value. ``dcount``/``dcountif``
+  ignore only null values (per the Kusto documentation of the two functions),
+  and the string type has no null, so ``""`` counts as one distinct value. An
+  absent ``AccountDomain`` column is therefore a constant ``""`` and
+  ``ComputerDomainsSuccessfulAccess`` is 1 on every day with a success.
+* Distinct counts here are exact; Kusto's ``dcount`` is a HyperLogLog
+  estimate (exact below about a thousand distinct values per group at the
+  default accuracy), so very large counts may differ slightly from a query.
+* ``Date`` is the UTC day of ``TimeGenerated`` as ``yyyy-MM-dd`` text and
+  ``ActiveMilliseconds`` follows ``datetime_diff("millisecond", max, min)``,
+  which counts millisecond boundaries crossed (both ends truncated to whole
+  milliseconds before subtracting).
+
+Everything is vectorized: text columns are turned into integer codes once,
+groups get one integer key, and distinct counts come from unique
+(group, value) pairs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import InputDataError, ParameterError
+from .schema import SUMMARY_COLUMNS
+
+__all__ = [
+    "DROP_REASONS",
+    "RAW_REQUIRED_COLUMNS",
+    "filter_network_logons",
+    "is_raw_events",
+    "user_day_summary",
+]
+
+#: Columns a table of raw logon events must have.
+RAW_REQUIRED_COLUMNS = [
+    "TimeGenerated",
+    "EventID",
+    "TargetUserName",
+    "TargetDomainName",
+    "LogonType",
+    "LogonTypeName",
+    "Computer",
+    "IpAddress",
+    "WorkstationName",
+    "AuthenticationPackageName",
+]
+
+#: Reasons a row is dropped, in the order they are tested (a row is counted
+#: under the first reason that applies).
+DROP_REASONS = (
+    "not_4624_4625",
+    "not_network_logon",
+    "system_or_anonymous",
+    "machine_account",
+    "no_time",
+    "out_of_range",
+)
+
+NETWORK_LOGON = "3 - Network"
+_SUCCESS, _FAILURE = 4624, 4625
+_NS_PER_DAY = 86_400 * 10**9
+_NS_PER_MS = 10**6
+_NAT = np.iinfo(np.int64).min
+
+# Columns passed through by filter_network_logons when present (query order).
+_EVENT_COLUMNS = [
+    "TimeGenerated",
+    "EventID",
+    "Computer",
+    "TargetUserName",
+    "TargetDomainName",
+    "LogonType",
+    "LogonTypeName",
+    "IpAddress",
+    "WorkstationName",
+    "AuthenticationPackageName",
+    "AccountDomain",
+    "LogonProcessName",
+    "Status",
+    "SubStatus",
+]
+
+_EXPORT_SUFFIX = re.compile(r"\s*\[(UTC|Local Time)\]$")
+# ISO 8601 forms pyarrow reads, with and without a zone designator.
+_ISO_ZONED = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)$"
+_ISO_NAIVE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?$"
+_LOOKS_LIKE_DATE = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
+_PORTAL_COMMA = re.compile(r"^(\d+/\d+/\d+),\s*")
+
+
+# --------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------
+def is_raw_events(data: pd.DataFrame) -> bool:
+    """Return True if `data` has every column of :data:`RAW_REQUIRED_COLUMNS`."""
+    if not isinstance(data, pd.DataFrame):
+        return False
+    names = {_clean_name(col) for col in data.columns}
+    return set(RAW_REQUIRED_COLUMNS) <= names
+
+
+def filter_network_logons(
+    events: pd.DataFrame, *, start: Any = None, end: Any = None
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """
+    Keep the network logon events the per-user-day summary counts.
+
+    Applies the filters of the ``AnomalousLogons.network_logon_events``
+    query: event 4624 or 4625, ``LogonTypeName == "3 - Network"``, no
+    system/anonymous/window-manager/virtual-machine successes, no machine
+    accounts (user ending in ``$``), and optionally ``start <= TimeGenerated
+    <= end``. Rows whose time cannot be read are dropped too.
+
+    Parameters
+    ----------
+    events : pd.DataFrame
+        Raw ``SecurityEvent`` rows with the columns in
+        :data:`RAW_REQUIRED_COLUMNS` (``AccountDomain`` optional). Column
+        names may carry a portal export suffix such as `` [UTC]``.
+    start, end : datetime-like, optional
+        Inclusive time bounds; naive values are taken as UTC.
+
+    Returns
+    -------
+    tuple[pd.DataFrame, dict[str, int]]
+        The kept rows in input order with a fresh index and normalized
+        columns: ``TimeGenerated`` as UTC datetimes, ``EventID`` as int64,
+        ``LogonType`` as nullable Int64, text columns as str with ``""``
+        for missing values, ``AccountDomain`` always present; and the number
+        of dropped rows for each reason in :data:`DROP_REASONS`.
+
+    Raises
+    ------
+    InputDataError
+        If `events` is not a DataFrame, lacks required columns, or no kept
+        row has a readable ``TimeGenerated``.
+    ParameterError
+        If `start` or `end` is not a time, or `start` is after `end`.
+
+    """
+    selection = _select(events, start, end)
+    if selection is None:
+        return _empty_events(), dict.fromkeys(DROP_REASONS, 0)
+    rows = selection.rows
+    out: dict[str, Any] = {}
+    for name in _EVENT_COLUMNS:
+        if name == "TimeGenerated":
+            out[name] = _utc_series(selection.time_ns)
+        elif name == "EventID":
+            out[name] = np.where(selection.success, _SUCCESS, _FAILURE).astype(np.int64)
+        elif name == "LogonType":
+            out[name] = _nullable_ints(selection.logon_type)
+        elif name == "LogonTypeName":
+            out[name] = np.full(len(rows), NETWORK_LOGON, dtype=object)
+        elif name == "TargetUserName":
+            out[name] = selection.user.labels[selection.user.codes]
+        elif name == "TargetDomainName":
+            out[name] = selection.domain.labels[selection.domain.codes]
+        elif name in selection.lookup:
+            text = _on_rows(_text_codes, events[selection.lookup[name]], rows)
+            out[name] = text.labels[text.codes]
+        elif name == "AccountDomain":
+            out[name] = np.full(len(rows), "", dtype=object)
+    return pd.DataFrame(out), selection.dropped
+
+
+def user_day_summary(
+    events: pd.DataFrame,
+    *,
+    start: Any = None,
+    end: Any = None,
+    return_dropped: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, dict[str, int]]:
+    """
+    Summarize raw logon events per account per day, like the KQL query.
+
+    The result has exactly the columns of ``AnomalousLogons.user_day_summary``
+    (:data:`msticnb_iforest.schema.SUMMARY_COLUMNS`, same order), one row per
+    (Date, DstDomain, DstUser, LogonTypeName), sorted by those keys. See the
+    module docstring for how KQL semantics (case rules, empty strings,
+    ``dcount``, ``datetime_diff``) are reproduced. The input is not modified.
+
+    Parameters
+    ----------
+    events : pd.DataFrame
+        Raw ``SecurityEvent`` rows (see :func:`filter_network_logons`).
+        ``TimeGenerated`` may be datetimes (naive ones are UTC) or text:
+        ISO 8601 with or without a zone, ``"2024-01-05 10:00:00"`` or
+        portal exports such as ``"9/19/2022, 11:29:46.297 PM"``.
+    start, end : datetime-like, optional
+        Inclusive bounds on ``TimeGenerated``; naive values are UTC.
+    return_dropped : bool, optional
+        Also return the number of dropped rows per reason.
+
+    Returns
+    -------
+    pd.DataFrame or tuple[pd.DataFrame, dict[str, int]]
+        The summary: ``Date`` as ``"yyyy-MM-dd"`` text, key columns as str,
+        counts and ``ActiveMilliseconds`` as int64, ``MAX_TimeGenerated`` and
+        ``MIN_TimeGenerated`` as UTC datetimes. Empty (with these columns
+        and dtypes) when nothing passes the filters.
+
+    Raises
+    ------
+    InputDataError
+        If `events` is not a DataFrame, lacks required columns (named in the
+        message), or no candidate row has a readable ``TimeGenerated``.
+    ParameterError
+        If `start` or `end` is not a time, or `start` is after `end`.
+
+    """
+    selection = _select(events, start, end)
+    if selection is None or len(selection.rows) == 0:
+        dropped = selection.dropped if selection is not None else dict.fromkeys(DROP_REASONS, 0)
+        return (_empty_summary(), dropped) if return_dropped else _empty_summary()
+    summary = _summarize(events, selection)
+    return (summary, selection.dropped) if return_dropped else summary
+
+
+# --------------------------------------------------------------------------
+# Selection (filters)
+# --------------------------------------------------------------------------
+@dataclass
+class _Text:
+    """Integer codes of a text column and the distinct strings they index."""
+
+    codes: np.ndarray
+    labels: np.ndarray
+
+
+@dataclass
+class _Selection:
+    """Rows kept by the filters and the columns already decoded for them."""
+
+    lookup: dict[str, Hashable]
+    rows: np.ndarray
+    time_ns: np.ndarray
+    success: np.ndarray
+    logon_type: np.ndarray
+    domain: _Text
+    user: _Text
+    dropped: dict[str, int]
+
+
+def _select(events: pd.DataFrame, start: Any, end: Any) -> _Selection | None:
+    """Apply the query's filters; None for a frame with no rows and no columns."""
+    if not isinstance(events, pd.DataFrame):
+        raise InputDataError(f"Expected a pandas DataFrame of events, got {type(events).__name__}.")
+    start_ns = _bound(start, "start")
+    end_ns = _bound(end, "end")
+    if start_ns is not None and end_ns is not None and start_ns > end_ns:
+        raise ParameterError(f"start ({start}) is after end ({end}).")
+    if events.shape == (0, 0):
+        return None
+    lookup = _column_lookup(events)
+    missing = [name for name in RAW_REQUIRED_COLUMNS if name not in lookup]
+    if missing:
+        raise InputDataError(
+            "Input is not a table of raw logon events; missing column(s): " + ", ".join(missing)
+        )
+
+    def column(name: str) -> pd.Series:
+        return events[lookup[name]]
+
+    dropped = dict.fromkeys(DROP_REASONS, 0)
+    event_id = _numbers(column("EventID"))
+    wanted = (event_id == _SUCCESS) | (event_id == _FAILURE)
+    rows = np.flatnonzero(wanted)
+    dropped["not_4624_4625"] = len(events) - len(rows)
+
+    network = _on_rows(_is_network_logon, column("LogonTypeName"), rows)
+    dropped["not_network_logon"] = int((~network).sum())
+    rows = rows[network]
+
+    success = event_id[rows] == _SUCCESS
+    domain = _on_rows(_text_codes, column("TargetDomainName"), rows)
+    user = _on_rows(_text_codes, column("TargetUserName"), rows)
+    logon_type = _on_rows(_numbers, column("LogonType"), rows)
+
+    upper_domain = np.array([label.upper() for label in domain.labels], dtype=object)
+    nt_authority = (upper_domain == "NT AUTHORITY")[domain.codes]
+    anonymous = (upper_domain == "ANONYMOUS LOGON")[domain.codes]
+    system = (upper_domain == "SYSTEM")[domain.codes]
+    window_manager = (upper_domain == "WINDOW MANAGER")[domain.codes]
+    virtual_machine = (upper_domain == "NT VIRTUAL MACHINE")[domain.codes]
+    dwm_user = np.array([label.upper().startswith("DWM-") for label in user.labels], dtype=bool)
+    machine_user = np.array([label.endswith("$") for label in user.labels], dtype=bool)
+
+    excluded = success & (
+        ((logon_type == 3) & (nt_authority | anonymous))
+        | ((logon_type == 5) & (nt_authority | system))
+        | ((logon_type == 2) & window_manager & dwm_user[user.codes])
+        | virtual_machine
+    )
+    dropped["system_or_anonymous"] = int(excluded.sum())
+    keep = ~excluded
+    machine = keep & machine_user[user.codes]
+    dropped["machine_account"] = int(machine.sum())
+    keep &= ~machine_user[user.codes]
+
+    time_ns = _on_rows(_times_ns, column("TimeGenerated"), rows[keep])
+    readable = time_ns != _NAT
+    if len(time_ns) and not readable.any():
+        sample = _take(column("TimeGenerated"), rows[keep][:3]).tolist()
+        raise InputDataError(
+            "Column 'TimeGenerated' has no readable date/time values among the "
+            f"{len(time_ns)} network logon row(s), e.g. {sample!r}."
+        )
+    dropped["no_time"] = int((~readable).sum())
+    in_range = readable.copy()
+    if start_ns is not None:
+        in_range &= time_ns >= start_ns
+    if end_ns is not None:
+        in_range &= time_ns <= end_ns
+    dropped["out_of_range"] = int(readable.sum() - in_range.sum())
+
+    final = np.flatnonzero(keep)[in_range]
+    return _Selection(
+        lookup=lookup,
+        rows=rows[final],
+        time_ns=time_ns[in_range],
+        success=success[final],
+        logon_type=logon_type[final],
+        domain=_Text(domain.codes[final], domain.labels),
+        user=_Text(user.codes[final], user.labels),
+        dropped={key: int(value) for key, value in dropped.items()},
+    )
+
+
+def _clean_name(name: object) -> str:
+    """Strip a BOM, spaces and a portal time-zone suffix from a column name."""
+    return _EXPORT_SUFFIX.sub("", str(name).replace("\ufeff", "").strip())
+
+
+def _column_lookup(events: pd.DataFrame) -> dict[str, Hashable]:
+    """Map cleaned column names to the frame's labels; reject duplicates."""
+    lookup: dict[str, Hashable] = {}
+    for label in events.columns:
+        name = _clean_name(label)
+        if name in lookup:
+            raise InputDataError(f"Duplicate column name in input: {name!r}.")
+        lookup[name] = label
+    return lookup
+
+
+def _bound(value: Any, name: str) -> int | None:
+    """Convert a start/end bound to UTC nanoseconds."""
+    if value is None:
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ParameterError(f"{name} must be a date/time, got {value!r}.") from exc
+    if stamp is pd.NaT:
+        raise ParameterError(f"{name} must be a date/time, got {value!r}.")
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    try:
+        return int(stamp.as_unit("ns").value)
+    except (OverflowError, ValueError) as exc:
+        raise ParameterError(f"{name} is out of the supported time range: {value!r}.") from exc
+
+
+# --------------------------------------------------------------------------
+# Column decoding
+# --------------------------------------------------------------------------
+def _on_rows(decode: Any, values: pd.Series, rows: np.ndarray) -> Any:
+    """
+    Apply a column decoder to `values` at positions `rows`.
+
+    Arrow-backed and categorical columns are decoded whole and then indexed
+    when most rows are wanted (cheaper than copying their strings); other
+    columns are subset first.
+    """
+    if len(rows) == len(values):
+        return decode(values)
+    whole = isinstance(values.dtype, pd.CategoricalDtype) or _is_arrow_text(values.dtype)
+    if whole and len(rows) >= len(values) // 4:
+        decoded = decode(values)
+        if isinstance(decoded, _Text):
+            return _Text(decoded.codes[rows], decoded.labels)
+        return decoded[rows]
+    return decode(_take(values, rows))
+
+
+def _take(values: pd.Series, rows: np.ndarray) -> pd.Series:
+    """Return `values` at positions `rows` (no copy when all rows are taken)."""
+    if len(rows) == len(values):
+        return values
+    if isinstance(values.dtype, np.dtype):
+        return pd.Series(values.to_numpy()[rows], copy=False)
+    return pd.Series(values.array.take(rows), copy=False)
+
+
+def _is_arrow_text(dtype: object) -> bool:
+    """Tell whether `dtype` is a pyarrow-backed string dtype."""
+    if isinstance(dtype, pd.StringDtype):
+        return dtype.storage == "pyarrow"
+    if isinstance(dtype, pd.ArrowDtype):
+        return pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(
+            dtype.pyarrow_dtype
+        )
+    return False
+
+
+def _is_object(dtype: object) -> bool:
+    """Tell whether `dtype` is numpy's object dtype."""
+    return isinstance(dtype, np.dtype) and dtype.kind == "O"
+
+
+def _arrow_array(values: pd.Series) -> pa.ChunkedArray:
+    """Return the pyarrow data behind an Arrow-backed Series (no copy)."""
+    data = pa.array(values.array)
+    return data if isinstance(data, pa.ChunkedArray) else pa.chunked_array([data])
+
+
+def _text_codes(values: pd.Series) -> _Text:
+    """
+    Factorize a text column to codes over distinct strings.
+
+    Missing values become ``""`` (merged with real empty strings) and
+    non-string values their ``str()``, so equal text always has one code.
+    """
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        uniques = np.asarray(values.cat.categories, dtype=object)
+    elif _is_arrow_text(dtype):
+        encoded = pc.dictionary_encode(_arrow_array(values))
+        if encoded.num_chunks > 1:
+            encoded = encoded.unify_dictionaries()
+        if encoded.num_chunks:
+            uniques = np.asarray(encoded.chunk(0).dictionary.to_pylist(), dtype=object)
+            codes = np.concatenate(
+                [pc.fill_null(chunk.indices, -1).to_numpy() for chunk in encoded.chunks]
+            )
+        else:
+            uniques, codes = np.array([], dtype=object), np.array([], dtype=np.int32)
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        uniques = np.asarray(uniques, dtype=object)
+    if pd.api.types.infer_dtype(uniques, skipna=False) in ("string", "empty"):
+        labels = list(uniques)
+    else:
+        labels = [_as_text(value) for value in uniques]
+    labels.append("")  # code -1 (missing) indexes this last entry
+    canon, distinct = pd.factorize(np.array(labels, dtype=object))
+    return _Text(canon[codes], np.asarray(distinct, dtype=object))
+
+
+def _as_text(value: object) -> str:
+    """KQL-style text of one value: missing values are ``""``."""
+    if isinstance(value, str):
+        return value
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value)
+
+
+def _numbers(values: pd.Series) -> np.ndarray:
+    """Read a column as float64; text is stripped, unreadable values are NaN."""
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return np.full(len(values), np.nan)
+    if pd.api.types.is_numeric_dtype(dtype):
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    text = pd.Series([_as_text(v).strip() for v in np.asarray(uniques, dtype=object)], dtype=object)
+    parsed = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.append(parsed, np.nan)[codes]
+
+
+def _is_network_logon(values: pd.Series) -> np.ndarray:
+    """Test ``LogonTypeName == "3 - Network"`` (case-sensitive)."""
+    return _equals_text(values, NETWORK_LOGON)
+
+
+def _equals_text(values: pd.Series, target: str) -> np.ndarray:
+    """Case-sensitive ``==`` against one string, as a boolean array."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        hits = np.asarray(values.cat.categories == target, dtype=bool)
+        codes = values.cat.codes.to_numpy()
+        return np.append(hits, False)[codes]
+    if _is_arrow_text(dtype):
+        result = pc.fill_null(pc.equal(_arrow_array(values), target), False)
+        return np.asarray(result.to_numpy(), dtype=bool)
+    if isinstance(dtype, pd.StringDtype):
+        return values.eq(target).fillna(False).to_numpy(dtype=bool)
+    if _is_object(dtype):
+        return np.asarray(values.to_numpy(dtype=object) == target, dtype=bool)
+    return np.zeros(len(values), dtype=bool)
+
+
+def _nullable_ints(values: np.ndarray) -> pd.array:
+    """Float values as nullable Int64 when they are whole numbers."""
+    finite = values[~np.isnan(values)]
+    if np.all(finite == np.floor(finite)):
+        return pd.array(values, dtype="Float64").astype("Int64")
+    return pd.array(values, dtype="Float64")
+
+
+# --------------------------------------------------------------------------
+# Time parsing
+# --------------------------------------------------------------------------
+def _times_ns(values: pd.Series) -> np.ndarray:
+    """
+    Read a time column as int64 UTC nanoseconds (``_NAT`` where unreadable).
+
+    Datetime columns are converted directly (naive ones are UTC). Text is
+    parsed with pyarrow's ISO 8601 reader, and anything it cannot read
+    (portal exports, odd formats) is parsed one distinct value at a time.
+    """
+    dtype = values.dtype
+    if not isinstance(dtype, pd.ArrowDtype) and pd.api.types.is_datetime64_any_dtype(dtype):
+        stamps = pd.DatetimeIndex(values)
+        if stamps.tz is not None:
+            stamps = stamps.tz_convert("UTC").tz_localize(None)
+        return stamps.as_unit("ns").asi8.copy()
+    if isinstance(dtype, pd.ArrowDtype) and pa.types.is_timestamp(dtype.pyarrow_dtype):
+        arrow = _arrow_array(values)
+        if dtype.pyarrow_dtype.tz is None:
+            arrow = pc.assume_timezone(arrow, "UTC")
+        return _arrow_ns(pc.cast(arrow, pa.timestamp("ns", "UTC")))
+    if isinstance(dtype, pd.CategoricalDtype):
+        parsed = _times_ns(pd.Series(np.asarray(values.cat.categories, dtype=object)))
+        return np.append(parsed, _NAT)[values.cat.codes.to_numpy()]
+    if _is_arrow_text(dtype):
+        return _parse_text_times(_arrow_array(values))
+    if not _is_object(dtype) and not isinstance(dtype, pd.StringDtype):
+        return np.full(len(values), _NAT, dtype=np.int64)
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind == "empty":
+        return np.full(len(values), _NAT, dtype=np.int64)
+    if kind == "string":
+        data = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        text = pa.chunked_array([data])
+        return _parse_text_times(text)
+    return _parse_mixed_times(values)
+
+
+def _arrow_ns(stamps: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Arrow timestamps (ns) as int64 with ``_NAT`` for nulls."""
+    ints = pc.fill_null(pc.cast(stamps, pa.int64()), _NAT)
+    if isinstance(ints, pa.ChunkedArray):
+        if ints.num_chunks == 0:
+            return np.array([], dtype=np.int64)
+        return np.concatenate([chunk.to_numpy() for chunk in ints.chunks]).astype(np.int64)
+    return ints.to_numpy().astype(np.int64)
+
+
+def _parse_text_times(text: pa.ChunkedArray) -> np.ndarray:
+    """Parse ISO 8601 text with pyarrow, falling back per distinct value."""
+    text = pc.utf8_trim_whitespace(text)
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+    for target in (pa.timestamp("ns", "UTC"), pa.timestamp("ns")):
+        try:
+            return _arrow_ns(pc.cast(text, target))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+    # Mixed zones or other formats: cast each ISO form apart, parse the rest
+    # one distinct value at a time.
+    result = np.full(len(text), _NAT, dtype=np.int64)
+    zoned = _flags(pc.match_substring_regex(text, _ISO_ZONED))
+    naive = _flags(pc.match_substring_regex(text, _ISO_NAIVE)) & ~zoned
+    other = ~(zoned | naive) & _flags(pc.is_valid(text))
+    parts = ((zoned, pa.timestamp("ns", "UTC")), (naive, pa.timestamp("ns")), (other, None))
+    for mask, target in parts:
+        positions = np.flatnonzero(mask)
+        if not len(positions):
+            continue
+        part = text.take(pa.array(positions))
+        try:
+            if target is None:
+                raise pa.ArrowInvalid("not ISO 8601")
+            result[positions] = _arrow_ns(pc.cast(part, target))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            result[positions] = _parse_distinct(part)
+    return result
+
+
+def _flags(mask: pa.ChunkedArray) -> np.ndarray:
+    """Convert a boolean Arrow column to a numpy bool array (nulls are False)."""
+    filled = pc.fill_null(mask, False)
+    if filled.num_chunks == 0:
+        return np.zeros(0, dtype=bool)
+    return np.concatenate([chunk.to_numpy(zero_copy_only=False) for chunk in filled.chunks])
+
+
+def _parse_distinct(text: pa.ChunkedArray) -> np.ndarray:
+    """Parse each distinct string once with the lenient single-value parser."""
+    distinct = pc.unique(text)
+    parsed = np.array([_parse_one(value) for value in distinct.to_pylist()], dtype=np.int64)
+    index = pc.fill_null(pc.index_in(text, value_set=distinct), -1)
+    index = np.concatenate([chunk.to_numpy() for chunk in index.chunks]) if index.num_chunks else []
+    return np.append(parsed, _NAT)[np.asarray(index, dtype=np.int64)]
+
+
+def _parse_mixed_times(values: pd.Series) -> np.ndarray:
+    """Parse an object column of datetimes and/or text."""
+    stamps = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
+    result = pd.DatetimeIndex(stamps).tz_localize(None).as_unit("ns").asi8.copy()
+    retry = np.flatnonzero((result == _NAT) & values.notna().to_numpy())
+    if len(retry):
+        codes, uniques = pd.factorize(values.iloc[retry])
+        parsed = np.array([_parse_one(value) for value in uniques], dtype=np.int64)
+        result[retry] = np.append(parsed, _NAT)[codes]
+    return result
+
+
+def _parse_one(value: object) -> int:
+    """Parse one time value to UTC nanoseconds, or ``_NAT``."""
+    if value is None:
+        return _NAT
+    if isinstance(value, str):
+        text = value.strip()
+        if not _LOOKS_LIKE_DATE.search(text):
+            return _NAT
+        # Portal exports write "9/19/2022, 11:29:46.297 PM".
+        value = _PORTAL_COMMA.sub(r"\1 ", text)
+    try:
+        stamp = pd.Timestamp(value)
+        if stamp is pd.NaT:
+            return _NAT
+        stamp = stamp.tz_convert("UTC") if stamp.tzinfo is not None else stamp.tz_localize("UTC")
+        return int(stamp.as_unit("ns").value)
+    except (TypeError, ValueError, OverflowError):
+        return _NAT
+
+
+def _utc_series(time_ns: np.ndarray) -> pd.DatetimeIndex:
+    """Int64 nanoseconds as tz-aware UTC datetimes."""
+    return pd.DatetimeIndex(time_ns.view("datetime64[ns]")).tz_localize("UTC")
+
+
+# --------------------------------------------------------------------------
+# Aggregation
+# --------------------------------------------------------------------------
+def _summarize(events: pd.DataFrame, selection: _Selection) -> pd.DataFrame:
+    """Aggregate the selected rows into the per-user-day table."""
+    lookup, rows = selection.lookup, selection.rows
+    time_ns, success = selection.time_ns, selection.success
+
+    # Codes in sorted label order, so integer order is the output order.
+    domain_codes, domain_labels = _sorted_codes(selection.domain)
+    user_codes, user_labels = _sorted_codes(selection.user)
+    day = np.floor_divide(time_ns, _NS_PER_DAY)
+    day_codes, days = _dense_codes(day - day.min(), int(day.max() - day.min()) + 1)
+    days = days + day.min()
+
+    account_key = domain_codes.astype(np.int64) * len(user_labels) + user_codes
+    account_codes, accounts = _dense_codes(account_key, len(domain_labels) * len(user_labels))
+    group_key = day_codes.astype(np.int64) * len(accounts) + account_codes
+    group, keys = _dense_codes(group_key, len(days) * len(accounts))
+    n_groups = len(keys)
+    group_account = accounts[keys % len(accounts)]
+
+    attempted = np.bincount(group, minlength=n_groups)
+    successful = np.bincount(group[success], minlength=n_groups)
+    latest = np.full(n_groups, np.iinfo(np.int64).min, dtype=np.int64)
+    earliest = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+    np.maximum.at(latest, group, time_ns)
+    np.minimum.at(earliest, group, time_ns)
+
+    def distinct(name: str) -> tuple[np.ndarray, np.ndarray]:
+        if name not in lookup:  # absent AccountDomain: the constant ""
+            text = _Text(np.zeros(len(rows), dtype=np.int64), np.array([""], dtype=object))
+        else:
+            text = _on_rows(_text_codes, events[lookup[name]], rows)
+        return _distinct_counts(group, n_groups, text.codes, len(text.labels), success)
+
+    names = [
+        "Computer",
+        "IpAddress",
+        "WorkstationName",
+        "AuthenticationPackageName",
+        "AccountDomain",
+    ]
+    counted = {name: distinct(name) for name in names}
+    computers, computers_ok = counted["Computer"]
+    src_ips, src_ips_ok = counted["IpAddress"]
+    src_hosts, src_hosts_ok = counted["WorkstationName"]
+    packages = counted["AuthenticationPackageName"][0]
+    account_domains_ok = counted["AccountDomain"][1]
+
+    day_text = np.datetime_as_string(days.astype("datetime64[D]")).astype(object)
+    columns = {
+        "Date": day_text[keys // len(accounts)],
+        "DstDomain": domain_labels[group_account // len(user_labels)],
+        "DstUser": user_labels[group_account % len(user_labels)],
+        "LogonTypeName": np.full(n_groups, NETWORK_LOGON, dtype=object),
+        "AttemptedLogons": attempted.astype(np.int64),
+        "MAX_TimeGenerated": _utc_series(latest),
+        "MIN_TimeGenerated": _utc_series(earliest),
+        "SuccessfulLogons": successful.astype(np.int64),
+        "FailedLogons": (attempted - successful).astype(np.int64),
+        # TargetDomainName is the DstDomain key, so it has one value per group.
+        "ComputerDomainsAccessed": np.ones(n_groups, dtype=np.int64),
+        "DistinctAuthenticationPackage": packages,
+        "ComputersAccessed": computers,
+        "DistinctSrcIp": src_ips,
+        "DistinctSrcHostName": src_hosts,
+        "ComputersSuccessfulAccess": computers_ok,
+        "ComputerDomainsSuccessfulAccess": account_domains_ok,
+        "SrcIpSuccessfulAccess": src_ips_ok,
+        "SrcHostNameSuccessfulAccess": src_hosts_ok,
+        "ActiveMilliseconds": np.floor_divide(latest, _NS_PER_MS)
+        - np.floor_divide(earliest, _NS_PER_MS),
+    }
+    return pd.DataFrame(columns, copy=False)
+
+
+def _sorted_codes(text: _Text) -> tuple[np.ndarray, np.ndarray]:
+    """Renumber codes so that code order follows the sorted labels."""
+    order = np.argsort(text.labels.astype(str), kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[text.codes], text.labels[order]
+
+
+def _dense_limit(n: int) -> int:
+    """Largest key range handled with a direct lookup table."""
+    return max(4 * n, 1 << 22)
+
+
+def _dense_codes(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """
+    Give the distinct values of a non-negative int key codes in increasing order.
+
+    Returns codes (0..k-1) and the sorted distinct keys. Uses a presence
+    table when the key range is small, else a sort.
+    """
+    if size <= _dense_limit(len(key)):
+        present = np.zeros(size, dtype=bool)
+        present[key] = True
+        index = np.cumsum(present, dtype=np.int64) - 1
+        return index[key], np.flatnonzero(present)
+    distinct, inverse = np.unique(key, return_inverse=True)
+    return inverse.reshape(-1), distinct
+
+
+def _sorted_unique(key: np.ndarray, size: int) -> np.ndarray:
+    """Sorted distinct values of a non-negative int key below `size`."""
+    if size <= _dense_limit(len(key)):
+        present = np.zeros(size, dtype=bool)
+        present[key] = True
+        return np.flatnonzero(present)
+    narrow = key.astype(np.int32) if size < np.iinfo(np.int32).max else key
+    ordered = np.sort(narrow)
+    first = np.empty(len(ordered), dtype=bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    return ordered[first].astype(np.int64)
+
+
+def _distinct_counts(
+    group: np.ndarray, n_groups: int, codes: np.ndarray, n_values: int, success: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """
+    Count distinct values per group, over all rows and over successes.
+
+    Each row becomes one integer (group, value, success); the sorted distinct
+    integers give both ``dcount`` and ``dcountif(..., EventID == 4624)``.
+    """
+    triple = (group.astype(np.int64) * n_values + codes) * 2 + success
+    distinct = _sorted_unique(triple, n_groups * n_values * 2)
+    pair = distinct >> 1
+    pair_group = pair // n_values
+    new_pair = np.empty(len(pair), dtype=bool)
+    new_pair[:1] = True
+    np.not_equal(pair[1:], pair[:-1], out=new_pair[1:])
+    all_rows = np.bincount(pair_group[new_pair], minlength=n_groups)
+    successes = np.bincount(pair_group[(distinct & 1) == 1], minlength=n_groups)
+    return all_rows.astype(np.int64), successes.astype(np.int64)
+
+
+# --------------------------------------------------------------------------
+# Empty results
+# --------------------------------------------------------------------------
+_TIME_COLUMNS = ("MAX_TimeGenerated", "MIN_TimeGenerated")
+_TEXT_COLUMNS = ("Date", "DstDomain", "DstUser", "LogonTypeName")
+
+
+def _with_dtypes(summary: pd.DataFrame) -> pd.DataFrame:
+    """Give the summary its fixed column order and dtypes."""
+    summary = summary[SUMMARY_COLUMNS]
+    dtypes: dict[str, Any] = {}
+    for name in SUMMARY_COLUMNS:
+        if name in _TEXT_COLUMNS:
+            dtypes[name] = object
+        elif name in _TIME_COLUMNS:
+            dtypes[name] = pd.DatetimeTZDtype("ns", "UTC")
+        else:
+            dtypes[name] = np.int64
+    return summary.astype(dtypes)
+
+
+def _empty_summary() -> pd.DataFrame:
+    """Return a summary with no rows and the right columns and dtypes."""
+    empty = {name: pd.Series([], dtype=object) for name in SUMMARY_COLUMNS}
+    return _with_dtypes(pd.DataFrame(empty))
+
+
+def _empty_events() -> pd.DataFrame:
+    """Return a filtered-events frame with no rows."""
+    frame = pd.DataFrame({name: pd.Series([], dtype=object) for name in _EVENT_COLUMNS[:11]})
+    frame["TimeGenerated"] = pd.Series([], dtype=pd.DatetimeTZDtype("ns", "UTC"))
+    frame["EventID"] = frame["EventID"].astype(np.int64)
+    frame["LogonType"] = frame["LogonType"].astype("Int64")
+    return frame
