@@ -1,0 +1,66 @@
+"""LocalData: a folder of exported files is hunted like a workspace."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from msticpy.common.timespan import TimeSpan
+
+from msticnb_iforest import AnomalousLogonUsers, QueryError
+from msticnb_iforest.demo import generate_demo
+from msticnb_iforest.query import LOCAL_FILE_STEMS
+
+from .conftest import DEMO_CSV
+
+
+@pytest.fixture
+def local_folder(tmp_path, nb_local):
+    """Point msticnb's LocalData provider at tmp_path; restore the plain provider after."""
+
+    def _init():
+        nb_local.init("LocalData", LocalData_data_paths=[str(tmp_path)], namespace={})
+        nb_local.set_opt("silent", True)
+
+    yield tmp_path, _init
+    nb_local.init("LocalData", namespace={})
+    nb_local.set_opt("silent", True)
+
+
+def test_raw_events_folder_is_summarized_within_timespan(local_folder):
+    folder, init = local_folder
+    demo = generate_demo(40, 14, seed=3)
+    half = len(demo.events) // 2
+    stem = LOCAL_FILE_STEMS["network_logon_events"]
+    demo.events.iloc[:half].to_parquet(folder / f"{stem}.parquet")
+    demo.events.iloc[half:].to_csv(folder / f"{stem}_part2.csv.gz", index=False)
+    init()
+    last_week = TimeSpan(start=demo.end - pd.Timedelta(days=7), end=demo.end)
+    result = AnomalousLogonUsers().run(timespan=last_week, feature_set="seed", options=["-shap"])
+    assert sorted(f["format"] for f in result.input_files) == ["csv.gz", "parquet"]
+    assert sum(f["rows"] for f in result.input_files) == len(demo.events)
+    days = pd.to_datetime(result.user_days["Date"])
+    assert days.min() >= (demo.end - pd.Timedelta(days=7)).tz_localize(None).normalize()
+    assert result.dropped_rows["out_of_range"] > 0
+    assert result.dropped_rows["machine_account"] > 0
+    assert len(result.user_days) > 100
+
+
+def test_summary_table_folder(local_folder):
+    folder, init = local_folder
+    table = pd.read_csv(DEMO_CSV)
+    table.to_csv(folder / f"{LOCAL_FILE_STEMS['user_day_summary']}.csv", index=False)
+    init()
+    span = TimeSpan(start="2022-09-06T00:00:00+00:00", end="2022-09-27T00:00:00+00:00")
+    result = AnomalousLogonUsers().run(timespan=span, feature_set="seed", options=["-shap"])
+    assert list(result.outliers["DstUser"]) == ["SVC-ACC-02", "SRVACC-04"]
+    narrow = TimeSpan(start="2022-09-20T00:00:00+00:00", end="2022-09-27T00:00:00+00:00")
+    result = AnomalousLogonUsers().run(timespan=narrow, feature_set="seed", options=["-shap"])
+    assert pd.to_datetime(result.user_days["Date"]).min() == pd.Timestamp("2022-09-20")
+    assert result.dropped_rows["out_of_range"] > 0
+
+
+def test_empty_folder_names_the_expected_files(local_folder):
+    _, init = local_folder
+    init()
+    with pytest.raises(QueryError, match="anomalous_logons_events.csv"):
+        AnomalousLogonUsers().run(timespan=TimeSpan(start="2024-01-01", end="2024-01-05"))
