@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -19,15 +20,26 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import explain, plots
-from .errors import InputDataError
+from .errors import InputDataError, ParameterError
 from .features import FeatureSet, get_feature_set
 from .model import fit_score
 from .schema import REQUIRED_SUMMARY_COLUMNS, is_summary_table, prepare_summary
 
-__all__ = ["Hunt", "account_mask", "hunt", "make_plots", "prepare_input"]
+__all__ = [
+    "DEFAULT_MAX_EXPLAINED",
+    "DEFAULT_MAX_PLOTS",
+    "Hunt",
+    "account_mask",
+    "hunt",
+    "make_plots",
+    "prepare_input",
+]
 
 #: Plots drawn per kind unless the caller asks for another number.
 DEFAULT_MAX_PLOTS = 10
+
+#: Outliers given SHAP values and reasons unless the caller asks for another number.
+DEFAULT_MAX_EXPLAINED = 1000
 
 
 @dataclass
@@ -50,11 +62,13 @@ class Hunt:
     model : IsolationForest or None
         The fitted forest (None when there was nothing to score).
     shap_values : pd.DataFrame or None
-        SHAP values of the outliers (None when SHAP was not requested).
+        SHAP values of the explained outliers (the top `max_explained` by
+        score; None when SHAP was not requested).
     expected_value : float or None
         The SHAP explainer's expected value.
     explanations : pd.DataFrame
-        Per outlier: top features, evidence and a one-line reason.
+        Per explained outlier (the top `max_explained` by score): top
+        features, evidence and a one-line reason.
     notes : list of str
         Remarks for the analyst (features not computed, empty input, ...).
     dropped : dict
@@ -65,6 +79,9 @@ class Hunt:
         The parameters the hunt ran with.
     timings : dict
         Seconds spent in each stage.
+    max_explained : int or None
+        The most outliers given SHAP values and reasons (None: all). When
+        there were more outliers, `notes` says how many were left out.
 
     """
 
@@ -81,6 +98,7 @@ class Hunt:
     suppressed: dict[str, int] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    max_explained: int | None = DEFAULT_MAX_EXPLAINED
 
 
 def prepare_input(data: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -133,15 +151,29 @@ def account_mask(table: pd.DataFrame, account: str) -> pd.Series:
     `account` may be ``user``, ``DOMAIN\\user`` or ``user@domain``.
     """
     text = str(account).strip().casefold()
-    users = table["DstUser"].astype(str).str.casefold()
-    domains = table["DstDomain"].astype(str).str.casefold()
     if "\\" in text:
         dom, usr = text.split("\\", 1)
-        return (users == usr) & (domains == dom)
+        return _folded_equals(table["DstUser"], usr) & _folded_equals(table["DstDomain"], dom)
     if "@" in text:
         usr, dom = text.split("@", 1)
-        return (users == usr) & (domains.str.split(".").str[0] == dom.split(".")[0])
-    return users == text
+        return _folded_equals(table["DstUser"], usr) & _folded_equals(
+            table["DstDomain"], dom.split(".")[0], first_label=True
+        )
+    return _folded_equals(table["DstUser"], text)
+
+
+def _folded_equals(values: pd.Series, target: str, first_label: bool = False) -> pd.Series:
+    """
+    Compare case-folded text to `target`, folding each distinct value once.
+
+    With `first_label`, only the text before the first dot is compared.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    folded = [str(value).casefold() for value in uniques]
+    if first_label:
+        folded = [value.split(".")[0] for value in folded]
+    hits = np.array([value == target for value in folded], dtype=bool)
+    return pd.Series(hits[codes] if len(codes) else np.zeros(0, bool), index=values.index)
 
 
 class _Timer:
@@ -192,6 +224,7 @@ def hunt(
     random_state: int | None = 42,
     account: str | None = None,
     shap: bool = True,
+    max_explained: int | None = DEFAULT_MAX_EXPLAINED,
     n_jobs: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Hunt:
@@ -218,8 +251,15 @@ def hunt(
     shap : bool, default=True
         Compute SHAP values for the outliers. When False the explanations
         rank features by how rare their value is across all user-days.
+    max_explained : int or None, default=1000
+        Explain (SHAP values, top features, reason) only the highest-scoring
+        this many outliers; every outlier is still scored and listed. SHAP
+        costs about half a millisecond per outlier, so this bounds the run
+        time when a big table yields thousands of outliers. None explains
+        all of them. A note says when outliers were left unexplained.
     n_jobs : int, optional
-        Parallel jobs for the forest.
+        Threads for the forest; None uses every CPU core. Results do not
+        depend on it.
     progress : callable, optional
         Called with a short message as each stage starts.
 
@@ -236,6 +276,7 @@ def hunt(
 
     """
     fset = get_feature_set(feature_set)
+    max_explained = _check_max_explained(max_explained)
     params = {
         "feature_set": fset.name,
         "contamination": contamination,
@@ -243,6 +284,7 @@ def hunt(
         "random_state": random_state,
         "account": account,
         "shap": shap,
+        "max_explained": max_explained,
     }
     timer = _Timer(progress)
     with timer.stage("prepare", "Preparing the per-user-day table"):
@@ -250,7 +292,9 @@ def hunt(
     notes: list[str] = []
     if table.empty:
         notes.append("No user-days to score: the input has no network logon rows.")
-        return _empty_hunt(table, fset, [], notes, dropped, params, timer.timings)
+        empty = _empty_hunt(table, fset, [], notes, dropped, params, timer.timings)
+        empty.max_explained = max_explained
+        return empty
 
     with timer.stage("features", f"Computing '{fset.name}' features"):
         frame = fset.compute(table)
@@ -270,34 +314,43 @@ def hunt(
         )
 
     with timer.stage("assemble", "Collecting outliers"):
-        suppressed = fset.suppressed(table)
-        user_days = pd.concat([table, frame.values, frame.context], axis=1)
-        user_days = user_days.loc[:, ~user_days.columns.duplicated(keep="last")]
+        suppressed = fset.suppressed(table).to_numpy()
+        user_days = _user_days(table, frame.values, frame.context)
         user_days["score"] = scores.score
-        user_days["suppressed"] = np.where(scores.is_outlier, suppressed, "")
-        user_days["is_outlier"] = scores.is_outlier & (suppressed.to_numpy() == "")
-        held_back = user_days.loc[user_days["suppressed"] != "", "suppressed"]
+        held = np.full(len(user_days), "", dtype=object)
+        held[scores.is_outlier] = suppressed[scores.is_outlier]
+        user_days["suppressed"] = held
+        user_days["is_outlier"] = scores.is_outlier & (suppressed == "")
+        held_back = pd.Series(held[held != ""], dtype=object)
         suppressed_counts = {str(k): int(v) for k, v in held_back.value_counts().items()}
-        reported = user_days["is_outlier"]
+        reported = user_days["is_outlier"].to_numpy()
         if account:
-            mask = account_mask(user_days, account)
+            mask = account_mask(user_days, account).to_numpy()
             if not mask.any():
                 notes.append(f"Account {account!r} has no user-days in the data.")
             reported = reported & mask
         outliers = user_days[reported].sort_values("score", ascending=False, kind="stable")
+        explained = outliers if max_explained is None else outliers.head(max_explained)
 
     shap_frame = expected = None
-    with timer.stage("explain", f"Explaining {len(outliers)} outlier(s)"):
+    with timer.stage("explain", f"Explaining {len(explained)} outlier(s)"):
         if shap:
             shap_frame, expected = explain.shap_values_for(
-                scores.model, frame.values.loc[outliers.index]
+                scores.model, frame.values.loc[explained.index]
             )
             contributions = shap_frame
         else:
-            contributions = explain.rarity(frame.values, outliers.index)
-        explanations = explain.explain_outliers(fset, outliers, contributions)
+            contributions = explain.rarity(frame.values, explained.index)
+        explanations = explain.explain_outliers(fset, explained, contributions)
     if outliers.empty:
         notes.append("No user-day was flagged as an outlier.")
+    elif len(explained) < len(outliers):
+        what = "SHAP values and reasons" if shap else "Reasons"
+        notes.append(
+            f"{what} cover the top {len(explained):,} of {len(outliers):,} outliers by "
+            f"score (max_explained={max_explained}); the others are scored and listed "
+            "but not explained. Raise max_explained to explain more."
+        )
     return Hunt(
         user_days=user_days,
         outliers=outliers,
@@ -312,7 +365,36 @@ def hunt(
         suppressed=suppressed_counts,
         params=params,
         timings=timer.timings,
+        max_explained=max_explained,
     )
+
+
+def _check_max_explained(value: int | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+        raise ParameterError(f"max_explained must be None or an integer >= 0, got {value!r}.")
+    return int(value)
+
+
+def _user_days(table: pd.DataFrame, values: pd.DataFrame, context: pd.DataFrame) -> pd.DataFrame:
+    """
+    Add features and context to the hunt's own prepared table, in place.
+
+    A name that occurs more than once takes its last occurrence (a feature
+    replaces the input column it was computed from), at that position.
+    Columns are appended one by one rather than concatenated: concatenating
+    would consolidate (copy) the whole million-row frame.
+    """
+    later = list(values.columns) + list(context.columns)
+    for name in [col for col in table.columns if col in set(later)]:
+        del table[name]
+    for part in (values, context):
+        for name in part.columns:
+            if name in table.columns:  # a context column replaces a feature
+                del table[name]
+            table[name] = part[name]
+    return table
 
 
 def make_plots(
