@@ -459,6 +459,8 @@ def _text_codes(values: pd.Series) -> _Text:
             )
         else:
             uniques, codes = np.array([], dtype=object), np.array([], dtype=np.int32)
+    elif _is_object(dtype):
+        codes, uniques = _factorize_objects(values.to_numpy())
     else:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
         uniques = np.asarray(uniques, dtype=object)
@@ -469,6 +471,54 @@ def _text_codes(values: pd.Series) -> _Text:
     labels.append("")  # code -1 (missing) indexes this last entry
     canon, distinct = pd.factorize(np.array(labels, dtype=object))
     return _Text(canon[codes], np.asarray(distinct, dtype=object))
+
+
+def _factorize_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """
+    Factorize an object array, by object identity when objects are shared.
+
+    Columns built by pandas or pyarrow usually reuse one str object per
+    distinct value, so hashing the object addresses (plain integers) is much
+    faster than hashing the strings. Identity implies equality, so the codes
+    are only finer than value codes; the caller merges equal uniques.
+    Missing values get codes of their own here (their uniques are None/NaN).
+    """
+    pointers = _shared_object_addresses(values)
+    if pointers is None:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        return codes, np.asarray(uniques, dtype=object)
+    codes, distinct = pd.factorize(pointers)
+    first = np.empty(len(distinct), dtype=np.intp)
+    first[codes[::-1]] = np.arange(len(values) - 1, -1, -1)
+    return codes, values[first]
+
+
+def _shared_object_addresses(values: np.ndarray) -> np.ndarray | None:
+    """
+    Return the object addresses of `values` if equal values share objects.
+
+    A leading block decides: among its values that occur more than once,
+    there must be barely more distinct objects than distinct values. Returns
+    None when that does not hold or cannot be judged, when the array is
+    small, or when numpy does not expose the addresses.
+    """
+    block = 50_000
+    if values.ndim != 1 or len(values) < 4 * block:
+        return None
+    try:
+        values = np.ascontiguousarray(values)
+        addresses = np.frombuffer(memoryview(values).cast("B"), dtype=np.intp)
+    except (TypeError, ValueError, BufferError):
+        return None
+    if len(addresses) != len(values):
+        return None
+    codes, _ = pd.factorize(values[:block], use_na_sentinel=False)
+    repeated = np.bincount(codes)[codes] > 1
+    if repeated.sum() < 1_000:
+        return None
+    n_values = len(np.unique(codes[repeated]))
+    n_objects = len(pd.unique(addresses[:block][repeated]))
+    return addresses if n_objects <= 1.5 * n_values else None
 
 
 def _as_text(value: object) -> str:

@@ -399,3 +399,31 @@ def test_real_sentinel_rows():
     assert result["DistinctSrcIp"].tolist() == [1] * 7
     kept, _ = filter_network_logons(frame)
     assert kept["IpAddress"].iloc[0] == "fe80::38dc:e4a9:61bd:b458"
+
+
+@pytest.mark.parametrize("objects", ["shared", "fresh", "two_per_value"])
+def test_large_repeated_frame(objects):
+    # 10,000 copies of every row: above the size where text columns may be
+    # factorized by object identity. "shared" reuses one str object per value,
+    # "fresh" makes a new object per row, "two_per_value" gives "alice" a
+    # second, equal object in odd copies (equal values must still merge).
+    copies = 10_000
+    frame = events().drop(columns="Row")
+    big = pd.DataFrame({c: np.tile(frame[c].to_numpy(dtype=object), copies) for c in frame})
+    if objects == "fresh":
+        for name in ("TargetUserName", "IpAddress", "Computer"):
+            big[name] = [v.encode().decode() if isinstance(v, str) else v for v in big[name]]
+    elif objects == "two_per_value":
+        alice = frame["TargetUserName"].iloc[0]
+        other_alice = "".join(["ali", "ce"])  # equal value, distinct object
+        assert other_alice == alice and other_alice is not alice
+        odd = (np.arange(len(big)) // len(frame)) % 2 == 1
+        users = big["TargetUserName"].to_numpy(dtype=object).copy()
+        users[odd & (users == "alice")] = other_alice
+        big["TargetUserName"] = users
+    result, dropped = user_day_summary(big, return_dropped=True)
+    expected = EXPECTED.copy()
+    for name in ("AttemptedLogons", "SuccessfulLogons", "FailedLogons"):
+        expected[name] *= copies
+    pd.testing.assert_frame_equal(result, expected)
+    assert dropped == {key: value * copies for key, value in DROPPED.items()}
