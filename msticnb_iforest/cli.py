@@ -13,6 +13,7 @@ stderr, ``msticnb-iforest: error: <message>``.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -22,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from ._version import VERSION
+from .features import DEFAULT_FEATURE_SET, FEATURE_SETS
+from .pipeline import DEFAULT_MAX_PLOTS
 
 __all__ = ["main"]
 
 PROG = "msticnb-iforest"
 
-# Progress and plot defaults (kept here so --help needs no heavy import).
-_DEFAULT_MAX_PLOTS = 10
+#: Outliers listed in the closing summary.
 _TOP_SHOWN = 5
 
 
@@ -93,8 +95,8 @@ def _hunt_options(parser: argparse.ArgumentParser) -> None:
         "--feature-set",
         default=None,
         metavar="NAME",
-        help="feature set ('seed' reproduces the original hunting notebook); default: "
-        "the package default",
+        help=f"feature set: {', '.join(sorted(FEATURE_SETS))} (default {DEFAULT_FEATURE_SET}; "
+        "'seed' reproduces the original hunting notebook)",
     )
     parser.add_argument(
         "--contamination",
@@ -124,9 +126,9 @@ def _hunt_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-plots",
         type=_non_negative,
-        default=_DEFAULT_MAX_PLOTS,
+        default=DEFAULT_MAX_PLOTS,
         metavar="N",
-        help=f"most per-outlier and trend plots in the report (default {_DEFAULT_MAX_PLOTS})",
+        help=f"most per-outlier and trend plots in the report (default {DEFAULT_MAX_PLOTS})",
     )
     _output_options(parser, argparse.SUPPRESS)
 
@@ -171,9 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="hunt logon events or per-user-day tables from files",
         description="Hunt raw SecurityEvent logon rows or per-user-day summary tables read "
-        "from CSV (optionally .gz), Parquet or JSON-lines files.",
+        "from CSV or TSV (optionally gzipped), Parquet or JSON files (JSON lines, arrays or "
+        "Log Analytics responses). A folder stands for the supported files in it.",
     )
-    run.add_argument("inputs", nargs="+", metavar="INPUT", help="input file(s)")
+    run.add_argument("inputs", nargs="+", metavar="INPUT", help="input file(s) or folder(s)")
     run.add_argument(
         "--start",
         metavar="TIME",
@@ -274,6 +277,16 @@ def _run_info(args: argparse.Namespace, argv: Sequence[str], **extra: Any) -> di
     }
     info.update(extra)
     return info
+
+
+def _check_out(folder: str) -> None:
+    """Fail early (before any work) if the output folder cannot be used."""
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"--out {folder}: exists and is not a folder.")
+    existing = next(p for p in [path, *path.parents] if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(f"--out {folder}: cannot write in {existing}.")
 
 
 def _write(result, figures, args, info, progress: _Progress) -> dict[str, Path]:
@@ -465,6 +478,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         get_feature_set(args.feature_set)  # fail before reading or generating anything
         check_contamination(args.contamination)
+        _check_out(args.out)
         return command(args, argv, progress)
     except (AnomalousLogonsError, OSError) as err:
         print(f"{PROG}: error: {_one_line(err)}", file=sys.stderr)

@@ -263,9 +263,6 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     out = frame.copy()
     if "Date" in out.columns and pd.api.types.is_datetime64_any_dtype(out["Date"]):
         out["Date"] = out["Date"].dt.strftime("%Y-%m-%d")
-    for col in out.columns:
-        if out[col].dtype == object:
-            out[col] = out[col].map(lambda v: _join(v) if isinstance(v, list | tuple) else v)
     out.to_csv(path, index=False)
 
 
@@ -313,6 +310,10 @@ def write_outputs(
     view = view_of(result)
     info = dict(run_info or {})
     if figures is None:
+        if info.get("plot_cap") is None and not hasattr(result, "outlier_plots"):
+            from .pipeline import DEFAULT_MAX_PLOTS
+
+            info["plot_cap"] = DEFAULT_MAX_PLOTS
         figures = _figures_of(result, info.get("plot_cap"))
     if figures.get("plot_cap") and not info.get("plot_note"):
         info["plot_note"] = figures["plot_cap"]
@@ -349,4 +350,5 @@ def _figures_of(result: Any, max_plots: int | None) -> dict[str, Any]:
         }
     from .pipeline import DEFAULT_MAX_PLOTS, make_plots
 
-    return make_plots(result, histogram=True, max_plots=max_plots or DEFAULT_MAX_PLOTS)
+    cap = DEFAULT_MAX_PLOTS if max_plots is None else int(max_plots)
+    return make_plots(result, histogram=True, max_plots=cap)

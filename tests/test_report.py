@@ -38,7 +38,7 @@ def written(hostile_table, tmp_path_factory):
         "inputs": [{"path": "in<put>.csv", "rows": len(hostile_table), "format": "csv"}],
         "query": QUERY,
         "title": "Hunt <i>report</i>",
-        "plot_cap": 10,
+        "plot_cap": 1,
     }
     paths = write_outputs(result, out, run_info=info)
     return result, paths, paths["report"].read_text(encoding="utf-8")
@@ -79,8 +79,8 @@ def test_report_images_are_valid_pngs(written):
     _, _, html = written
     tags = re.findall(r"<img [^>]*>", html)
     uris = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
-    # SHAP summary + 2 per-outlier + 2 trends + score histogram
-    assert len(tags) == len(uris) == 6
+    # SHAP summary + 1 per-outlier + 1 trend (plot cap 1) + score histogram
+    assert len(tags) == len(uris) == 4
     for uri in uris:
         data = base64.b64decode(uri, validate=True)
         assert data.startswith(PNG_SIGNATURE)
@@ -111,7 +111,7 @@ def test_report_content(written):
         "Score distribution",
         "Parameters and versions",
         "scikit-learn",
-        "up to 10 of each kind",
+        "Plots are drawn for the top 1 of 2 outliers",
     ):
         assert text in html, text
     # the higher-scoring outlier comes first in the table
@@ -152,7 +152,8 @@ def test_run_json(written):
     }
     assert record["dropped"] == {} and record["suppressed"] == {}
     assert set(result.timings) <= set(record["timings"])
-    assert record["plot_cap"] == 10
+    assert record["plot_cap"] == 1
+    assert record["plot_note"].startswith("Plots are drawn for the top 1 of 2")
 
 
 def test_no_outliers_report(demo_table, tmp_path):
