@@ -9,10 +9,15 @@ its data environment; users can also list the folder under msticpy's
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import warnings
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .errors import ParameterError, QueryError
@@ -21,11 +26,13 @@ from .links import check_table_name
 __all__ = [
     "LOCAL_FILE_STEMS",
     "QUERY_DIR",
+    "ROW_LIMIT",
     "default_timespan",
     "ensure_queries",
     "fetch_local",
     "fetch_user_days",
     "query_file_for",
+    "split_windows",
 ]
 
 #: Folder of the query YAML files shipped with the package.
@@ -40,6 +47,14 @@ _FILES = {
 
 #: Days in the default window.
 DEFAULT_DAYS = 21
+
+#: Rows a Log Analytics (or Azure Data Explorer) query returns at most by default.
+ROW_LIMIT = 500_000
+
+_DAY = pd.Timedelta(days=1)
+_NS = pd.Timedelta(1, "ns")
+# msticpy logs failed chunks of a split query here instead of raising.
+_SPLIT_LOGGER = "msticpy.data.core.query_provider_connections_mixin"
 
 
 def default_timespan(now: datetime | None = None, days: int = DEFAULT_DAYS) -> tuple:
@@ -76,18 +91,154 @@ def ensure_queries(qry_prov: Any) -> None:
     qry_prov.import_query_file(str(query_file_for(qry_prov.environment)))
 
 
-def _check_split(split_query_by: str | None) -> str | None:
+def _check_split(split_query_by: str | None) -> pd.Timedelta | None:
     if split_query_by is None:
         return None
     try:
-        delta = pd.Timedelta(str(split_query_by).replace("H", "h"))
+        delta = pd.Timedelta(str(split_query_by).strip().replace("H", "h"))
     except ValueError as err:
         raise ParameterError(
             f"split_query_by must be a time span such as '1D', got {split_query_by!r}."
         ) from err
     if delta <= pd.Timedelta(0):
         raise ParameterError(f"split_query_by must be positive, got {split_query_by!r}.")
-    return str(split_query_by)
+    return delta
+
+
+def _utc(value: datetime) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def split_windows(
+    start: datetime, end: datetime, split_query_by: str
+) -> tuple[list[tuple[pd.Timestamp, pd.Timestamp]], int]:
+    """
+    Cut [start, end] into query chunks whose boundaries fall on UTC midnights.
+
+    The chunk size is `split_query_by` rounded down to whole days (at least
+    one day), so no UTC day is ever split between two chunks: each
+    (Date, account) row comes back from exactly one chunk, complete. The
+    first chunk runs from `start` to the first boundary; the rest follow
+    the grid of whole-day steps from `start`'s midnight. Chunk ends are
+    inclusive and one nanosecond before the next chunk's start, like the
+    query's own ``<=`` end bound.
+
+    Returns
+    -------
+    tuple of (list of (Timestamp, Timestamp), int)
+        The chunks (UTC) and the chunk size in days.
+
+    Raises
+    ------
+    ParameterError
+        If `split_query_by` is not a positive time span or `end` is
+        before `start`.
+
+    """
+    delta = _check_split(split_query_by)
+    first, last = _utc(start), _utc(end)
+    if last < first:
+        raise ParameterError(f"end ({end}) is before start ({start}).")
+    days = max(1, delta // _DAY)
+    step = pd.Timedelta(days=days)
+    cuts = []
+    cut = first.normalize() + step
+    while cut < last:
+        cuts.append(cut)
+        cut += step
+    bounds = [first, *cuts]
+    windows = [(lo, hi - _NS) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+    windows.append((bounds[-1], last))
+    return windows, int(days)
+
+
+@contextlib.contextmanager
+def _failed_chunks() -> Iterator[list[str]]:
+    """Collect msticpy's log messages about split-query chunks that failed."""
+    failures: list[str] = []
+
+    class _Catch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            message = record.getMessage()
+            if "failed" in message.lower():
+                failures.append(message)
+
+    logger = logging.getLogger(_SPLIT_LOGGER)
+    handler = _Catch(level=logging.INFO)
+    old_level = logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    try:
+        yield failures
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+
+
+def _run_query(query: Any, params: dict, split: str | None = None) -> pd.DataFrame:
+    """Run the query (msticpy splits it when `split` is given) and check the result."""
+    try:
+        with _failed_chunks() as failures:
+            rows = query(**params, split_query_by=split) if split else query(**params)
+    except Exception as err:  # provider errors have many types; report them as one
+        raise QueryError(f"The user_day_summary query failed: {err}") from err
+    if failures:
+        raise QueryError(
+            f"{len(failures)} part(s) of the split user_day_summary query failed, so the "
+            f"result would be incomplete: {failures[0]}"
+        )
+    if rows is None or isinstance(rows, str):
+        raise QueryError("The user_day_summary query returned no table.")
+    if not isinstance(rows, pd.DataFrame):
+        raise QueryError(f"The user_day_summary query returned {type(rows).__name__}.")
+    return rows
+
+
+def _run_split(
+    query: Any, params: dict, split: str, row_limit: int | None, notes: list[str]
+) -> pd.DataFrame:
+    """Run the query in UTC-day-aligned chunks; note any chunk that hit the row limit."""
+    windows, days = split_windows(params["start"], params["end"], split)
+    delta = _check_split(split)
+    if delta != pd.Timedelta(days=days):
+        notes.append(
+            f"split_query_by={split!r} was rounded to {days} day(s) so that no UTC day "
+            "is split between two queries (a split day would return partial counts)."
+        )
+    # The first chunk runs on its own (it may start mid-day); msticpy splits the rest,
+    # which starts on a UTC midnight, at whole-day steps: its chunks stay aligned.
+    frames = [_run_query(query, {**params, "start": windows[0][0], "end": windows[0][1]})]
+    if len(windows) > 1:
+        rest = {**params, "start": windows[1][0], "end": windows[-1][1]}
+        frames.append(_run_query(query, rest, f"{days}D" if len(windows) > 2 else None))
+    rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if row_limit and len(rows):
+        _note_full_chunks(rows, windows, row_limit, notes)
+    return rows
+
+
+def _note_full_chunks(
+    rows: pd.DataFrame, windows: list[tuple[pd.Timestamp, pd.Timestamp]], limit: int, notes: list
+) -> None:
+    """Note chunks whose row count reached the limit (their rows may be cut off)."""
+    if "Date" not in rows.columns:
+        return
+    from .schema import parse_dates
+
+    days = parse_dates(rows["Date"]).to_numpy()
+    starts = np.array([lo.tz_localize(None).normalize().to_datetime64() for lo, _ in windows])
+    chunk = np.clip(np.searchsorted(starts, days, side="right") - 1, 0, len(windows) - 1)
+    counts = np.bincount(chunk, minlength=len(windows))
+    for pos in np.flatnonzero(counts >= limit):
+        lo, hi = windows[pos]
+        notes.append(
+            f"The query chunk {lo:%Y-%m-%d %H:%M} to {hi:%Y-%m-%d %H:%M} UTC returned "
+            f"{counts[pos]:,} rows, the service's limit of {limit:,}: its result is probably "
+            "cut off. A chunk cannot be smaller than one day; narrow the query with "
+            "add_query_items or a shorter window."
+        )
 
 
 def fetch_user_days(
@@ -98,6 +249,8 @@ def fetch_user_days(
     table: str = "SecurityEvent",
     add_query_items: str = "",
     split_query_by: str | None = None,
+    row_limit: int | None = ROW_LIMIT,
+    notes: list[str] | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """
     Run ``AnomalousLogons.user_day_summary`` and return rows and query text.
@@ -108,15 +261,31 @@ def fetch_user_days(
         A provider for Sentinel/Log Analytics (or one with the
         package's queries for its environment).
     start, end : datetime
-        Time window.
+        Time window (naive times are UTC).
     table : str, default="SecurityEvent"
         Table to query; must be a plain table name.
     add_query_items : str, default=""
         Raw KQL inserted after the filters. Trusted input only: it is
         not escaped.
     split_query_by : str, optional
-        Split the window into chunks of this size (e.g. "1D") so no single
-        query exceeds the service's row limit; passed to msticpy.
+        Run the query in chunks of this many days (e.g. ``"1D"``, ``"7D"``)
+        and concatenate the results. Use it when the workspace has so many
+        accounts that one query would return more rows than the service's
+        limit (Log Analytics and Azure Data Explorer return at most 500,000
+        rows by default): the query returns about (accounts active per day)
+        x (days) rows, so an organisation with more than about 24,000
+        active accounts hits the limit over 21 days. Chunks are aligned to
+        UTC midnight (the size is rounded down to whole days, at least one)
+        so every (Date, account) row comes from exactly one chunk and is
+        complete; the first chunk starts at `start`. A chunk that fails makes
+        the whole fetch fail rather than return partial data.
+    row_limit : int or None, default=500,000
+        The service's row limit. A result (or chunk) with at least this many
+        rows is probably truncated: a note says so (see `notes`). None
+        turns the check off.
+    notes : list of str, optional
+        Remarks are appended here (truncation, chunk-size rounding). When
+        not given, they are issued as warnings instead.
 
     Returns
     -------
@@ -126,11 +295,12 @@ def fetch_user_days(
     Raises
     ------
     QueryError
-        If the provider is not connected or the query fails.
+        If the provider is not connected or the query (or a chunk of it)
+        fails.
 
     """
     check_table_name(table)
-    split = _check_split(split_query_by)
+    _check_split(split_query_by)
     ensure_queries(qry_prov)
     query = qry_prov.AnomalousLogons.user_day_summary
     params = {"start": start, "end": end, "table": table, "add_query_items": add_query_items}
@@ -140,14 +310,23 @@ def fetch_user_days(
             "The query provider is not connected; connect it first "
             "(e.g. qry_prov.connect(workspace=...)) or pass data=..."
         )
-    try:
-        rows = query(**params, split_query_by=split) if split else query(**params)
-    except Exception as err:  # provider errors have many types; report them as one
-        raise QueryError(f"The user_day_summary query failed: {err}") from err
-    if rows is None or isinstance(rows, str):
-        raise QueryError("The user_day_summary query returned no table.")
-    if not isinstance(rows, pd.DataFrame):
-        raise QueryError(f"The user_day_summary query returned {type(rows).__name__}.")
+    found: list[str] = []
+    if split_query_by:
+        rows = _run_split(query, params, str(split_query_by), row_limit, found)
+    else:
+        rows = _run_query(query, params)
+        if row_limit and len(rows) >= row_limit:
+            found.append(
+                f"The query returned {len(rows):,} rows, the service's limit of "
+                f"{row_limit:,} per query: the result is probably cut off and the hunt "
+                "would miss user-days. Run again with split_query_by='1D' (one query per "
+                "UTC day)."
+            )
+    if notes is None:
+        for note in found:
+            warnings.warn(note, UserWarning, stacklevel=2)
+    else:
+        notes.extend(found)
     return rows, str(text)
 
 
