@@ -177,11 +177,14 @@ def _failed_chunks() -> Iterator[list[str]]:
         logger.setLevel(old_level)
 
 
-def _run_query(query: Any, params: dict, split: str | None = None) -> pd.DataFrame:
+def _run_query(
+    query: Any, params: dict, split: str | None = None, options: dict | None = None
+) -> pd.DataFrame:
     """Run the query (msticpy splits it when `split` is given) and check the result."""
+    extra = {**(options or {}), **({"split_query_by": split} if split else {})}
     try:
         with _failed_chunks() as failures:
-            rows = query(**params, split_query_by=split) if split else query(**params)
+            rows = query(**params, **extra)
     except Exception as err:  # provider errors have many types; report them as one
         raise QueryError(f"The user_day_summary query failed: {err}") from err
     if failures:
@@ -197,7 +200,12 @@ def _run_query(query: Any, params: dict, split: str | None = None) -> pd.DataFra
 
 
 def _run_split(
-    query: Any, params: dict, split: str, row_limit: int | None, notes: list[str]
+    query: Any,
+    params: dict,
+    split: str,
+    row_limit: int | None,
+    notes: list[str],
+    options: dict | None = None,
 ) -> pd.DataFrame:
     """Run the query in UTC-day-aligned chunks; note any chunk that hit the row limit."""
     windows, days = split_windows(params["start"], params["end"], split)
@@ -209,10 +217,11 @@ def _run_split(
         )
     # The first chunk runs on its own (it may start mid-day); msticpy splits the rest,
     # which starts on a UTC midnight, at whole-day steps: its chunks stay aligned.
-    frames = [_run_query(query, {**params, "start": windows[0][0], "end": windows[0][1]})]
+    first = {**params, "start": windows[0][0], "end": windows[0][1]}
+    frames = [_run_query(query, first, None, options)]
     if len(windows) > 1:
         rest = {**params, "start": windows[1][0], "end": windows[-1][1]}
-        frames.append(_run_query(query, rest, f"{days}D" if len(windows) > 2 else None))
+        frames.append(_run_query(query, rest, f"{days}D" if len(windows) > 2 else None, options))
     rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if row_limit and len(rows):
         _note_full_chunks(rows, windows, row_limit, notes)
@@ -251,6 +260,7 @@ def fetch_user_days(
     split_query_by: str | None = None,
     row_limit: int | None = ROW_LIMIT,
     notes: list[str] | None = None,
+    query_options: dict[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """
     Run ``AnomalousLogons.user_day_summary`` and return rows and query text.
@@ -286,6 +296,12 @@ def fetch_user_days(
     notes : list of str, optional
         Remarks are appended here (truncation, chunk-size rounding). When
         not given, they are issued as warnings instead.
+    query_options : dict, optional
+        Extra keyword arguments for msticpy's query call, passed on to the
+        driver: e.g. ``{"database": "SecurityLogs"}`` for an Azure Data
+        Explorer cluster (provider ``QueryProvider("Kusto")``, which runs
+        the same KQL from ``anomalous_logons_kusto.yaml``) or
+        ``{"timeout": 600}``.
 
     Returns
     -------
@@ -312,9 +328,9 @@ def fetch_user_days(
         )
     found: list[str] = []
     if split_query_by:
-        rows = _run_split(query, params, str(split_query_by), row_limit, found)
+        rows = _run_split(query, params, str(split_query_by), row_limit, found, query_options)
     else:
-        rows = _run_query(query, params)
+        rows = _run_query(query, params, None, query_options)
         if row_limit and len(rows) >= row_limit:
             found.append(
                 f"The query returned {len(rows):,} rows, the service's limit of "
