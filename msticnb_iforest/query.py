@@ -155,25 +155,32 @@ def split_windows(
 
 @contextlib.contextmanager
 def _failed_chunks() -> Iterator[list[str]]:
-    """Collect msticpy's log messages about split-query chunks that failed."""
+    """
+    Collect msticpy's log messages about split-query chunks that failed.
+
+    msticpy logs a failed chunk (at INFO when chunks run one after another)
+    and goes on without it. The logger is opened to INFO for the duration;
+    a filter on it notes failures and lets through only the records the
+    caller's logging setup would have passed anyway.
+    """
     failures: list[str] = []
-
-    class _Catch(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            message = record.getMessage()
-            if "failed" in message.lower():
-                failures.append(message)
-
     logger = logging.getLogger(_SPLIT_LOGGER)
-    handler = _Catch(level=logging.INFO)
+    before = logger.getEffectiveLevel()
+
+    class _Catch(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            if "failed" in record.getMessage().lower():
+                failures.append(record.getMessage())
+            return record.levelno >= before
+
+    catch = _Catch()
     old_level = logger.level
-    logger.addHandler(handler)
-    if logger.getEffectiveLevel() > logging.INFO:
-        logger.setLevel(logging.INFO)
+    logger.addFilter(catch)
+    logger.setLevel(min(before, logging.INFO))
     try:
         yield failures
     finally:
-        logger.removeHandler(handler)
+        logger.removeFilter(catch)
         logger.setLevel(old_level)
 
 
