@@ -222,13 +222,16 @@ def _run_split(
             f"split_query_by={split!r} was rounded to {days} day(s) so that no UTC day "
             "is split between two queries (a split day would return partial counts)."
         )
-    # The first chunk runs on its own (it may start mid-day); msticpy splits the rest,
-    # which starts on a UTC midnight, at whole-day steps: its chunks stay aligned.
-    first = {**params, "start": windows[0][0], "end": windows[0][1]}
-    frames = [_run_query(query, first, None, options)]
-    if len(windows) > 1:
-        rest = {**params, "start": windows[1][0], "end": windows[-1][1]}
-        frames.append(_run_query(query, rest, f"{days}D" if len(windows) > 2 else None, options))
+    # msticpy cuts at start + k x size: from a UTC midnight its chunks stay aligned. A
+    # window that starts mid-day runs its first (partial) chunk on its own first.
+    frames = []
+    aligned = windows if windows[0][0] == windows[0][0].normalize() else windows[1:]
+    if len(aligned) < len(windows):
+        first = {**params, "start": windows[0][0], "end": windows[0][1]}
+        frames.append(_run_query(query, first, None, options))
+    if aligned:
+        rest = {**params, "start": aligned[0][0], "end": aligned[-1][1]}
+        frames.append(_run_query(query, rest, f"{days}D" if len(aligned) > 1 else None, options))
     rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if row_limit and len(rows):
         _note_full_chunks(rows, windows, row_limit, notes)

@@ -199,6 +199,15 @@ def test_split_by_day_is_complete_and_exact(provider, driver, truth, threaded):
     assert len(ranges) == 10  # 1 partial first day, 8 whole days, 1 partial last day
 
 
+def test_window_starting_at_midnight_goes_to_msticpy_in_one_call(provider, driver, events):
+    start = datetime(2024, 3, 2, tzinfo=timezone.utc)
+    times = events["TimeGenerated"]
+    truth = _summarize(events[(times >= start) & (times <= END)])
+    rows, _ = fetch_user_days(provider, start, END, split_query_by="1D", notes=[])
+    pd.testing.assert_frame_equal(_sorted(rows), _sorted(truth), check_dtype=False)
+    assert all(lo == lo.normalize() for lo, _ in driver.ranges) and len(driver.ranges) == 9
+
+
 def test_msticpy_split_alone_splits_days_when_start_is_not_midnight(provider, driver, truth):
     # The reason for aligning: msticpy cuts at start + k x 1 day, so each UTC day
     # is queried in two parts and its rows come back twice with partial counts.
