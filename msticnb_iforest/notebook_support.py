@@ -1,0 +1,608 @@
+"""
+Helpers for the hunting notebook ``notebooks/AnomalousLogonUsers.ipynb``.
+
+The notebook keeps its cells short; the work they need lives here, where it
+is tested: opening the data source named by the notebook's ``data_source``
+parameter (the seeded demo, a LocalData folder of exported files, or a
+Microsoft Sentinel workspace from msticpyconfig.yaml), resolving the hunt
+window, the local drill-down into an outlier's raw events, and writing the
+same output files as the command line.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from msticpy.common.timespan import TimeSpan
+
+from .errors import ParameterError, QueryError
+from .query import DEFAULT_DAYS, LOCAL_FILE_STEMS, default_timespan
+
+__all__ = [
+    "DEMO",
+    "DataSource",
+    "DataSourceError",
+    "account_events",
+    "configured_workspaces",
+    "demo_match",
+    "hunt_window",
+    "open_data_source",
+    "outlier_overview",
+    "run_remarks",
+    "show_figures",
+    "show_table",
+    "write_notebook_outputs",
+]
+
+#: The `data_source` value that selects the generated demo company.
+DEMO = "demo"
+
+#: Resolution of the figures drawn in the notebook.
+FIGURE_DPI = 90
+
+_WHAT_TO_SET = (
+    "Set data_source to a workspace name from msticpyconfig.yaml, to a LocalData folder "
+    f"of exported logon events, or to {DEMO!r}."
+)
+
+
+class DataSourceError(QueryError):
+    """The notebook's data source cannot be opened; the message says why and what to do."""
+
+
+@dataclass
+class DataSource:
+    """
+    An opened data source, ready for the notebooklet.
+
+    Attributes
+    ----------
+    kind : str
+        ``"demo"``, ``"local"`` or ``"sentinel"``.
+    label : str
+        What was opened, for messages.
+    timespan : TimeSpan
+        The window to hunt.
+    folder : Path, optional
+        The LocalData folder (for the demo, a temporary one holding the
+        generated events).
+    workspace : str, optional
+        The Sentinel workspace name.
+    demo : DemoData, optional
+        The generated demo (events and labels).
+    query_provider : QueryProvider
+        The provider msticnb was initialised with.
+    settings : dict
+        How the demo was generated (users, days, seed); empty otherwise.
+
+    """
+
+    kind: str
+    label: str
+    timespan: TimeSpan
+    folder: Path | None = None
+    workspace: str | None = None
+    demo: Any = None
+    query_provider: Any = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    _tmp: Any = field(default=None, repr=False)
+
+    @property
+    def is_sentinel(self) -> bool:
+        """Return True when queries go to a Sentinel workspace."""
+        return self.kind == "sentinel"
+
+    def describe(self) -> str:
+        """Return one line naming the source and the window."""
+        start, end = _window_text(self.timespan)
+        return f"Data source: {self.label}. Hunting window: {start} to {end} (UTC)."
+
+
+def _window_text(timespan: TimeSpan) -> tuple[str, str]:
+    def _text(value: Any) -> str:
+        return pd.Timestamp(value).tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%S")
+
+    return _text(timespan.start), _text(timespan.end)
+
+
+def _parse_time(value: Any, name: str, *, end: bool = False) -> pd.Timestamp | None:
+    """Parse a start/end parameter to a UTC timestamp; a bare end date means its last instant."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        stamp = pd.Timestamp(value.strip() if isinstance(value, str) else value)
+    except (ValueError, TypeError):
+        stamp = pd.NaT
+    if pd.isna(stamp):
+        raise ParameterError(f"{name} must be a date or time such as 2024-03-01, got {value!r}.")
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    if end and isinstance(value, str) and re.fullmatch(r"\s*\d{4}-\d{1,2}-\d{1,2}\s*", value):
+        stamp = stamp + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
+    return stamp
+
+
+def hunt_window(start: Any = None, end: Any = None, *, demo: Any = None) -> TimeSpan:
+    """
+    Return the window to hunt from the notebook's `start` and `end` parameters.
+
+    Parameters
+    ----------
+    start, end : str or datetime, optional
+        ISO dates or times (UTC unless an offset is given); a bare `end`
+        date means the end of that day. A missing `start` is `DEFAULT_DAYS`
+        days before `end`; a missing `end` is the end of yesterday.
+    demo : DemoData, optional
+        With the demo, missing ends are the demo's own window.
+
+    Returns
+    -------
+    TimeSpan
+        UTC-aware start and end.
+
+    Raises
+    ------
+    ParameterError
+        If a value is not a time or `start` is not before `end`.
+
+    """
+    first = _parse_time(start, "start")
+    last = _parse_time(end, "end", end=True)
+    if demo is not None:
+        default_start = pd.Timestamp(demo.start)
+        default_end = pd.Timestamp(demo.end) - pd.Timedelta(1, "ns")
+    else:
+        default_start, default_end = (pd.Timestamp(t) for t in default_timespan())
+    if last is None:
+        last = default_end
+    if first is None:
+        first = default_start if demo is not None else last - pd.Timedelta(days=DEFAULT_DAYS)
+    if first >= last:
+        raise ParameterError(f"start ({first}) must be before end ({last}).")
+    # TimeSpan holds datetimes (microseconds): an end at the day's last nanosecond is truncated
+    return TimeSpan(start=first.to_pydatetime(warn=False), end=last.to_pydatetime(warn=False))
+
+
+def configured_workspaces() -> dict[str, Any]:
+    """Return the Sentinel workspaces of the loaded msticpyconfig.yaml, by name."""
+    from msticpy.common.pkg_config import get_config
+
+    settings = get_config("AzureSentinel", {}) or {}
+    workspaces = settings.get("Workspaces") if hasattr(settings, "get") else None
+    return dict(workspaces or {})
+
+
+def _not_configured(name: str, workspaces: dict[str, Any]) -> str:
+    """Say why workspace `name` cannot be used: which config was read and what it lists."""
+    from msticpy.common.pkg_config import current_config_path
+
+    path = current_config_path()
+    if not path:
+        where = "no msticpyconfig.yaml was found (set MSTICPYCONFIG or copy one here)"
+    elif workspaces:
+        where = f"{path} lists these workspaces: {', '.join(sorted(workspaces))}"
+    else:
+        where = f"{path} lists no workspaces under AzureSentinel"
+    return f"Sentinel workspace {name!r} is not configured: {where}. {_WHAT_TO_SET}"
+
+
+def _looks_like_path(text: str) -> bool:
+    return any(sep in text for sep in ("/", "\\")) or text.startswith((".", "~"))
+
+
+def _local_files(folder: Path) -> list[Path]:
+    from .query import _find_local  # the same file search the LocalData queries use
+
+    found: list[Path] = []
+    for stem in LOCAL_FILE_STEMS.values():
+        found.extend(_find_local([folder], stem))
+    return found
+
+
+def _init_msticnb(query_provider: Any = None, **kwargs: Any) -> Any:
+    """Initialise msticnb (registering the notebooklet) and return the query provider."""
+    import msticnb as nb
+
+    from . import register
+
+    with warnings.catch_warnings():
+        # msticnb warns about its own notebooklets whose optional packages are missing
+        warnings.filterwarnings("ignore", message="Import failed for", category=UserWarning)
+        if query_provider is not None:
+            nb.init(query_provider=query_provider, **kwargs)
+        else:
+            nb.init("LocalData", providers=["-tilookup", "-geolitelookup"], **kwargs)
+    register()
+    return nb.DataProviders.current().query_provider
+
+
+def _open_demo(timespan_args: tuple, users: int, days: int, seed: int, demo_end: Any) -> DataSource:
+    from .demo import generate_demo
+
+    demo = generate_demo(n_users=users, n_days=days, seed=seed, end=demo_end)
+    timespan = hunt_window(*timespan_args, demo=demo)
+    tmp = tempfile.TemporaryDirectory(prefix="msticnb_iforest_demo_")
+    folder = Path(tmp.name)
+    demo.events.to_parquet(folder / f"{LOCAL_FILE_STEMS['network_logon_events']}.parquet")
+    provider = _init_msticnb(LocalData_data_paths=[str(folder)])
+    return DataSource(
+        kind="demo",
+        label=(
+            f"generated demo company ({users} users, {days} days, seed {seed}; "
+            f"{len(demo.events):,} logon events, {len(demo.labels)} labelled attack user-days)"
+        ),
+        timespan=timespan,
+        folder=folder,
+        demo=demo,
+        query_provider=provider,
+        settings={"users": users, "days": days, "seed": seed},
+        _tmp=tmp,
+    )
+
+
+def _open_local(folder: Path, timespan_args: tuple) -> DataSource:
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise DataSourceError(f"LocalData folder {str(folder)!r} {what}. {_WHAT_TO_SET}")
+    timespan = hunt_window(*timespan_args)
+    files = _local_files(folder)
+    if not files:
+        names = " or ".join(f"{stem}.csv" for stem in LOCAL_FILE_STEMS.values())
+        raise DataSourceError(
+            f"LocalData folder {str(folder)!r} holds no AnomalousLogons data: expected {names} "
+            "(or .csv.gz, .parquet, .jsonl; split exports as <name>_<part>.<ext>)."
+        )
+    provider = _init_msticnb(LocalData_data_paths=[str(folder)])
+    return DataSource(
+        kind="local",
+        label=f"LocalData folder {folder} ({len(files)} file(s))",
+        timespan=timespan,
+        folder=folder,
+        query_provider=provider,
+    )
+
+
+def _open_sentinel(name: str, timespan_args: tuple) -> DataSource:
+    timespan = hunt_window(*timespan_args)
+    workspaces = configured_workspaces()
+    matches = [key for key in workspaces if key.casefold() == name.casefold()]
+    if not matches:
+        raise DataSourceError(_not_configured(name, workspaces))
+    from msticpy.data import QueryProvider
+
+    provider = QueryProvider("MSSentinel")
+    try:
+        provider.connect(workspace=matches[0])
+    except Exception as err:  # msticpy and Azure raise many types; report them as one
+        detail = " ".join(str(part) for part in getattr(err, "args", ())[:2]) or str(err)
+        raise DataSourceError(
+            f"Could not connect to Sentinel workspace {matches[0]!r}: {type(err).__name__}: "
+            f"{' '.join(detail.split())}"
+        ) from None
+    if not provider.connected:
+        raise DataSourceError(f"Could not connect to Sentinel workspace {matches[0]!r}.")
+    _init_msticnb(provider)
+    return DataSource(
+        kind="sentinel",
+        label=f"Microsoft Sentinel workspace {matches[0]!r}",
+        timespan=timespan,
+        workspace=matches[0],
+        query_provider=provider,
+    )
+
+
+def open_data_source(
+    data_source: str | Path,
+    *,
+    start: Any = None,
+    end: Any = None,
+    demo_users: int = 150,
+    demo_days: int = 21,
+    demo_seed: int = 7,
+    demo_end: Any = None,
+) -> DataSource:
+    """
+    Open the notebook's data source and initialise msticnb for it.
+
+    Parameters
+    ----------
+    data_source : str or Path
+        ``"demo"`` generates the seeded demo company and serves its raw
+        events from a temporary LocalData folder; an existing folder (or a
+        text with a path separator) is a LocalData folder holding
+        ``anomalous_logons_events.*`` or ``anomalous_logons_user_days.*``;
+        any other text is a Sentinel workspace name from msticpyconfig.yaml
+        (case-insensitive), which is connected.
+    start, end : str or datetime, optional
+        The hunting window (see `hunt_window`).
+    demo_users, demo_days, demo_seed, demo_end
+        Size, seed and last day of the demo (see `generate_demo`).
+
+    Returns
+    -------
+    DataSource
+
+    Raises
+    ------
+    DataSourceError
+        If the folder or workspace cannot be used; the message says what
+        was wrong and what to set. Nothing is connected by then.
+    ParameterError
+        If `start`/`end` or the demo size are not valid.
+
+    """
+    window = (start, end)
+    try:
+        if isinstance(data_source, Path):
+            return _open_local(data_source.expanduser(), window)
+        if not isinstance(data_source, str) or not data_source.strip():
+            raise DataSourceError(
+                f"data_source is empty or not text: {data_source!r}. {_WHAT_TO_SET}"
+            )
+        text = data_source.strip()
+        if text.casefold() == DEMO:
+            return _open_demo(window, demo_users, demo_days, demo_seed, demo_end)
+        path = Path(text).expanduser()
+        if path.is_dir() or _looks_like_path(text):
+            return _open_local(path, window)
+        return _open_sentinel(text, window)
+    except (DataSourceError, ParameterError) as err:
+        # Raised afresh here so a notebook shows the message under one short
+        # traceback (the cell and this line), not the helpers it came from.
+        raise type(err)(str(err)) from None
+
+
+def outlier_overview(result: Any, limit: int | None = None) -> pd.DataFrame:
+    """
+    Return the reported outliers with their reasons, highest score first.
+
+    Parameters
+    ----------
+    result : AnomalousLogonUsersResult
+        A finished run.
+    limit : int, optional
+        Most rows to return.
+
+    Returns
+    -------
+    pd.DataFrame
+        Date, DstDomain, DstUser, score, reason (from outliers.csv's table).
+
+    """
+    from .outputs import outlier_table
+
+    table = outlier_table(result)
+    columns = [col for col in ("Date", "DstDomain", "DstUser", "score", "reason") if col in table]
+    table = table[columns]
+    return table if limit is None else table.head(limit)
+
+
+def run_remarks(result: Any) -> list[str]:
+    """
+    Return the run's remarks as sentences: counts, files, notes, dropped and suppressed rows.
+
+    Parameters
+    ----------
+    result : AnomalousLogonUsersResult
+        A finished run.
+
+    """
+    days = result.user_days if result.user_days is not None else pd.DataFrame()
+    accounts = len(days[["DstDomain", "DstUser"]].drop_duplicates()) if len(days) else 0
+    outliers = 0 if result.outliers is None else len(result.outliers)
+    lines = [
+        f"{outliers:,} outlier user-day(s) among {len(days):,} user-days of {accounts:,} "
+        f"account(s), feature set '{result.feature_set}'."
+    ]
+    for info in result.input_files or []:
+        lines.append(f"Read {info['rows']:,} rows from {info['path']} ({info['format']}).")
+    lines.extend(f"Note: {note}" for note in result.notes)
+    dropped = {why: n for why, n in (result.dropped_rows or {}).items() if n}
+    if dropped:
+        text = "; ".join(f"{why} {n:,}" for why, n in dropped.items())
+        lines.append(f"Input rows dropped before scoring: {text}.")
+    held = {why: n for why, n in (result.suppressed_outliers or {}).items() if n}
+    if held:
+        text = "; ".join(f"{why} {n:,}" for why, n in held.items())
+        lines.append(f"Flagged by the model but not reported: {text}.")
+    if result.plot_note:
+        lines.append(result.plot_note)
+    return lines
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=FIGURE_DPI)
+    return buf.getvalue()
+
+
+def show_figures(figures: Any, *, hide: bool = False) -> None:
+    """
+    Display figures in the notebook as PNG images.
+
+    The result's figures are plain matplotlib Figures (not pyplot ones), so
+    they are rendered here rather than relying on the notebook's matplotlib
+    backend.
+
+    Parameters
+    ----------
+    figures : Figure, list of Figure or of (label, Figure), or None
+        What to show; (label, Figure) pairs as the result's plot lists hold.
+    hide : bool, default=False
+        Do not draw them (the notebook's ``silent`` parameter); a line says so.
+
+    """
+    from IPython.display import Image, display
+
+    if figures is None:
+        items: list[Any] = []
+    elif isinstance(figures, list | tuple):
+        items = [item[1] if isinstance(item, tuple) else item for item in figures]
+    else:
+        items = [figures]
+    items = [fig for fig in items if fig is not None]
+    if not items:
+        print("No figure: nothing to plot for this run.")
+    elif hide:
+        print(f"{len(items)} figure(s) not drawn (silent=True); report.html has them.")
+    else:
+        for fig in items:
+            display(Image(data=_png(fig), format="png"))
+
+
+def show_table(frame: pd.DataFrame | None, title: str, limit: int = 20) -> None:
+    """
+    Print a title with the row count and display the first `limit` rows of `frame`.
+
+    A `frame` of None (no raw events to show) is reported as not available.
+    """
+    from IPython.display import display
+
+    if frame is None:
+        print(f"{title}: not available (the data source has no raw logon events).")
+        return
+    more = f", first {limit} shown" if len(frame) > limit else ""
+    print(f"{title}: {len(frame):,} row(s){more}.")
+    if len(frame):
+        display(frame.head(limit))
+
+
+def _raw_events(source: DataSource) -> pd.DataFrame | None:
+    """Return the source's raw logon events, or None if it has only a per-user-day table."""
+    if source.demo is not None:
+        return source.demo.events
+    if source.folder is None:
+        return None
+    from .query import _find_local
+    from .readers import read_tables
+
+    files = _find_local([source.folder], LOCAL_FILE_STEMS["network_logon_events"])
+    if not files:
+        return None
+    events, _ = read_tables(files)
+    return events
+
+
+def account_events(
+    source: DataSource, row: pd.Series | dict
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """
+    Return an outlier's raw network logons and failed logons on its flagged day.
+
+    The local counterpart of the notebooklet's ``logons()`` and
+    ``failed_logons()`` pivots: the events the day's summary counted (the
+    ``network_logon_events`` filters), of exactly that DstDomain and DstUser,
+    during the flagged UTC day.
+
+    Parameters
+    ----------
+    source : DataSource
+        A demo or LocalData source.
+    row : pd.Series or dict
+        An outlier row with Date, DstDomain and DstUser.
+
+    Returns
+    -------
+    tuple of (pd.DataFrame, pd.DataFrame) or None
+        Successful (4624) and failed (4625) events sorted by time; None when
+        the source has no raw events (only a per-user-day table).
+
+    """
+    from .summarize import filter_network_logons
+
+    events = _raw_events(source)
+    if events is None:
+        return None
+    day = pd.Timestamp(row["Date"]).normalize()
+    day = day.tz_localize("UTC") if day.tzinfo is None else day.tz_convert("UTC")
+    kept, _ = filter_network_logons(
+        events, start=day, end=day + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
+    )
+    mine = kept[
+        (kept["TargetUserName"] == str(row["DstUser"]))
+        & (kept["TargetDomainName"] == str(row["DstDomain"]))
+    ].sort_values("TimeGenerated", kind="stable")
+    ok = mine["EventID"] == 4624
+    return mine[ok].reset_index(drop=True), mine[~ok].reset_index(drop=True)
+
+
+def demo_match(result: Any, source: DataSource) -> dict[str, Any] | None:
+    """
+    Count the demo's labelled attack user-days among the reported outliers.
+
+    Returns
+    -------
+    dict or None
+        ``labelled_user_days``, ``labelled_in_outliers``, ``outliers`` and
+        ``by_attack`` ({kind: {"labelled", "found"}}), as the demo command
+        records them; None when the source is not the demo.
+
+    """
+    if source.demo is None or result.outliers is None:
+        return None
+    from .cli import _label_match  # the demo command's scoring of planted attacks
+
+    return _label_match(result, source.demo.labels)
+
+
+def write_notebook_outputs(
+    result: Any,
+    source: DataSource,
+    output_dir: str | Path,
+    *,
+    parameters: dict[str, Any] | None = None,
+) -> dict[str, Path]:
+    """
+    Write the command line's output files for a notebook run.
+
+    Writes outliers.csv, user_days.csv, report.html and run.json with
+    `outputs.write_outputs`, and for the demo also labels.csv and the
+    label match in run.json, as ``msticnb-iforest demo`` does.
+
+    Parameters
+    ----------
+    result : AnomalousLogonUsersResult
+        A finished run (its own figures go into the report).
+    source : DataSource
+        The source it ran on.
+    output_dir : str or Path
+        Folder to write into; created if missing.
+    parameters : dict, optional
+        The notebook's parameters, recorded in run.json.
+
+    Returns
+    -------
+    dict of str to Path
+        Paths of the files written, by kind.
+
+    """
+    from .outputs import write_outputs
+
+    start, end = (pd.Timestamp(t) for t in (source.timespan.start, source.timespan.end))
+    info: dict[str, Any] = {
+        "command": "notebook AnomalousLogonUsers.ipynb",
+        "window": {"start": start, "end": end},
+        "inputs": list(result.input_files or []),
+        "notebook": dict(parameters or {}),
+        "data_source": source.kind,
+    }
+    if source.workspace:
+        info["workspace"] = source.workspace
+    if source.demo is not None:
+        events = source.demo.events
+        info["title"] = "Anomalous logon users: demo data"
+        info["inputs"] = [{"path": "generated demo events", "rows": len(events), "format": "demo"}]
+        info["demo"] = {**source.settings, **(demo_match(result, source) or {})}
+    paths = write_outputs(result, output_dir, run_info=info)
+    if source.demo is not None:
+        labels = source.demo.labels.copy()
+        labels["Date"] = labels["Date"].dt.strftime("%Y-%m-%d")
+        paths["labels"] = Path(output_dir) / "labels.csv"
+        labels.to_csv(paths["labels"], index=False)
+    return paths
