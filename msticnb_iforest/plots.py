@@ -94,7 +94,7 @@ def outlier_plot(
     ax.axvline(0, color="grey", lw=0.8)
     label = "SHAP value (red: towards anomalous)"
     if expected_value is not None:
-        label += f"; expected path length {expected_value:.2f}"
+        label += f"\nexpected path length {expected_value:.2f}"
     ax.set_xlabel(label)
     ax.set_title(title)
     return fig
