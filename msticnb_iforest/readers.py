@@ -18,10 +18,11 @@ Values are read the way KQL sees them:
 * ``TimeGenerated`` columns become UTC datetimes when every value is
   ISO 8601, else stay text (the summarizer parses other forms).
 
-Text columns use pandas' pyarrow-backed ``string`` dtype, which keeps large
-files compact and fast to summarize. Every read problem (missing path,
-empty, truncated or mislabelled file) raises :class:`InputDataError` with a
-one-line message naming the file.
+Text columns are plain object columns of ``str`` in which every distinct
+value is one shared object (text is dictionary-encoded while reading), which
+keeps large files compact and lets the summarizer factorize them quickly.
+Every read problem (missing path, empty, truncated or mislabelled file)
+raises :class:`InputDataError` with a one-line message naming the file.
 """
 
 from __future__ import annotations
@@ -91,6 +92,9 @@ _READ_ERRORS = (
     UnicodeDecodeError,
     zlib.error,
     RecursionError,
+    TypeError,
+    KeyError,
+    IndexError,
 )
 
 
@@ -186,7 +190,47 @@ def read_tables(paths: Iterable[str | Path]) -> tuple[pd.DataFrame, list[dict]]:
         info.append({"path": str(file_path), "rows": len(frame), "format": layout})
     if len(frames) == 1:
         return frames[0], info
+    _check_stackable(frames, files)
     return pd.concat(frames, ignore_index=True, sort=False), info
+
+
+def _table_kind(frame: pd.DataFrame) -> str:
+    """Name the kind of logon table `frame` is, by its columns."""
+    from .schema import is_summary_table
+    from .summarize import is_raw_events
+
+    if is_summary_table(frame):
+        return "a per-user-day summary"
+    if is_raw_events(frame):
+        return "raw logon events"
+    return "neither a per-user-day summary nor raw logon events"
+
+
+def _check_stackable(frames: list[pd.DataFrame], files: list[Path]) -> None:
+    """
+    Refuse to stack files of different kinds (summary, raw events, other).
+
+    Stacking them would leave the columns of one kind empty in the rows of
+    the other, and fail later with a message about empty values that names
+    no file. The message names each file that differs from the most common
+    kind, with its first columns.
+    """
+    kinds = [_table_kind(frame) for frame in frames]
+    if len(set(kinds)) == 1:
+        return
+    common = max(dict.fromkeys(kinds), key=kinds.count)
+    odd = []
+    for path, kind, frame in zip(files, kinds, frames, strict=True):
+        if kind != common:
+            names = [str(name) for name in frame.columns]
+            shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+            odd.append(f"{path} is {kind} (columns: {shown})")
+    raise InputDataError(
+        "Cannot stack files whose columns differ: "
+        + "; ".join(odd)
+        + f"; the other {kinds.count(common)} file(s) are {common}. "
+        "Give files of one kind (move the others out of the folder)."
+    )
 
 
 # --------------------------------------------------------------------------
@@ -218,9 +262,12 @@ def _read_file(path: Path) -> tuple[pd.DataFrame, str]:
         if kind in ("csv", "tsv"):
             table, layout = _read_delimited(path, "\t" if kind == "tsv" else ","), kind
         elif kind in ("parquet", "pq"):
-            table, layout = pq.read_table(path), "parquet"
+            table, layout = _read_parquet(path), "parquet"
         else:
             table, layout = _read_json(path, compressed)
+        if table.num_columns == 0:
+            raise InputDataError(f"{path}: file has no columns.")
+        frame = _to_frame(table)
     except InputDataError:
         raise
     except json.JSONDecodeError as exc:
@@ -230,9 +277,6 @@ def _read_file(path: Path) -> tuple[pd.DataFrame, str]:
         ) from exc
     except _READ_ERRORS as exc:
         raise InputDataError(f"{path}: cannot read as {kind}: {_first_line(exc)}") from exc
-    if table.num_columns == 0:
-        raise InputDataError(f"{path}: file has no columns.")
-    frame = _to_pandas(_normalize(table))
     return frame, layout + (".gz" if compressed else "")
 
 
@@ -259,11 +303,24 @@ def _read_delimited(path: Path, delimiter: str) -> pa.Table:
         raise InputDataError(f"{path}: looks like JSON, not {label}.")
     with pa_csv.open_csv(path, parse_options=parse) as reader:
         names = reader.schema.names
+    # Everything is read as text in large blocks (few chunks); columns are
+    # typed and dictionary-encoded afterwards, once each.
     convert = pa_csv.ConvertOptions(
-        column_types={name: pa.string() for name in names},
-        strings_can_be_null=False,
+        column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
     )
-    return pa_csv.read_csv(path, parse_options=parse, convert_options=convert)
+    options = pa_csv.ReadOptions(block_size=16 << 20)
+    return pa_csv.read_csv(path, read_options=options, parse_options=parse, convert_options=convert)
+
+
+def _read_parquet(path: Path) -> pa.Table:
+    """Read Parquet with text columns dictionary-encoded."""
+    schema = pq.read_schema(path)
+    text = [
+        field.name
+        for field in schema
+        if _is_text_type(field.type) and not _is_time_name(field.name)
+    ]
+    return pq.read_table(path, read_dictionary=text)
 
 
 def _read_json(path: Path, compressed: bool) -> tuple[pa.Table, str]:
@@ -367,81 +424,125 @@ def _json_text(value: object) -> str:
 # --------------------------------------------------------------------------
 # Column types
 # --------------------------------------------------------------------------
-def _normalize(table: pa.Table) -> pa.Table:
-    """Apply the text / number / time rules to every column."""
-    names, columns = [], []
+def _is_time_name(name: str) -> bool:
+    """Tell whether a column holds event times (``TimeGenerated``)."""
+    return bool(_TIME_NAME.search(name.replace("\ufeff", "").strip()))
+
+
+def _is_text_type(kind: pa.DataType) -> bool:
+    """Tell whether an Arrow type is text or dictionary-encoded text."""
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+def _to_frame(table: pa.Table) -> pd.DataFrame:
+    """Convert an Arrow table to pandas, applying the column type rules."""
+    table = table.unify_dictionaries()
+    names, arrays = [], []
     for name, column in zip(table.column_names, table.columns, strict=True):
         if name.startswith("__index_level_"):  # a pandas index saved to Parquet
             continue
         names.append(name)
-        columns.append(_normalize_column(name, column))
-    return pa.table(columns, names=names)
+        arrays.append(_column_values(name, column))
+    frame = pd.DataFrame(dict(enumerate(arrays)), index=pd.RangeIndex(table.num_rows), copy=False)
+    frame.columns = names
+    return frame
 
 
-def _normalize_column(name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Return one column with the reader's type rules applied."""
+def _column_values(name: str, column: pa.ChunkedArray) -> Any:
+    """Return one column's values for pandas."""
     kind = column.type
-    if pa.types.is_dictionary(kind):
-        column = column.cast(kind.value_type)
-        kind = column.type
-    is_string = pa.types.is_string(kind) or pa.types.is_large_string(kind)
-    if _TIME_NAME.search(name.replace("\ufeff", "").strip()) and is_string:
-        return _maybe_times(column)
-    if is_text_column(name):
-        if pa.types.is_null(kind) or pa.types.is_integer(kind) or pa.types.is_boolean(kind):
-            column = column.cast(pa.string())
-        elif pa.types.is_floating(kind):
-            column = _float_text(column)
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            return pc.fill_null(column, "")
-        return column
-    if is_string:
-        return _maybe_numbers(column)
-    return column
+    if _is_text_type(kind):
+        if _is_time_name(name):
+            plain = column.cast(pa.string()) if pa.types.is_dictionary(kind) else column
+            stamps = _maybe_times(plain)
+            if stamps is not None:
+                return stamps
+        words, codes = _encode(column)
+        if not is_text_column(name) and not _is_time_name(name):
+            numbers = _maybe_numbers(words, codes)
+            if numbers is not None:
+                return numbers
+        return _text_objects(words.to_pylist(), codes)
+    if is_text_column(name) and (
+        pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_boolean(kind)
+        or pa.types.is_null(kind)
+    ):
+        return _number_text(column.to_pandas().to_numpy(dtype=object))
+    return column.to_pandas(coerce_temporal_nanoseconds=True).array
 
 
-def _blank_to_null(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Trim text and turn empty strings into nulls."""
-    trimmed = pc.utf8_trim_whitespace(column)
-    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, trimmed.type), trimmed)
+def _encode(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """Return the distinct strings of a column and each row's index (-1: null)."""
+    if not pa.types.is_dictionary(column.type):
+        single = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+        column = pa.chunked_array([pc.dictionary_encode(single)])
+    if column.num_chunks == 0:
+        return pa.array([], type=pa.string()), np.zeros(0, dtype=np.int64)
+    # After unify_dictionaries every chunk shares the first chunk's dictionary.
+    words = column.chunk(0).dictionary
+    codes = np.concatenate(
+        [pc.fill_null(chunk.indices, -1).to_numpy() for chunk in column.chunks]
+    ).astype(np.int64)
+    return words.cast(pa.string()), codes
 
 
-def _maybe_numbers(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Convert text to int64/float64 if every non-empty value is a number."""
-    values = _blank_to_null(column)
+def _text_objects(words: list, codes: np.ndarray) -> np.ndarray:
+    """Build an object array of str, one shared object per distinct value."""
+    lookup = np.array([*("" if w is None else w for w in words), ""], dtype=object)
+    return lookup[codes]
+
+
+def _maybe_numbers(words: pa.Array, codes: np.ndarray) -> np.ndarray | None:
+    """Return numbers if every non-empty distinct value is one, else None."""
+    trimmed = pc.utf8_trim_whitespace(words)
+    values = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
     if values.null_count == len(values):
-        return pc.fill_null(column, "")
+        return None
     for target in (pa.int64(), pa.float64()):
         try:
-            return values.cast(target)
+            parsed = values.cast(target)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
-    return pc.fill_null(column, "")
+        blank = (codes < 0) | np.append(
+            np.asarray(parsed.is_null().to_numpy(zero_copy_only=False), dtype=bool), True
+        )[codes]
+        numbers = np.append(parsed.to_numpy(zero_copy_only=False), 0)[codes]
+        if not blank.any():
+            return numbers
+        numbers = numbers.astype(np.float64)
+        numbers[blank] = np.nan
+        return numbers
+    return None
 
 
-def _maybe_times(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Convert ISO 8601 text to UTC timestamps, else keep the text."""
-    values = _blank_to_null(column)
+def _maybe_times(column: pa.ChunkedArray) -> Any:
+    """Return UTC datetimes if every value is ISO 8601 text, else None."""
+    trimmed = pc.utf8_trim_whitespace(column)
+    values = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
     for target in (pa.timestamp("ns", "UTC"), pa.timestamp("ns")):
         try:
-            return values.cast(target).cast(pa.timestamp("ns", "UTC"))
+            stamps = values.cast(target).cast(pa.timestamp("ns", "UTC"))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
-    return pc.fill_null(column, "")
+        return stamps.to_pandas().array
+    return None
 
 
-def _float_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Text of float values, writing whole numbers without ``.0``."""
-    values = column.to_numpy(zero_copy_only=False)
-    text = [
-        None if np.isnan(v) else (str(int(v)) if float(v).is_integer() else repr(float(v)))
-        for v in values
-    ]
-    return pa.chunked_array([pa.array(text, type=pa.string())])
+def _number_text(values: np.ndarray) -> np.ndarray:
+    """Text of numbers in a text column: whole numbers without ``.0``."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    words = [_number_word(value) for value in uniques]
+    return _text_objects(words, codes)
 
 
-def _to_pandas(table: pa.Table) -> pd.DataFrame:
-    """Convert to pandas with pyarrow-backed text columns."""
-    text = pd.StringDtype("pyarrow")
-    mapping = {pa.string(): text, pa.large_string(): text}
-    return table.to_pandas(types_mapper=mapping.get, coerce_temporal_nanoseconds=True)
+def _number_word(value: object) -> str:
+    """Return the text of one number (``""`` for missing)."""
+    if _is_missing(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

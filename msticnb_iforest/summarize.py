@@ -185,7 +185,7 @@ def filter_network_logons(
             out[name] = text.labels[text.codes]
         elif name == "AccountDomain":
             out[name] = np.full(len(rows), "", dtype=object)
-    return pd.DataFrame(out), selection.dropped
+    return pd.DataFrame(out, copy=False), selection.dropped
 
 
 def user_day_summary(
@@ -397,6 +397,8 @@ def _on_rows(decode: Any, values: pd.Series, rows: np.ndarray) -> Any:
     """
     if len(rows) == len(values):
         return decode(values)
+    if decode is _text_codes and _is_object(values.dtype):
+        return _text_codes(values, rows)
     whole = isinstance(values.dtype, pd.CategoricalDtype) or _is_arrow_text(values.dtype)
     if whole and len(rows) >= len(values) // 4:
         decoded = decode(values)
@@ -437,9 +439,9 @@ def _arrow_array(values: pd.Series) -> pa.ChunkedArray:
     return data if isinstance(data, pa.ChunkedArray) else pa.chunked_array([data])
 
 
-def _text_codes(values: pd.Series) -> _Text:
+def _text_codes(values: pd.Series, rows: np.ndarray | None = None) -> _Text:
     """
-    Factorize a text column to codes over distinct strings.
+    Factorize a text column (at positions `rows`, for object columns).
 
     Missing values become ``""`` (merged with real empty strings) and
     non-string values their ``str()``, so equal text always has one code.
@@ -449,18 +451,12 @@ def _text_codes(values: pd.Series) -> _Text:
         codes = values.cat.codes.to_numpy()
         uniques = np.asarray(values.cat.categories, dtype=object)
     elif _is_arrow_text(dtype):
-        encoded = pc.dictionary_encode(_arrow_array(values))
-        if encoded.num_chunks > 1:
-            encoded = encoded.unify_dictionaries()
-        if encoded.num_chunks:
-            uniques = np.asarray(encoded.chunk(0).dictionary.to_pylist(), dtype=object)
-            codes = np.concatenate(
-                [pc.fill_null(chunk.indices, -1).to_numpy() for chunk in encoded.chunks]
-            )
-        else:
-            uniques, codes = np.array([], dtype=object), np.array([], dtype=np.int32)
+        # One array, one dictionary (per-chunk dictionaries are costly to unify).
+        encoded = pc.dictionary_encode(_arrow_array(values).combine_chunks())
+        uniques = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+        codes = pc.fill_null(encoded.indices, -1).to_numpy()
     elif _is_object(dtype):
-        codes, uniques = _factorize_objects(values.to_numpy())
+        codes, uniques = _factorize_objects(values.to_numpy(), rows)
     else:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
         uniques = np.asarray(uniques, dtype=object)
@@ -473,24 +469,28 @@ def _text_codes(values: pd.Series) -> _Text:
     return _Text(canon[codes], np.asarray(distinct, dtype=object))
 
 
-def _factorize_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _factorize_objects(
+    values: np.ndarray, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """
-    Factorize an object array, by object identity when objects are shared.
+    Factorize an object array (at positions `rows`), by identity if possible.
 
     Columns built by pandas or pyarrow usually reuse one str object per
     distinct value, so hashing the object addresses (plain integers) is much
-    faster than hashing the strings. Identity implies equality, so the codes
-    are only finer than value codes; the caller merges equal uniques.
-    Missing values get codes of their own here (their uniques are None/NaN).
+    faster than hashing the strings, and taking addresses at `rows` avoids
+    copying object references. Identity implies equality, so the codes are
+    only finer than value codes; the caller merges equal uniques. Missing
+    values get codes of their own here (their uniques are None/NaN).
     """
-    pointers = _shared_object_addresses(values)
-    if pointers is None:
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    addresses = _shared_object_addresses(values)
+    if addresses is None:
+        subset = values if rows is None else values[rows]
+        codes, uniques = pd.factorize(subset, use_na_sentinel=True)
         return codes, np.asarray(uniques, dtype=object)
-    codes, distinct = pd.factorize(pointers)
+    codes, distinct = pd.factorize(addresses if rows is None else addresses[rows])
     first = np.empty(len(distinct), dtype=np.intp)
-    first[codes[::-1]] = np.arange(len(values) - 1, -1, -1)
-    return codes, values[first]
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    return codes, values[first if rows is None else rows[first]]
 
 
 def _shared_object_addresses(values: np.ndarray) -> np.ndarray | None:
