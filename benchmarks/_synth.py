@@ -26,14 +26,19 @@ def _accounts(rng: np.random.Generator, n_accounts: int) -> tuple[np.ndarray, np
     return domain, user
 
 
-def user_days(n_rows: int, *, days: int = 21, seed: int = 0) -> pd.DataFrame:
+def user_days(
+    n_rows: int, *, days: int = 21, seed: int = 0, account_day: bool = False
+) -> pd.DataFrame:
     """
     Return `n_rows` per-user-day rows with the ``user_day_summary`` columns.
 
     About 20 rows per account on average with a heavy tail of accounts seen
     on few days; about 1 % of rows repeat a (Date, account) key, about 4 %
     are failure-only days, counts are Poisson around a log-normal per-account
-    rate, and 0.2 % of rows carry a burst of failures or new hosts.
+    rate, and 0.2 % of rows carry a burst of failures or new hosts. With
+    `account_day`, the extra columns of the ``account_day_summary`` query
+    are added (novel sources and computers, failing-source spread, host
+    bursts, window days).
     """
     rng = np.random.default_rng(seed)
     # Days active per account: most accounts on most days, a tail of rare ones.
@@ -78,7 +83,7 @@ def user_days(n_rows: int, *, days: int = 21, seed: int = 0) -> pd.DataFrame:
     last = first + (rng.random(n_rows) * (_DAY_NS // 2)).astype(np.int64) * (attempted > 1)
     labels = (START + pd.to_timedelta(np.arange(days), unit="D")).strftime("%Y-%m-%d")
     dates = np.asarray(labels, dtype=object)[day]
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "Date": dates,
             "DstDomain": domain[owner],
@@ -101,3 +106,25 @@ def user_days(n_rows: int, *, days: int = 21, seed: int = 0) -> pd.DataFrame:
             "ActiveMilliseconds": (last - first) // 10**6,
         }
     )
+    if account_day:
+        _add_account_day_columns(table, rng, days, failed, burst)
+    return table
+
+
+def _add_account_day_columns(
+    table: pd.DataFrame, rng: np.random.Generator, days: int, failed: np.ndarray, burst: np.ndarray
+) -> None:
+    """Add the ``account_day_summary`` columns in place."""
+    n_rows = len(table)
+    ips = np.array([f"10.{i >> 8 & 255}.{i & 255}.{(i * 7) & 255}" for i in range(4096)], object)
+    failing = failed > 0
+    table["NovelSrcIp"] = rng.poisson(0.08, n_rows) + burst * rng.integers(1, 5, n_rows)
+    table["NovelSrcHost"] = rng.poisson(0.05, n_rows) + burst * rng.integers(1, 5, n_rows)
+    table["NovelComputer"] = rng.poisson(0.1, n_rows) + burst * rng.integers(3, 30, n_rows)
+    spray = failing & (rng.random(n_rows) < 0.002)
+    table["SrcIpFailedAccounts"] = failing * (1 + spray * rng.integers(10, 60, n_rows))
+    table["SrcIpFailedAccountsUsual"] = failing * rng.gamma(0.5, 0.4, n_rows)
+    table["FailedSrcIp"] = np.where(failing, ips[rng.integers(0, len(ips), n_rows)], "")
+    table["SrcIpHosts"] = 1 + (rng.random(n_rows) < 0.001) * rng.integers(20, 200, n_rows)
+    table["HostsSrcIp"] = ips[rng.integers(0, len(ips), n_rows)]
+    table["WindowDays"] = days
