@@ -24,6 +24,7 @@ from msticpy.common.timespan import TimeSpan
 
 from ._version import VERSION
 from .errors import ParameterError
+from .features import get_feature_set
 from .links import account_links, kql_string, pivot_window
 from .pipeline import DEFAULT_MAX_PLOTS, Hunt, account_mask, hunt, make_plots
 from .query import default_timespan, fetch_local, fetch_user_days
@@ -151,7 +152,7 @@ class AnomalousLogonUsersResult(NotebookletResult):
 
 
 class AnomalousLogonUsers(Notebooklet):
-    """
+    r"""
     Find accounts whose daily Windows network logon activity is anomalous.
 
     Summarizes logon events 4624/4625 (network logons) per account and day,
@@ -164,11 +165,16 @@ class AnomalousLogonUsers(Notebooklet):
     hunt without querying. Give `value` (an account) to report only that
     account's outliers.
 
-    Other keyword arguments of ``run``: feature_set ("seed" reproduces the
-    original algorithm), contamination (0.01), n_estimators,
-    random_state (42), split_query_by (e.g. "1D"), table ("SecurityEvent"),
-    add_query_items (raw KQL, trusted users only), max_plots (10),
-    max_account_summaries (3).
+    Other keyword arguments of ``run``: feature_set ("baseline", the
+    default, compares each account-day with the account's other days and
+    looks for new sources and sprays; "seed" reproduces the original
+    algorithm), allow_accounts (known-benign accounts, e.g.
+    ["svc-backup", "CONTOSO\svc-*"]: scored, never reported, counted in
+    suppressed_outliers), min_history_days (5: other days an account needs
+    before it is compared with its usual activity), contamination (0.01),
+    n_estimators, random_state (42), split_query_by (e.g. "1D"), table
+    ("SecurityEvent"), add_query_items (raw KQL, trusted users only),
+    max_plots (10), max_account_summaries (3).
 
     """
 
@@ -195,8 +201,9 @@ class AnomalousLogonUsers(Notebooklet):
             model still learns from every account; only this account's
             outliers and plots are reported.
         data : pd.DataFrame, optional
-            Per-user-day rows (columns of the ``user_day_summary`` query) or
-            raw SecurityEvent logon rows, used instead of querying.
+            Per-user-day rows (columns of the ``account_day_summary`` or
+            ``user_day_summary`` query) or raw SecurityEvent logon rows,
+            used instead of querying.
         timespan : TimeSpan, optional
             Time window; by default the 21 full UTC days ending at the end
             of yesterday.
@@ -207,7 +214,19 @@ class AnomalousLogonUsers(Notebooklet):
         Other Parameters
         ----------------
         feature_set : str
-            Feature set name; "seed" is the original algorithm's.
+            Feature set name: "baseline" (default) or "seed" (the original
+            algorithm's). It decides which query runs
+            (``account_day_summary`` or ``user_day_summary``).
+        allow_accounts : str or list of str
+            Known-benign accounts: ``user``, ``DOMAIN\user`` or
+            ``user@domain``, with ``*`` and ``?`` wildcards, case ignored
+            (e.g. ``["svc-backup", "CONTOSO\svc-*"]``). Their days are
+            scored but never reported; how many flagged days were held back
+            is in ``suppressed_outliers``.
+        min_history_days : int
+            Other days in the window an account needs before its day is
+            compared with its usual activity, default 5; accounts with less
+            history are scored with a caveat in their explanation.
         contamination : float
             Expected share of outliers, default 0.01.
         n_estimators : int
@@ -258,6 +277,8 @@ class AnomalousLogonUsers(Notebooklet):
             account=value,
             shap="shap" in self.options,
             progress=nb_markdown,
+            allow_accounts=kwargs.get("allow_accounts"),
+            min_history_days=kwargs.get("min_history_days"),
         )
         _fill_result(result, found)
         for reason, count in raw_dropped.items():
@@ -419,13 +440,15 @@ def _positive_int(name: str, value: Any) -> int:
 @set_text(docs=_CELL_DOCS, key="get_user_days")
 def _get_user_days(qry_prov: Any, timespan: TimeSpan, **kwargs) -> tuple:
     """Return (table, query text, input files, raw rows dropped) from the provider."""
+    fset = get_feature_set(kwargs.get("feature_set"))
     if getattr(qry_prov, "environment", None) == "LocalData":
-        table, files, dropped = fetch_local(qry_prov, timespan.start, timespan.end)
+        table, files, dropped = fetch_local(qry_prov, timespan.start, timespan.end, fset)
         return table, None, files, dropped
     table, text = fetch_user_days(
         qry_prov,
         timespan.start,
         timespan.end,
+        query_name=fset.query_name,
         table=kwargs.get("table", "SecurityEvent"),
         add_query_items=kwargs.get("add_query_items", ""),
         split_query_by=kwargs.get("split_query_by"),

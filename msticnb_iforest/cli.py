@@ -124,6 +124,24 @@ def _hunt_options(parser: argparse.ArgumentParser) -> None:
         help="skip SHAP; rank features by how rare their values are instead",
     )
     parser.add_argument(
+        "--allow-account",
+        dest="allow_accounts",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="known-benign account (user, DOMAIN\\user or user@domain; * and ? are "
+        "wildcards, e.g. 'CONTOSO\\svc-*'): scored but never reported, counted as "
+        "suppressed; repeat for more",
+    )
+    parser.add_argument(
+        "--min-history-days",
+        type=_non_negative,
+        default=None,
+        metavar="N",
+        help="other days an account needs before a day is compared with its usual "
+        "activity (default 5; not used by the seed feature set)",
+    )
+    parser.add_argument(
         "--max-plots",
         type=_non_negative,
         default=DEFAULT_MAX_PLOTS,
@@ -221,9 +239,12 @@ def _printable(value: Any, width: int | None = None) -> str:
     return text
 
 
-def _window_table(data, start, end, timings: dict[str, float], progress: _Progress):
+def _window_table(
+    data, start, end, timings: dict[str, float], progress: _Progress, feature_set=None
+):
     """Make a per-user-day table from `data`, keeping the window; return it and drops."""
     from . import summarize
+    from .features import get_feature_set
     from .schema import is_summary_table, prepare_summary
 
     if is_summary_table(data):
@@ -239,7 +260,8 @@ def _window_table(data, start, end, timings: dict[str, float], progress: _Progre
     if summarize.is_raw_events(data):
         progress(f"Summarizing {len(data):,} logon events per account and day")
         begin = time.perf_counter()
-        table, dropped = summarize.user_day_summary(data, start=start, end=end, return_dropped=True)
+        fset = get_feature_set(feature_set)
+        table, dropped = fset.summarize_events(data, start=start, end=end)
         timings["summarize"] = round(time.perf_counter() - begin, 4)
         return table, dict(dropped)
     return data, {}  # hunt() names the missing columns
@@ -250,7 +272,7 @@ def _hunt(data, args: argparse.Namespace, progress: _Progress, start=None, end=N
     from .pipeline import hunt, make_plots
 
     timings: dict[str, float] = {}
-    table, dropped = _window_table(data, start, end, timings, progress)
+    table, dropped = _window_table(data, start, end, timings, progress, args.feature_set)
     result = hunt(
         table,
         feature_set=args.feature_set,
@@ -260,6 +282,8 @@ def _hunt(data, args: argparse.Namespace, progress: _Progress, start=None, end=N
         account=args.account,
         shap=not args.no_shap,
         progress=progress,
+        allow_accounts=args.allow_accounts,
+        min_history_days=args.min_history_days,
     )
     result.dropped = {**dropped, **result.dropped}
     progress(f"Drawing plots (up to {args.max_plots} per kind)")

@@ -172,7 +172,8 @@ def fit_score(
     random_state : int or None, default=42
         Seed for tree building; fixed seeds give identical results.
     max_samples : int, float or "auto", default="auto"
-        Rows drawn to build each tree (see ``IsolationForest``).
+        Rows drawn to build each tree (see ``IsolationForest``); an
+        integer larger than the number of rows is capped at that number.
     max_features : int or float, default=1.0
         Features drawn per tree; an integer larger than the number of
         features is capped at that number.
@@ -201,6 +202,8 @@ def fit_score(
         raise ParameterError("No rows to fit the model on.")
     if isinstance(max_features, Integral):
         max_features = min(int(max_features), features.shape[1])
+    if isinstance(max_samples, Integral):
+        max_samples = min(int(max_samples), len(features))
     matrix = features.to_numpy(dtype="float64")
     if not np.isfinite(matrix).all():
         raise ParameterError("Model features contain missing or infinite values.")

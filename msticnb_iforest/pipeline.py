@@ -10,7 +10,7 @@ needs msticnb; the notebooklet and the command line both call them.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from numbers import Integral
 from typing import Any
@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from . import explain, plots
 from .errors import InputDataError, ParameterError
 from .features import FeatureSet, get_feature_set
+from .identity import allow_list_mask, check_allow_accounts
 from .model import fit_score
 from .schema import REQUIRED_SUMMARY_COLUMNS, is_summary_table, prepare_summary
 
@@ -41,6 +42,9 @@ DEFAULT_MAX_PLOTS = 10
 
 #: Outliers given SHAP values and reasons unless the caller asks for another number.
 DEFAULT_MAX_EXPLAINED = 1000
+
+#: Why a flagged user-day of an ``allow_accounts`` account is not reported.
+ALLOW_LISTED = "allow-listed account"
 
 #: Outliers drawn in the SHAP summary plot unless the caller asks for another number.
 DEFAULT_MAX_SUMMARY_ROWS = 2000
@@ -105,15 +109,20 @@ class Hunt:
     max_explained: int | None = DEFAULT_MAX_EXPLAINED
 
 
-def prepare_input(data: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+def prepare_input(
+    data: pd.DataFrame, feature_set: str | FeatureSet | None = None
+) -> tuple[pd.DataFrame, dict[str, int]]:
     """
     Turn a per-user-day table or raw logon events into a prepared table.
 
     Parameters
     ----------
     data : pd.DataFrame
-        Either rows of the ``user_day_summary`` query or raw SecurityEvent
-        logon rows (which are summarized first).
+        Either rows of the ``user_day_summary`` (or ``account_day_summary``)
+        query or raw SecurityEvent logon rows, which are summarized first
+        into the table `feature_set` needs.
+    feature_set : str or FeatureSet, optional
+        The feature set the table is for; None is the package default.
 
     Returns
     -------
@@ -134,7 +143,7 @@ def prepare_input(data: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     from . import summarize  # local import: raw input is the less common path
 
     if summarize.is_raw_events(data):
-        table, dropped = summarize.user_day_summary(data, return_dropped=True)
+        table, dropped = get_feature_set(feature_set).summarize_events(data)
         return prepare_summary(table), dropped
     have = set(map(str, data.columns))
     miss_summary = [c for c in REQUIRED_SUMMARY_COLUMNS if c not in have]
@@ -231,8 +240,10 @@ def hunt(
     max_explained: int | None = DEFAULT_MAX_EXPLAINED,
     n_jobs: int | None = None,
     progress: Callable[[str], None] | None = None,
+    allow_accounts: str | Iterable[str] | None = None,
+    min_history_days: int | None = None,
 ) -> Hunt:
-    """
+    r"""
     Score every user-day and explain the outliers.
 
     Parameters
@@ -266,6 +277,17 @@ def hunt(
         depend on it.
     progress : callable, optional
         Called with a short message as each stage starts.
+    allow_accounts : str or list of str, optional
+        Known-benign accounts: ``user``, ``DOMAIN\user`` or ``user@domain``,
+        with ``*`` and ``?`` wildcards (e.g. ``"CONTOSO\svc-*"``), case
+        ignored. Their user-days are scored (and still shape the model) but
+        never reported; flagged ones are counted in `Hunt.suppressed` under
+        "allow-listed account".
+    min_history_days : int, optional
+        Other days an account needs in the window before a day is compared
+        with its usual activity (feature sets with a per-account baseline;
+        default 5). Accounts with less history are still scored, and their
+        explanations say so.
 
     Returns
     -------
@@ -281,6 +303,16 @@ def hunt(
     """
     fset = get_feature_set(feature_set)
     max_explained = _check_max_explained(max_explained)
+    allowed = check_allow_accounts(allow_accounts)
+    option_notes = []
+    if min_history_days is not None:
+        if fset.has_baseline:
+            fset = fset.configured(min_history_days=min_history_days)
+        else:
+            option_notes.append(
+                f"min_history_days does not apply to the '{fset.name}' feature set "
+                "(it has no per-account baseline)."
+            )
     params = {
         "feature_set": fset.name,
         "contamination": contamination,
@@ -289,11 +321,13 @@ def hunt(
         "account": account,
         "shap": shap,
         "max_explained": max_explained,
+        "allow_accounts": list(allowed),
+        "min_history_days": getattr(fset, "min_history_days", None),
     }
     timer = _Timer(progress)
     with timer.stage("prepare", "Preparing the per-user-day table"):
-        table, dropped = prepare_input(data)
-    notes: list[str] = []
+        table, dropped = prepare_input(data, fset)
+    notes: list[str] = option_notes
     if table.empty:
         notes.append("No user-days to score: the input has no network logon rows.")
         empty = _empty_hunt(table, fset, [], notes, dropped, params, timer.timings)
@@ -318,7 +352,9 @@ def hunt(
         )
 
     with timer.stage("assemble", "Collecting outliers"):
-        suppressed = fset.suppressed(table).to_numpy()
+        suppressed = fset.suppressed(table).to_numpy().astype(object)
+        if allowed:
+            suppressed[allow_list_mask(table, allowed) & (suppressed == "")] = ALLOW_LISTED
         user_days = _user_days(table, frame.values, frame.context)
         user_days["score"] = scores.score
         held = np.full(len(user_days), "", dtype=object)

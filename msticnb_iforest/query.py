@@ -33,6 +33,7 @@ __all__ = [
     "fetch_user_days",
     "query_file_for",
     "split_windows",
+    "WINDOW_QUERIES",
 ]
 
 #: Folder of the query YAML files shipped with the package.
@@ -83,10 +84,10 @@ def query_file_for(environment: str) -> Path:
     return QUERY_DIR / name
 
 
-def ensure_queries(qry_prov: Any) -> None:
-    """Import the package's queries into `qry_prov` unless it already has them."""
+def ensure_queries(qry_prov: Any, query_name: str = "user_day_summary") -> None:
+    """Import the package's queries into `qry_prov` unless it already has `query_name`."""
     family = getattr(qry_prov, "AnomalousLogons", None)
-    if family is not None and hasattr(family, "user_day_summary"):
+    if family is not None and hasattr(family, query_name):
         return
     qry_prov.import_query_file(str(query_file_for(qry_prov.environment)))
 
@@ -271,6 +272,7 @@ def fetch_user_days(
     row_limit: int | None = ROW_LIMIT,
     notes: list[str] | None = None,
     query_options: dict[str, Any] | None = None,
+    query_name: str = "user_day_summary",
 ) -> tuple[pd.DataFrame, str]:
     """
     Run ``AnomalousLogons.user_day_summary`` and return rows and query text.
@@ -312,6 +314,10 @@ def fetch_user_days(
         Explorer cluster (provider ``QueryProvider("Kusto")``, which runs
         the same KQL from ``anomalous_logons_kusto.yaml``) or
         ``{"timeout": 600}``.
+    query_name : str, default="user_day_summary"
+        The ``AnomalousLogons`` query to run: the one the feature set needs
+        (`FeatureSet.query_name`). ``account_day_summary`` measures novelty
+        against the whole [start, end] window, also when split.
 
     Returns
     -------
@@ -327,9 +333,13 @@ def fetch_user_days(
     """
     check_table_name(table)
     _check_split(split_query_by)
-    ensure_queries(qry_prov)
-    query = qry_prov.AnomalousLogons.user_day_summary
+    ensure_queries(qry_prov, query_name)
+    query = getattr(qry_prov.AnomalousLogons, query_name)
     params = {"start": start, "end": end, "table": table, "add_query_items": add_query_items}
+    if query_name in WINDOW_QUERIES:
+        # Novelty is measured against the whole window, also in each chunk of a split query.
+        params["window_start"] = _utc(start).isoformat()
+        params["window_end"] = _utc(end).isoformat()
     text = query("print", **params)
     if not getattr(qry_prov, "connected", False):
         raise QueryError(
@@ -359,8 +369,13 @@ def fetch_user_days(
 #: File names (without extension) the LocalData queries read, by query.
 LOCAL_FILE_STEMS = {
     "user_day_summary": "anomalous_logons_user_days",
+    "account_day_summary": "anomalous_logons_account_days",
     "network_logon_events": "anomalous_logons_events",
 }
+
+#: Queries whose history window (``window_start``, ``window_end``) is set apart
+#: from the rows' window, so that split chunks still see the whole history.
+WINDOW_QUERIES = frozenset({"account_day_summary"})
 _LOCAL_SUFFIXES = (
     ".csv",
     ".csv.gz",
@@ -391,18 +406,20 @@ def _find_local(folders: list[Path], stem: str) -> list[Path]:
 
 
 def fetch_local(
-    qry_prov: Any, start: datetime, end: datetime
+    qry_prov: Any, start: datetime, end: datetime, feature_set: Any = None
 ) -> tuple[pd.DataFrame, list[dict], dict[str, int]]:
     """
     Read the AnomalousLogons files from a LocalData provider's folders.
 
-    Looks in the provider's data paths for ``anomalous_logons_user_days.*``
-    (a saved per-user-day table) and, if there is none,
-    ``anomalous_logons_events.*`` (raw SecurityEvent logon rows, which are
-    summarized here); files named ``<stem>_<anything>.<ext>`` are read too,
-    so exports can be split. Any format `readers.read_table` reads is
-    accepted (CSV, CSV.gz, Parquet, JSON lines, JSON). Only rows in
-    [start, end] are kept.
+    Looks in the provider's data paths, in this order, for a saved table of
+    the query `feature_set` needs (``anomalous_logons_account_days.*`` for
+    the default feature set, ``anomalous_logons_user_days.*`` for
+    ``seed``), then ``anomalous_logons_events.*`` (raw SecurityEvent logon
+    rows, summarized here into the table the feature set needs), then the
+    other saved table (the feature set uses the columns it finds). Files
+    named ``<stem>_<anything>.<ext>`` are read too, so exports can be
+    split. Any format `readers.read_table` reads is accepted (CSV, CSV.gz,
+    Parquet, JSON lines, JSON). Only rows in [start, end] are kept.
 
     Returns
     -------
@@ -416,26 +433,34 @@ def fetch_local(
         If neither file is in the folders.
 
     """
+    from .features import get_feature_set
     from .readers import read_tables
     from .schema import parse_dates
-    from .summarize import user_day_summary
 
+    fset = get_feature_set(feature_set)
     folders = _local_paths(qry_prov)
-    files = _find_local(folders, LOCAL_FILE_STEMS["user_day_summary"])
-    if files:
-        data, info = read_tables(files)
-        if "Date" not in data.columns:
-            raise QueryError(f"{files[0]} has no Date column; is it a per-user-day table?")
-        days = parse_dates(data["Date"])
-        day0 = pd.Timestamp(start).tz_convert("UTC").tz_localize(None).normalize()
-        day1 = pd.Timestamp(end).tz_convert("UTC").tz_localize(None)
-        keep = ((days >= day0) & (days <= day1)).to_numpy()
-        return data[keep].reset_index(drop=True), info, {"out_of_range": int((~keep).sum())}
-    files = _find_local(folders, LOCAL_FILE_STEMS["network_logon_events"])
-    if files:
-        events, info = read_tables(files)
-        table, dropped = user_day_summary(events, start=start, end=end, return_dropped=True)
-        return table, info, dropped
+    saved = [fset.local_table_stem] + [
+        stem
+        for name, stem in LOCAL_FILE_STEMS.items()
+        if name != "network_logon_events" and stem != fset.local_table_stem
+    ]
+    for pos, stem in enumerate(saved):
+        files = _find_local(folders, stem)
+        if files:
+            data, info = read_tables(files)
+            if "Date" not in data.columns:
+                raise QueryError(f"{files[0]} has no Date column; is it a per-user-day table?")
+            days = parse_dates(data["Date"])
+            day0 = pd.Timestamp(start).tz_convert("UTC").tz_localize(None).normalize()
+            day1 = pd.Timestamp(end).tz_convert("UTC").tz_localize(None)
+            keep = ((days >= day0) & (days <= day1)).to_numpy()
+            return data[keep].reset_index(drop=True), info, {"out_of_range": int((~keep).sum())}
+        if pos == 0:  # raw events rank right after the feature set's own table
+            files = _find_local(folders, LOCAL_FILE_STEMS["network_logon_events"])
+            if files:
+                events, info = read_tables(files)
+                table, dropped = fset.summarize_events(events, start=start, end=end)
+                return table, info, dropped
     names = " or ".join(f"{stem}.csv" for stem in LOCAL_FILE_STEMS.values())
     where = ", ".join(str(f) for f in folders) or "no folder (set LocalData data_paths)"
     raise QueryError(f"No AnomalousLogons data found: expected {names} in {where}.")

@@ -133,7 +133,7 @@ def test_quiet_prints_one_line(tmp_path, capsys):
     code, stdout, stderr = _run(["run", DEMO_CSV, "--out", tmp_path, *FAST], capsys)
     assert code == 0 and stderr == ""
     assert stdout.splitlines() == [
-        f"2 outlier(s) among 135 user-days of 5 account(s) (feature set 'seed'). "
+        f"2 outlier(s) among 135 user-days of 5 account(s) (feature set 'baseline'). "
         f"Report: {tmp_path / 'report.html'}"
     ]
 

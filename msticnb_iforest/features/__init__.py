@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..errors import ParameterError
 from .base import FeatureFrame, FeatureSet
+from .baseline import BaselineFeatures
 from .seed import SeedFeatures
 
 __all__ = [
@@ -16,11 +17,12 @@ __all__ = [
 
 #: Registered feature sets by name.
 FEATURE_SETS: dict[str, type[FeatureSet]] = {
+    BaselineFeatures.name: BaselineFeatures,
     SeedFeatures.name: SeedFeatures,
 }
 
 #: The feature set used when none is named.
-DEFAULT_FEATURE_SET = "seed"
+DEFAULT_FEATURE_SET = "baseline"
 
 
 def get_feature_set(name: str | FeatureSet | None = None) -> FeatureSet:

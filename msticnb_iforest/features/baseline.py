@@ -1,0 +1,392 @@
+"""
+The ``baseline`` feature set, the package default.
+
+Each account-day is set against the account's own other days, with what is
+new for the account and sprays across accounts.
+
+Why these features
+------------------
+A logon attack changes *what an account does compared with itself* (more
+failures than it ever has, computers or sources it never used) or *what one
+source does across accounts* (one address failing against dozens of
+accounts). So every user-day is compared with the same account's other days
+in the window (leave one day out: the day never dilutes its own baseline),
+counts are compared on a log scale (300 failures is a different event from 3,
+not just "more"), and novelty and population context are measured directly.
+
+Model inputs, in model order:
+
+``failed_logons``
+    ``log(1 + failed logons)``: the magnitude, so that hundreds of failures
+    stand out even for an account that often mistypes.
+``failed_vs_usual``, ``successes_vs_usual``, ``computers_vs_usual``, ``sources_vs_usual``
+    How far the day's count is above the account's usual, in robust
+    standard units on the log scale: ``(log1p(x) - median) / scale`` over
+    the account's other days, where ``scale`` is the inter-quartile range
+    / 1.349 but never below `DISPERSION_FLOOR` (so that an account whose
+    counts hardly vary does not turn a 10 % change into a huge score), and 0
+    below the median. Sources use the larger of the address and host
+    deviations. 0 when the account has fewer than ``min_history_days`` other
+    days (stated in the explanation).
+``new_source_ips``, ``new_source_hosts``, ``new_computers``
+    How surprising the day's new values are for this account: the number
+    ``k`` of source addresses, source workstation names or target computers
+    the account used on no other day of the window, scored as
+    ``log(1 - log P(N >= k))`` for ``N ~ Poisson(rate)``, where ``rate`` is
+    the account's own average of new values per other day (with a prior of
+    half a new value per day of history). One new laptop address is no
+    surprise for an account that roams every day, but is for a service
+    account that has used the same two servers for three weeks.
+``spray_accounts``
+    ``log(1 + max(0, n - 1 - usual))`` where ``n`` is the number of
+    accounts that the day's failing source address failed against that day
+    and ``usual`` its average on the window's other days (a jump host where
+    a few users mistype every day is not a spray).
+
+The novelty and spray inputs need the columns of the
+``AnomalousLogons.account_day_summary`` query (or raw events, profiled
+locally). Given only the ``user_day_summary`` columns, the set uses what it
+has and says which features it could not compute. User-days with no
+successful logon are scored and reported like any other.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError
+from .base import FeatureFrame, FeatureSet
+from .history import account_days, loo_quantiles, loo_sums, poisson_surprise
+
+__all__ = ["DEFAULT_MIN_HISTORY_DAYS", "DISPERSION_FLOOR", "BaselineFeatures"]
+
+#: Other days an account needs before its day is compared with its usual.
+DEFAULT_MIN_HISTORY_DAYS = 5
+#: Smallest spread (log scale) a deviation is measured in: a factor of about 1.65.
+DISPERSION_FLOOR = 0.5
+#: Prior of the novelty rate: this many new values per this many days.
+NOVELTY_PRIOR = (0.5, 1.0)
+#: Rows drawn per tree (capped at the table's size).
+MAX_SAMPLES = 1024
+#: Trees in the forest unless the caller chooses.
+N_ESTIMATORS = 200
+#: A source address sending at least this many workstation names in a day is a burst.
+HOST_BURST = 20
+
+#: Count columns compared with the account's usual: feature -> (columns, fallbacks).
+_DEVIATIONS = {
+    "failed_vs_usual": (("FailedLogons",), ()),
+    "successes_vs_usual": (("SuccessfulLogons",), ()),
+    "computers_vs_usual": (("ComputersAccessed",), ("ComputersSuccessfulAccess",)),
+    "sources_vs_usual": (
+        ("DistinctSrcIp", "DistinctSrcHostName"),
+        ("SrcIpSuccessfulAccess", "SrcHostNameSuccessfulAccess"),
+    ),
+}
+#: Novelty features and the query column each needs.
+_NOVELTY = {
+    "new_source_ips": "NovelSrcIp",
+    "new_source_hosts": "NovelSrcHost",
+    "new_computers": "NovelComputer",
+}
+_SPRAY_COLUMNS = ("SrcIpFailedAccounts", "SrcIpFailedAccountsUsual")
+
+#: Model inputs, in model order (those the table allows are used).
+BASELINE_FEATURES = [
+    "failed_logons",
+    "failed_vs_usual",
+    "successes_vs_usual",
+    "computers_vs_usual",
+    "sources_vs_usual",
+    "new_source_ips",
+    "new_source_hosts",
+    "new_computers",
+    "spray_accounts",
+]
+
+_NOUNS = {
+    "FailedLogons": "failed logon",
+    "SuccessfulLogons": "successful logon",
+    "ComputersAccessed": "computer",
+    "ComputersSuccessfulAccess": "computer",
+    "DistinctSrcIp": "source IP",
+    "SrcIpSuccessfulAccess": "source IP",
+    "DistinctSrcHostName": "source host",
+    "SrcHostNameSuccessfulAccess": "source host",
+    "NovelSrcIp": "source IP",
+    "NovelSrcHost": "source host",
+    "NovelComputer": "computer",
+}
+
+
+def _plural(count: float, noun: str) -> str:
+    value = int(round(count))
+    return f"{value:,} {noun}" + ("" if value == 1 else "s")
+
+
+def _has(table: pd.DataFrame, column: str) -> bool:
+    return column in table.columns and table[column].notna().any()
+
+
+def _numbers(table: pd.DataFrame, column: str) -> np.ndarray:
+    """Return a count column as float64 with missing values as 0."""
+    values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype="float64")
+    return np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0).clip(min=0.0)
+
+
+def check_min_history_days(value: object) -> int:
+    """Validate ``min_history_days``: an integer >= 0."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+        raise ParameterError(f"min_history_days must be an integer >= 0, got {value!r}.")
+    return int(value)
+
+
+class BaselineFeatures(FeatureSet):
+    """Each account-day against the account's own other days, novelty and sprays."""
+
+    name = "baseline"
+    description = (
+        "Each account-day against the same account's other days (leave one day "
+        "out, robust, log scale, with a dispersion floor), sources and computers "
+        "new for the account, and one source failing against many accounts; "
+        "failure-only days are kept."
+    )
+    query_name = "account_day_summary"
+    local_table_stem = "anomalous_logons_account_days"
+    has_baseline = True
+    trend_columns = (
+        "FailedLogons",
+        "SuccessfulLogons",
+        "ComputersAccessed",
+        "DistinctSrcIp",
+        "NovelSrcIp",
+        "NovelSrcHost",
+        "NovelComputer",
+        "SrcIpFailedAccounts",
+    )
+
+    def __init__(self, min_history_days: int = DEFAULT_MIN_HISTORY_DAYS):
+        self.min_history_days = check_min_history_days(min_history_days)
+
+    def configured(self, *, min_history_days: int | None = None) -> BaselineFeatures:
+        """Return a copy with `min_history_days` set (unchanged when None)."""
+        if min_history_days is None:
+            return self
+        return type(self)(min_history_days=min_history_days)
+
+    def summarize_events(
+        self, events: pd.DataFrame, *, start: object = None, end: object = None
+    ) -> tuple[pd.DataFrame, dict[str, int]]:
+        """Profile raw events per account and day (`account_profile.account_day_summary`)."""
+        from ..account_profile import account_day_summary
+
+        return account_day_summary(events, start=start, end=end, return_dropped=True)
+
+    # ------------------------------------------------------------------ compute
+    def compute(self, table: pd.DataFrame) -> FeatureFrame:
+        """Compute the features the table's columns allow, with context for explanations."""
+        units = account_days(table, ["DstDomain", "DstUser"])
+        other_days = units.to_rows(units.other_days)
+        enough = other_days >= self.min_history_days
+        values: dict[str, np.ndarray] = {}
+        context: dict[str, np.ndarray] = {
+            "baseline_days": other_days,
+            "min_history_days": np.full(len(table), self.min_history_days),
+        }
+        notes: list[str] = []
+        missing: dict[str, list[str]] = {}
+
+        failed = _numbers(table, "FailedLogons")
+        values["failed_logons"] = np.log1p(failed)
+        for feature, (columns, fallbacks) in _DEVIATIONS.items():
+            if all(_has(table, c) for c in columns):
+                use = columns
+            elif fallbacks and all(_has(table, c) for c in fallbacks):
+                use = fallbacks
+                notes.append(
+                    f"{feature} uses {', '.join(use)} (the table has no {', '.join(columns)})."
+                )
+            elif all(c in table.columns for c in columns):
+                use = columns  # present but empty: counts of 0
+            else:
+                missing[feature] = list(columns)
+                continue
+            deviations = []
+            for column in use:
+                dev, low, high = self._deviation(units, _numbers(table, column))
+                deviations.append(np.where(enough, dev, 0.0))
+                context[f"{column}_usual_low"] = low
+                context[f"{column}_usual_high"] = high
+            values[feature] = np.maximum.reduce(deviations)
+            context[f"{feature}_columns"] = np.full(len(table), "|".join(use), dtype=object)
+
+        for feature, column in _NOVELTY.items():
+            if not _has(table, column):
+                missing[feature] = [column]
+                continue
+            count = _numbers(table, column)
+            per_unit = units.unit_sum(count)
+            others = units.to_rows(loo_sums(units.unit_account, per_unit))
+            rate = (others + NOVELTY_PRIOR[0]) / (other_days + NOVELTY_PRIOR[1])
+            values[feature] = np.log1p(poisson_surprise(count, rate))
+            context[f"{column}_other_days"] = others
+
+        if all(_has(table, c) for c in _SPRAY_COLUMNS):
+            accounts = _numbers(table, "SrcIpFailedAccounts")
+            usual = _numbers(table, "SrcIpFailedAccountsUsual")
+            values["spray_accounts"] = np.log1p(np.maximum(0.0, accounts - 1.0 - usual))
+        else:
+            missing["spray_accounts"] = [c for c in _SPRAY_COLUMNS if not _has(table, c)]
+
+        if missing:
+            columns = sorted({c for cols in missing.values() for c in cols})
+            notes.append(
+                "Features not computed because the table lacks "
+                + ", ".join(columns)
+                + ": "
+                + ", ".join(missing)
+                + ". Query AnomalousLogons.account_day_summary (or pass raw logon "
+                "events) to get them."
+            )
+        frame = pd.DataFrame(values, index=table.index)
+        frame = frame[[name for name in BASELINE_FEATURES if name in frame.columns]]
+        return FeatureFrame(
+            values=frame, context=pd.DataFrame(context, index=table.index), notes=notes
+        )
+
+    @staticmethod
+    def _deviation(units, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Robust leave-one-day-out deviation of log counts, and the usual range of counts."""
+        per_unit = np.log1p(units.unit_sum(counts))
+        (q10, q25, q50, q75, q90), _ = loo_quantiles(
+            units.unit_account, per_unit, (0.1, 0.25, 0.5, 0.75, 0.9)
+        )
+        scale = np.maximum((q75 - q25) / 1.349, DISPERSION_FLOOR)
+        center = units.to_rows(q50)
+        with np.errstate(invalid="ignore"):
+            dev = np.maximum(0.0, (np.log1p(counts) - center) / units.to_rows(scale))
+        dev = np.log1p(np.nan_to_num(dev, nan=0.0))
+        low = np.floor(np.expm1(units.to_rows(q10)) + 1e-9)
+        high = np.ceil(np.expm1(units.to_rows(q90)) - 1e-9)
+        return dev, low, high
+
+    # -------------------------------------------------------------------- model
+    def n_estimators(self, n_rows: int, n_features: int) -> int:
+        """Return 200 trees."""
+        return N_ESTIMATORS
+
+    def model_params(self) -> dict:
+        """Draw up to 1,024 rows per tree: subtle novelty needs deeper trees."""
+        return {"max_samples": MAX_SAMPLES, "max_features": 1.0, "bootstrap": False}
+
+    # ---------------------------------------------------------------- explain
+    def evidence(self, row: pd.Series, feature: str) -> str:
+        """Describe one feature of a flagged row in the table's own terms."""
+        days = int(row.get("baseline_days", 0) or 0)
+        if feature in ("failed_logons", "failed_vs_usual"):
+            return self._count_text(row, "FailedLogons", days, "per day")
+        if feature in _DEVIATIONS:
+            columns = str(row.get(f"{feature}_columns", "")).split("|")
+            per = "per day" if feature == "successes_vs_usual" else "a day"
+            text = "; ".join(self._count_text(row, c, days, per) for c in columns if c)
+            if feature == "sources_vs_usual" and _burst(row):
+                text += "; " + _burst_text(row)
+            return text
+        if feature in _NOVELTY:
+            return self._novelty_text(row, _NOVELTY[feature], days)
+        if feature == "spray_accounts":
+            return _spray_text(row)
+        return super().evidence(row, feature)
+
+    @staticmethod
+    def _count_text(row: pd.Series, column: str, days: int, per: str) -> str:
+        text = _plural(_value(row, column), _NOUNS.get(column, column))
+        low, high = row.get(f"{column}_usual_low"), row.get(f"{column}_usual_high")
+        if days == 0 or pd.isna(low) or pd.isna(high):
+            return text + " (no other day to compare with)"
+        usual = f"{int(low):,}" if low == high else f"{int(low):,}–{int(high):,}"
+        return f"{text}; usual {usual} {per} over {days} other day(s)"
+
+    @staticmethod
+    def _novelty_text(row: pd.Series, column: str, days: int) -> str:
+        count = _value(row, column)
+        noun = _NOUNS[column]
+        if days == 0:
+            text = f"{_plural(count, noun)}, all new: the account has no other day in the window"
+        else:
+            before = _value(row, f"{column}_other_days")
+            history = (
+                f"it had no new {noun} on those days"
+                if before == 0
+                else f"it had {_plural(before, 'new ' + noun)} over those days"
+            )
+            text = (
+                f"{_plural(count, noun)} not seen for this account on its {days} other "
+                f"day(s) ({history})"
+            )
+        if column == "NovelSrcHost" and _burst(row):
+            text += "; " + _burst_text(row)
+        return text
+
+    def reason(self, row: pd.Series, top_features: list[str]) -> str:
+        """Join the evidence of the top features and state the baseline used."""
+        names = list(top_features)
+        # Magnitude and deviation of failures tell one story: say it once.
+        if "failed_logons" in names and "failed_vs_usual" in names:
+            names.remove("failed_vs_usual")
+        parts = [self.evidence(row, n) for n in names]
+        # Population signals matter to the analyst even when SHAP ranks them lower
+        # (a spray's victims are told apart from each other by other features).
+        if "spray_accounts" not in names and _value(row, "spray_accounts") > 0:
+            parts.append(_spray_text(row))
+        if _burst(row) and not any("workstation names" in p for p in parts):
+            parts.append(_burst_text(row))
+        text = "; ".join(parts) or "unusual combination of values"
+        days = int(row.get("baseline_days", 0) or 0)
+        need = int(row.get("min_history_days", self.min_history_days))
+        if days >= need:
+            return f"{text}. Baseline: {days} day(s)"
+        if days == 0:
+            return (
+                f"{text}. Baseline: none (the account has no other day in the window), so "
+                "nothing is compared with its usual activity and everything it did is new"
+            )
+        return (
+            f"{text}. Baseline: {days} day(s), too little history (fewer than {need}): "
+            "counts are not compared with its usual activity"
+        )
+
+
+def _burst(row: pd.Series) -> bool:
+    return _value(row, "SrcIpHosts") >= HOST_BURST
+
+
+def _burst_text(row: pd.Series) -> str:
+    hosts = int(_value(row, "SrcIpHosts"))
+    return (
+        f"{hosts:,} distinct workstation names from one address "
+        f"({row.get('HostsSrcIp', '') or 'unknown'}): a name that changes on every "
+        "attempt, as password-guessing tools send, not thousands of real hosts"
+    )
+
+
+def _spray_text(row: pd.Series) -> str:
+    accounts = _value(row, "SrcIpFailedAccounts")
+    usual = _value(row, "SrcIpFailedAccountsUsual")
+    source = str(row.get("FailedSrcIp", "") or "one source address")
+    return (
+        f"{source} failed against {_plural(accounts, 'account')} that day "
+        f"(usually {usual:.1f} a day): a password spray pattern"
+    )
+
+
+def _value(row: pd.Series, column: str) -> float:
+    value = row.get(column)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return 0.0 if np.isnan(value) else value
