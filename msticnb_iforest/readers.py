@@ -161,8 +161,9 @@ def read_tables(paths: Iterable[str | Path]) -> tuple[pd.DataFrame, list[dict]]:
     Raises
     ------
     InputDataError
-        If no file is given or any file cannot be read (see
-        :func:`read_table`).
+        If no file is given, any file cannot be read (see
+        :func:`read_table`), or the files are of different kinds (raw
+        events, per-user-day summaries, other tables).
 
     """
     if isinstance(paths, (str, Path)):

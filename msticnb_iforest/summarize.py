@@ -527,6 +527,8 @@ def _as_text(value: object) -> str:
         return value
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a text column read as numbers: 123.0 -> "123"
     return str(value)
 
 
@@ -537,7 +539,10 @@ def _numbers(values: pd.Series) -> np.ndarray:
         return np.full(len(values), np.nan)
     if pd.api.types.is_numeric_dtype(dtype):
         return values.to_numpy(dtype=np.float64, na_value=np.nan)
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if _is_object(dtype):
+        codes, uniques = _factorize_objects(values.to_numpy())
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
     text = pd.Series([_as_text(v).strip() for v in np.asarray(uniques, dtype=object)], dtype=object)
     parsed = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     return np.append(parsed, np.nan)[codes]
@@ -670,7 +675,21 @@ def _parse_distinct(text: pa.ChunkedArray) -> np.ndarray:
 
 
 def _parse_mixed_times(values: pd.Series) -> np.ndarray:
-    """Parse an object column of datetimes and/or text."""
+    """
+    Parse an object column of datetimes and/or text.
+
+    Bare numbers are not times here (pandas would read them as nanoseconds
+    since 1970). This path is for unusual mixed columns, so the per-value
+    type check is acceptable.
+    """
+    number = np.array(
+        [
+            isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_))
+            for v in values
+        ],
+        dtype=bool,
+    )
+    values = values.where(~number, None) if number.any() else values
     stamps = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
     result = pd.DatetimeIndex(stamps).tz_localize(None).as_unit("ns").asi8.copy()
     retry = np.flatnonzero((result == _NAT) & values.notna().to_numpy())
@@ -785,7 +804,7 @@ def _summarize(events: pd.DataFrame, selection: _Selection) -> pd.DataFrame:
 
 def _sorted_codes(text: _Text) -> tuple[np.ndarray, np.ndarray]:
     """Renumber codes so that code order follows the sorted labels."""
-    order = np.argsort(text.labels.astype(str), kind="stable")
+    order = np.argsort(text.labels, kind="stable")  # labels are all str
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
     return rank[text.codes], text.labels[order]

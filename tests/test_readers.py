@@ -255,3 +255,11 @@ def test_empty_inputs(tmp_path):
         read_tables([])
     with pytest.raises(InputDataError, match="no supported data files"):
         read_tables([tmp_path])
+
+
+def test_files_of_different_kinds_are_not_stacked(tmp_path):
+    write(tmp_path / "a.csv", csv_text())
+    write(tmp_path / "b.csv", csv_text())
+    summary = SHARED / "iforest-demo-data.csv"
+    with pytest.raises(InputDataError, match="iforest-demo-data.csv is a per-user-day summary"):
+        read_tables([tmp_path / "a.csv", tmp_path / "b.csv", summary])

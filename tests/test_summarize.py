@@ -427,3 +427,12 @@ def test_large_repeated_frame(objects):
         expected[name] *= copies
     pd.testing.assert_frame_equal(result, expected)
     assert dropped == {key: value * copies for key, value in DROPPED.items()}
+
+
+def test_bare_numbers_are_not_times():
+    frame = events().drop(columns="Row").iloc[[0, 1]]
+    frame["TimeGenerated"] = pd.Series([1704448800, pd.Timestamp("2024-01-05 11:00")], dtype=object)
+    result, dropped = user_day_summary(frame.reset_index(drop=True), return_dropped=True)
+    assert result["AttemptedLogons"].tolist() == [1]
+    assert result["MIN_TimeGenerated"].tolist() == [utc("2024-01-05 11:00")]
+    assert dropped["no_time"] == 1
