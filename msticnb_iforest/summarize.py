@@ -288,15 +288,17 @@ def _select(events: pd.DataFrame, start: Any, end: Any) -> _Selection | None:
 
     dropped = dict.fromkeys(DROP_REASONS, 0)
     event_id = _numbers(column("EventID"))
-    wanted = (event_id == _SUCCESS) | (event_id == _FAILURE)
-    rows = np.flatnonzero(wanted)
+    is_success = event_id == _SUCCESS
+    rows = np.flatnonzero(is_success | (event_id == _FAILURE))
+    del event_id
     dropped["not_4624_4625"] = len(events) - len(rows)
 
     network = _on_rows(_is_network_logon, column("LogonTypeName"), rows)
     dropped["not_network_logon"] = int((~network).sum())
     rows = rows[network]
 
-    success = event_id[rows] == _SUCCESS
+    success = is_success[rows]
+    del is_success
     domain = _on_rows(_text_codes, column("TargetDomainName"), rows)
     user = _on_rows(_text_codes, column("TargetUserName"), rows)
     logon_type = _on_rows(_numbers, column("LogonType"), rows)
@@ -466,7 +468,7 @@ def _text_codes(values: pd.Series, rows: np.ndarray | None = None) -> _Text:
         labels = [_as_text(value) for value in uniques]
     labels.append("")  # code -1 (missing) indexes this last entry
     canon, distinct = pd.factorize(np.array(labels, dtype=object))
-    return _Text(canon[codes], np.asarray(distinct, dtype=object))
+    return _Text(canon.astype(np.int32)[codes], np.asarray(distinct, dtype=object))
 
 
 def _factorize_objects(
@@ -744,6 +746,7 @@ def _summarize(events: pd.DataFrame, selection: _Selection) -> pd.DataFrame:
     account_codes, accounts = _dense_codes(account_key, len(domain_labels) * len(user_labels))
     group_key = day_codes.astype(np.int64) * len(accounts) + account_codes
     group, keys = _dense_codes(group_key, len(days) * len(accounts))
+    del day, day_codes, account_key, account_codes, group_key  # free row-sized arrays
     n_groups = len(keys)
     group_account = accounts[keys % len(accounts)]
 
@@ -805,7 +808,7 @@ def _summarize(events: pd.DataFrame, selection: _Selection) -> pd.DataFrame:
 def _sorted_codes(text: _Text) -> tuple[np.ndarray, np.ndarray]:
     """Renumber codes so that code order follows the sorted labels."""
     order = np.argsort(text.labels, kind="stable")  # labels are all str
-    rank = np.empty(len(order), dtype=np.int64)
+    rank = np.empty(len(order), dtype=np.int32)
     rank[order] = np.arange(len(order))
     return rank[text.codes], text.labels[order]
 
@@ -825,7 +828,7 @@ def _dense_codes(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     if size <= _dense_limit(len(key)):
         present = np.zeros(size, dtype=bool)
         present[key] = True
-        index = np.cumsum(present, dtype=np.int64) - 1
+        index = np.cumsum(present, dtype=np.int64 if size >= 2**31 else np.int32) - 1
         return index[key], np.flatnonzero(present)
     distinct, inverse = np.unique(key, return_inverse=True)
     return inverse.reshape(-1), distinct
