@@ -428,6 +428,20 @@ def _versions() -> str:
     return ", ".join(f"{n} {metadata.version(n)}" for n in names)
 
 
+def _commit() -> str:
+    try:
+        done = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=HERE.parent,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return done.stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
 def _load() -> str:
     try:
         return "/".join(f"{v:.1f}" for v in os.getloadavg())
@@ -568,19 +582,21 @@ def _report(args, hunts, raws, rowwise, seed_top, load_before, started, rows) ->
     top = max(rows)
     parts = [
         "# Scale benchmark results\n",
-        f"Measured {stamp} on {_machine()}; {_versions()}. Load average before/after: "
+        f"Measured {stamp} at commit `{_commit()}` on {_machine()}; {_versions()}. "
+        "Load average before/after: "
         f"{load_before} / {_load()} (the machine may be shared, so each hunt size ran "
         f"{args.repeat or (1 if args.quick else 2)} time(s) and the fastest run is shown). "
         f"Total benchmark time {time.perf_counter() - started:.0f} s.\n",
         "Rerun: `python benchmarks/scale.py` (full, writes this file) or "
         "`python benchmarks/scale.py --quick` (smoke test).\n",
         "## hunt() on per-user-day tables\n",
-        "Default options (`shap=True`, `max_explained=1000`, contamination 0.01), no plots "
-        "in the total; seconds per stage. Synthetic user-days: about 20 days per account, "
-        "1 % repeated keys, 4 % failure-only days, heavy-tailed counts (with the extra "
-        "`account_day_summary` columns for feature sets that query them). Peak RSS is the "
-        "highest resident memory during any stage, input included; plots are "
-        "`make_plots` defaults (SHAP summary, 10 per-outlier and 10 trend plots).\n",
+        "Default options (`shap=True`, `max_explained=1000`, contamination 0.01); "
+        "seconds per stage; imports done beforehand; plots not in the total. Synthetic "
+        "user-days: about 20 days per account, 1 % repeated keys, 4 % failure-only days, "
+        "heavy-tailed counts, plus the `account_day_summary` columns for feature sets that "
+        "query them. Peak RSS is the highest resident memory during any stage, input "
+        "included. Plots: `make_plots` defaults (SHAP summary, 10 per-outlier and 10 trend "
+        "plots), timed separately.\n",
         hunt_table(hunts),
     ]
     for name in sorted({r["feature_set"] for r in hunts}):
