@@ -348,7 +348,7 @@ def hunt(
             contamination=contamination,
             random_state=random_state,
             n_jobs=n_jobs,
-            **fset.model_params(),
+            **fset.forest_params(len(table)),
         )
 
     with timer.stage("assemble", "Collecting outliers"):

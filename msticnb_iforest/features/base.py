@@ -81,6 +81,10 @@ class FeatureSet:
         """Extra IsolationForest parameters (other than n_estimators)."""
         return {}
 
+    def forest_params(self, n_rows: int) -> dict:
+        """IsolationForest parameters for a table of `n_rows` rows (default: `model_params`)."""
+        return self.model_params()
+
     def suppressed(self, table: pd.DataFrame) -> pd.Series:
         """
         Say which rows are scored but never reported, and why.

@@ -69,8 +69,8 @@ DEFAULT_MIN_HISTORY_DAYS = 5
 DISPERSION_FLOOR = 0.5
 #: Prior of the novelty rate: this many new values per this many days.
 NOVELTY_PRIOR = (0.5, 1.0)
-#: Rows drawn per tree (capped at the table's size).
-MAX_SAMPLES = 1024
+#: Rows drawn per tree: a quarter of the user-days, within these bounds.
+SAMPLE_BOUNDS = (256, 1024)
 #: Trees in the forest unless the caller chooses.
 N_ESTIMATORS = 200
 #: A source address sending at least this many workstation names in a day is a burst.
@@ -279,8 +279,21 @@ class BaselineFeatures(FeatureSet):
         return N_ESTIMATORS
 
     def model_params(self) -> dict:
-        """Draw up to 1,024 rows per tree: subtle novelty needs deeper trees."""
-        return {"max_samples": MAX_SAMPLES, "max_features": 1.0, "bootstrap": False}
+        """Return the forest settings for a large table (see `forest_params`)."""
+        return self.forest_params(4 * SAMPLE_BOUNDS[1])
+
+    def forest_params(self, n_rows: int) -> dict:
+        """
+        Draw a quarter of the user-days per tree, at least 256 and at most 1,024.
+
+        Deeper trees (more rows per tree than the usual 256) separate subtle
+        novelty, such as one new source of a service account, from the mass
+        of ordinary days in a big table; a quarter keeps a large attack (a
+        spray across most accounts of a small organisation) a minority of
+        each tree's sample instead of a dense cluster that hides itself.
+        """
+        rows = min(SAMPLE_BOUNDS[1], max(SAMPLE_BOUNDS[0], int(n_rows) // 4))
+        return {"max_samples": rows, "max_features": 1.0, "bootstrap": False}
 
     # ---------------------------------------------------------------- explain
     def evidence(self, row: pd.Series, feature: str) -> str:
