@@ -1,0 +1,106 @@
+"""allow_accounts and min_history_days through the notebooklet, the CLI and LocalData."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from msticpy.common.timespan import TimeSpan
+
+from msticnb_iforest import AnomalousLogonUsers
+from msticnb_iforest.account_profile import PROFILE_COLUMNS
+from msticnb_iforest.cli import main
+from msticnb_iforest.demo import generate_demo
+from msticnb_iforest.pipeline import ALLOW_LISTED
+from msticnb_iforest.query import LOCAL_FILE_STEMS, fetch_local
+
+from .conftest import DEMO_CSV
+
+FAST = ["-shap", "-plot_outliers", "-plot_trends", "-account_links"]
+
+
+def test_notebooklet_passes_allow_accounts_and_min_history(nb_local, demo_table):
+    plain = AnomalousLogonUsers().run(data=demo_table, options=FAST)
+    assert plain.feature_set == "baseline"
+    assert "SRVACC-04" in set(plain.outliers["DstUser"])
+    res = AnomalousLogonUsers().run(
+        data=demo_table, options=FAST, allow_accounts=["CONTOSO\\srvacc-*"], min_history_days=3
+    )
+    assert "SRVACC-04" not in set(res.outliers["DstUser"])
+    assert res.suppressed_outliers == {ALLOW_LISTED: len(plain.outliers)}
+    assert res.parameters["allow_accounts"] == ["CONTOSO\\srvacc-*"]
+    assert res.parameters["min_history_days"] == 3
+    pd.testing.assert_series_equal(res.user_days["score"], plain.user_days["score"])
+    doc = AnomalousLogonUsers.run.__doc__ + AnomalousLogonUsers.__doc__
+    assert "allow_accounts" in doc and "min_history_days" in doc
+
+
+def test_cli_allow_account_and_min_history_days(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["run", DEMO_CSV, "--out", out, "--no-shap", "--max-plots", "0", "-q"]
+    args += ["--allow-account", "SRVACC-04", "--allow-account", "nobody@contoso.com"]
+    args += ["--min-history-days", "4"]
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "0 outlier(s)" in captured.out
+    run = json.loads((out / "run.json").read_text())
+    text = json.dumps(run)
+    assert "SRVACC-04" in text and ALLOW_LISTED in text
+    assert '"min_history_days": 4' in text
+    assert main(["run", str(DEMO_CSV), "--out", str(out), "--min-history-days", "-1"]) == 2
+
+
+@pytest.fixture
+def local_folder(tmp_path, nb_local):
+    def _init():
+        nb_local.init("LocalData", LocalData_data_paths=[str(tmp_path)], namespace={})
+        nb_local.set_opt("silent", True)
+
+    yield tmp_path, _init
+    nb_local.init("LocalData", namespace={})
+    nb_local.set_opt("silent", True)
+
+
+def test_local_events_are_profiled_for_the_default_feature_set(local_folder):
+    folder, init = local_folder
+    demo = generate_demo(40, 10, seed=4)
+    demo.events.to_parquet(folder / f"{LOCAL_FILE_STEMS['network_logon_events']}.parquet")
+    init()
+    span = TimeSpan(start=demo.start, end=demo.end)
+    res = AnomalousLogonUsers().run(timespan=span, options=FAST)
+    assert set(PROFILE_COLUMNS) <= set(res.user_days.columns)
+    assert "new_source_ips" in res.features and "spray_accounts" in res.features
+    assert not any("not computed" in note for note in res.notes)
+    seed = AnomalousLogonUsers().run(timespan=span, feature_set="seed", options=FAST)
+    assert not set(PROFILE_COLUMNS) & set(seed.user_days.columns)
+
+
+def test_local_table_files_are_picked_per_feature_set(local_folder):
+    folder, init = local_folder
+    pd.read_csv(DEMO_CSV).to_csv(folder / f"{LOCAL_FILE_STEMS['user_day_summary']}.csv")
+    init()
+    span = TimeSpan(start="2022-09-06T00:00:00+00:00", end="2022-09-27T00:00:00+00:00")
+    # Only a user_day_summary table: the default feature set uses it and says what is missing.
+    res = AnomalousLogonUsers().run(timespan=span, options=FAST)
+    assert res.feature_set == "baseline" and len(res.user_days) == 135
+    assert any("NovelSrcIp" in note for note in res.notes)
+    # A saved account_day_summary table wins for the default feature set, not for seed.
+    demo = generate_demo(30, 8, seed=6)
+    from msticnb_iforest.account_profile import account_day_summary
+
+    account_day_summary(demo.events).to_csv(
+        folder / f"{LOCAL_FILE_STEMS['account_day_summary']}.csv", index=False
+    )
+    init()
+    span = TimeSpan(start=demo.start, end=demo.end)
+    table, files, _ = fetch_local(
+        AnomalousLogonUsers().query_provider, span.start, span.end, "baseline"
+    )
+    assert str(files[0]["path"]).endswith("anomalous_logons_account_days.csv")
+    assert set(PROFILE_COLUMNS) <= set(table.columns)
+    table, files, _ = fetch_local(
+        AnomalousLogonUsers().query_provider, span.start, span.end, "seed"
+    )
+    assert str(files[0]["path"]).endswith("anomalous_logons_user_days.csv")
