@@ -250,13 +250,13 @@ def _window_table(
     if is_summary_table(data):
         if start is None and end is None:
             return data, {}
-        table = prepare_summary(data)
+        table, dropped = prepare_summary(data, return_dropped=True)
         keep = table["Date"].between(
             start.tz_localize(None).normalize() if start is not None else table["Date"].min(),
             end.tz_localize(None) if end is not None else table["Date"].max(),
         )
         outside = int((~keep).sum())
-        return table[keep], ({"out_of_range": outside} if outside else {})
+        return table[keep], {**dropped, **({"out_of_range": outside} if outside else {})}
     if summarize.is_raw_events(data):
         progress(f"Summarizing {len(data):,} logon events per account and day")
         begin = time.perf_counter()
@@ -457,7 +457,8 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str], progress: _Progress)
 
 
 def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
+    """Return an error message as one printable line (no control characters)."""
+    text = _printable(" ".join(str(error).split()), 1000)
     return text or type(error).__name__
 
 

@@ -23,7 +23,9 @@ import pandas as pd
 from ._version import VERSION
 
 __all__ = [
+    "FORMULA_STARTS",
     "RunView",
+    "csv_safe_text",
     "jsonable",
     "outlier_table",
     "package_versions",
@@ -259,10 +261,46 @@ def run_record(result: Any, run_info: dict[str, Any] | None = None) -> dict[str,
     return jsonable(record)
 
 
+#: First characters that make a spreadsheet read a cell as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe_text(values: pd.Series) -> pd.Series:
+    """
+    Neutralize text cells a spreadsheet would run as formulas.
+
+    Account, domain and host names come from the logs, and an attacker
+    chooses the account name of a failed logon. A text cell starting with
+    one of :data:`FORMULA_STARTS` gets a leading apostrophe, which
+    spreadsheets show as plain text; other cells and non-text values are
+    unchanged. Only the CSV files are written this way: the result's
+    DataFrames, run.json and the report keep the exact names.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    risky = np.array(
+        [isinstance(value, str) and value.startswith(FORMULA_STARTS) for value in uniques],
+        dtype=bool,
+    )
+    if not risky.any():
+        return values
+    fixed = np.array(
+        ["'" + value if bad else value for value, bad in zip(uniques, risky, strict=True)],
+        dtype=object,
+    )
+    hit = codes >= 0
+    hit[hit] = risky[codes[hit]]
+    out = values.to_numpy(dtype=object, copy=True)
+    out[hit] = fixed[codes[hit]]
+    return pd.Series(out, index=values.index, name=values.name)
+
+
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     out = frame.copy()
     if "Date" in out.columns and pd.api.types.is_datetime64_any_dtype(out["Date"]):
         out["Date"] = out["Date"].dt.strftime("%Y-%m-%d")
+    for position, dtype in enumerate(out.dtypes):
+        if pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype):
+            out.isetitem(position, csv_safe_text(out.iloc[:, position]))
     out.to_csv(path, index=False)
 
 

@@ -127,24 +127,27 @@ def prepare_input(
     Returns
     -------
     tuple of (pd.DataFrame, dict)
-        The prepared per-user-day table and the count of raw rows dropped
-        by the summary's filters, by reason (empty for a summary table).
+        The prepared per-user-day table and the count of input rows
+        dropped, by reason: raw rows removed by the summary's filters, or
+        summary rows without a ``Date`` (``no_date``).
 
     Raises
     ------
     InputDataError
-        If `data` is neither shape; the message lists the missing columns.
+        If `data` is neither shape (the message lists the missing columns)
+        or its values are not usable (the message names the column).
 
     """
     if not isinstance(data, pd.DataFrame):
         raise InputDataError(f"Expected a pandas DataFrame, got {type(data).__name__}.")
     if is_summary_table(data):
-        return prepare_summary(data), {}
+        return prepare_summary(data, return_dropped=True)
     from . import summarize  # local import: raw input is the less common path
 
-    if summarize.is_raw_events(data):
+    if summarize.is_raw_events(data) or data.shape == (0, 0):  # (0, 0): a query found nothing
         table, dropped = get_feature_set(feature_set).summarize_events(data)
-        return prepare_summary(table), dropped
+        table, no_date = prepare_summary(table, return_dropped=True)
+        return table, {**dropped, **no_date}
     have = set(map(str, data.columns))
     miss_summary = [c for c in REQUIRED_SUMMARY_COLUMNS if c not in have]
     miss_raw = [c for c in summarize.RAW_REQUIRED_COLUMNS if c not in have]
@@ -329,7 +332,7 @@ def hunt(
         table, dropped = prepare_input(data, fset)
     notes: list[str] = option_notes
     if table.empty:
-        notes.append("No user-days to score: the input has no network logon rows.")
+        notes.append(_empty_note(dropped))
         empty = _empty_hunt(table, fset, [], notes, dropped, params, timer.timings)
         empty.max_explained = max_explained
         return empty
@@ -364,6 +367,7 @@ def hunt(
         held_back = pd.Series(held[held != ""], dtype=object)
         suppressed_counts = {str(k): int(v) for k, v in held_back.value_counts().items()}
         reported = user_days["is_outlier"].to_numpy()
+        mask = None
         if account:
             mask = account_mask(user_days, account).to_numpy()
             if not mask.any():
@@ -382,8 +386,8 @@ def hunt(
         else:
             contributions = explain.rarity(frame.values, explained.index)
         explanations = explain.explain_outliers(fset, explained, contributions)
-    if outliers.empty:
-        notes.append("No user-day was flagged as an outlier.")
+    if outliers.empty and (mask is None or mask.any()):
+        notes.append(_no_outlier_note(user_days, account, mask))
     elif len(explained) < len(outliers):
         what = "SHAP values and reasons" if shap else "Reasons"
         notes.append(
@@ -407,6 +411,43 @@ def hunt(
         timings=timer.timings,
         max_explained=max_explained,
     )
+
+
+def _reasons(counts: dict[str, int]) -> str:
+    """Return "n reason, n reason" for the non-zero counts."""
+    return ", ".join(f"{int(n):,} {why}" for why, n in counts.items() if n)
+
+
+def _empty_note(dropped: dict[str, int]) -> str:
+    """Say why there is nothing to score."""
+    lost = sum(int(n) for n in dropped.values())
+    if lost:
+        reasons = _reasons(dropped)
+        return f"No user-days to score: all {lost:,} input row(s) were dropped ({reasons})."
+    return "No user-days to score: the input has no rows."
+
+
+def _no_outlier_note(user_days: pd.DataFrame, account: str | None, mask: Any) -> str:
+    """Say why no outlier is reported: none flagged, all suppressed, or another account's."""
+    held = user_days["suppressed"].to_numpy() != ""
+    if mask is not None:
+        others = int(user_days["is_outlier"].sum())
+        own_held = held & mask
+        text = f"No user-day of account '{account}' is reported as an outlier"
+        if own_held.any():
+            why = user_days.loc[own_held, "suppressed"].value_counts().to_dict()
+            text += f" ({int(own_held.sum()):,} flagged by the model but suppressed: "
+            text += f"{_reasons(why)})"
+        if others:
+            return text + f"; {others:,} user-day(s) of other accounts are."
+        return text + "; nor is any other account's."
+    if held.any():
+        why = user_days.loc[held, "suppressed"].value_counts().to_dict()
+        return (
+            f"No user-day is reported: the model flagged {int(held.sum()):,}, all "
+            f"suppressed ({_reasons(why)})."
+        )
+    return "No user-day was flagged as an outlier."
 
 
 def _check_max_explained(value: int | None) -> int | None:

@@ -96,7 +96,7 @@ def outlier_plot(
     if expected_value is not None:
         label += f"\nexpected path length {expected_value:.2f}"
     ax.set_xlabel(label)
-    ax.set_title(title)
+    ax.set_title(title, parse_math=False)  # names from the data may hold "$"
     return fig
 
 
@@ -141,7 +141,7 @@ def trend_plot(
             ax.plot([marked_dates[0]], [daily.loc[marked_dates[0], col]], "o", color=_TOWARD, ms=7)
     axes[-1].tick_params(axis="x", labelrotation=30)
     day_txt = marked_dates[0].strftime("%Y-%m-%d") if marked_dates else ""
-    fig.suptitle(f"{domain}\\{user}: daily network logons (flagged {day_txt})")
+    fig.suptitle(f"{domain}\\{user}: daily network logons (flagged {day_txt})", parse_math=False)
     return fig
 
 

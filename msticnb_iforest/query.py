@@ -333,14 +333,26 @@ def fetch_user_days(
     """
     check_table_name(table)
     _check_split(split_query_by)
-    ensure_queries(qry_prov, query_name)
-    query = getattr(qry_prov.AnomalousLogons, query_name)
+    if qry_prov is None:
+        raise QueryError(
+            "No query provider: initialise msticnb first (nb.init('MSSentinel')) or pass data=..."
+        )
     params = {"start": start, "end": end, "table": table, "add_query_items": add_query_items}
     if query_name in WINDOW_QUERIES:
         # Novelty is measured against the whole window, also in each chunk of a split query.
         params["window_start"] = _utc(start).isoformat()
         params["window_end"] = _utc(end).isoformat()
-    text = query("print", **params)
+    try:
+        ensure_queries(qry_prov, query_name)
+        query = getattr(qry_prov.AnomalousLogons, query_name)
+        text = query("print", **params)
+    except QueryError:
+        raise
+    except Exception as err:  # providers fail in many ways; report them as one error
+        detail = f"{type(err).__name__}: {err}"
+        raise QueryError(
+            f"Cannot prepare the {query_name} query with this provider: {detail}"
+        ) from err
     if not getattr(qry_prov, "connected", False):
         raise QueryError(
             "The query provider is not connected; connect it first "

@@ -97,19 +97,25 @@ def parse_dates(values: pd.Series, name: str = "Date") -> pd.Series:
 
     Each distinct value is parsed once, so this is fast on long columns
     with few distinct days. Naive times are taken as UTC; aware ones are
-    converted to UTC.
+    converted to UTC. Missing values stay NaT. Numbers are not dates (their
+    unit would be a guess).
 
     Raises
     ------
     InputDataError
-        If a non-empty value cannot be read as a date.
+        If a non-empty value cannot be read as a date, or lies outside the
+        range pandas can hold (years 1677 to 2262).
 
     """
     if pd.api.types.is_datetime64_any_dtype(values):
         parsed = values
         if getattr(parsed.dt, "tz", None) is not None:
             parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-        return parsed.dt.normalize().astype("datetime64[ns]")
+        try:
+            return parsed.dt.normalize().astype("datetime64[ns]")
+        except pd.errors.OutOfBoundsDatetime:
+            outside = parsed[(parsed < _MIN_DAY) | (parsed > _MAX_DAY)]
+            raise InputDataError(_out_of_range_message(name, list(outside))) from None
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     days = _parse_unique_times(pd.Series(uniques, dtype=object), name)
     result = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
@@ -118,20 +124,38 @@ def parse_dates(values: pd.Series, name: str = "Date") -> pd.Series:
     return pd.Series(result, index=values.index, name=values.name).dt.normalize()
 
 
+# The days a datetime64[ns] column can hold.
+_MIN_DAY = pd.Timestamp.min.ceil("D")
+_MAX_DAY = pd.Timestamp.max.floor("D")
+
+
+def _out_of_range_message(name: str, values: list) -> str:
+    examples = ", ".join(repr(str(v)) for v in values[:3])
+    return (
+        f"Column '{name}' has {len(values)} date(s) outside the supported range "
+        f"{_MIN_DAY:%Y-%m-%d} to {_MAX_DAY:%Y-%m-%d}, e.g. {examples}."
+    )
+
+
 def _parse_unique_times(uniques: pd.Series, name: str) -> pd.Series:
-    """Parse distinct date/time values (strings, datetimes, numbers)."""
+    """Parse distinct date/time values (strings or datetimes)."""
     out = []
     bad = []
+    outside = []
     for value in uniques:
         stamp = _to_utc_naive(value)
         if stamp is None:
             bad.append(value)
+        elif stamp is not pd.NaT and not _MIN_DAY <= stamp.floor("D") <= _MAX_DAY:
+            outside.append(value)
         out.append(stamp if stamp is not None else pd.NaT)
     if bad:
         examples = ", ".join(repr(v) for v in bad[:3])
         raise InputDataError(
             f"Column '{name}' has {len(bad)} value(s) that are not dates, e.g. {examples}."
         )
+    if outside:
+        raise InputDataError(_out_of_range_message(name, outside))
     return pd.Series(pd.to_datetime(out), dtype="datetime64[ns]")
 
 
@@ -147,6 +171,8 @@ def _to_utc_naive(value: object) -> pd.Timestamp | None:
             stamp = pd.Timestamp(text)
         except (ValueError, OverflowError):
             return None
+    elif isinstance(value, (bool, int, float, np.number)):
+        return None  # a number is not a date: its unit would be a guess
     else:
         try:
             stamp = pd.Timestamp(value)
@@ -208,7 +234,9 @@ def _account_text(values: pd.Series) -> pd.Series:
     return values.astype("string").fillna("").astype(object)
 
 
-def prepare_summary(data: pd.DataFrame) -> pd.DataFrame:
+def prepare_summary(
+    data: pd.DataFrame, *, return_dropped: bool = False
+) -> pd.DataFrame | tuple[pd.DataFrame, dict[str, int]]:
     """
     Validate a per-user-day table and return a cleaned copy.
 
@@ -221,16 +249,23 @@ def prepare_summary(data: pd.DataFrame) -> pd.DataFrame:
     ----------
     data : pd.DataFrame
         Rows as returned by the ``user_day_summary`` query.
+    return_dropped : bool, default=False
+        Drop rows with an empty ``Date`` and also return their count as
+        ``{"no_date": n}`` (empty dict when none). Without it an empty
+        ``Date`` is an error.
 
     Returns
     -------
-    pd.DataFrame
-        A new frame with a fresh RangeIndex.
+    pd.DataFrame or tuple of (pd.DataFrame, dict)
+        A new frame with a fresh RangeIndex (and the dropped-row counts).
 
     Raises
     ------
     InputDataError
-        If required columns are missing or values cannot be read.
+        If required columns are missing, values cannot be read (a date or
+        count that is not one, a negative, fractional or infinite count),
+        or ``Date`` is empty (in any row, or with `return_dropped` in every
+        row of a non-empty table).
 
     """
     if not isinstance(data, pd.DataFrame):
@@ -249,11 +284,17 @@ def prepare_summary(data: pd.DataFrame) -> pd.DataFrame:
     table.columns = names
     table.index = pd.RangeIndex(len(table))
     table["Date"] = parse_dates(table["Date"], "Date")
-    if table["Date"].isna().any():
-        raise InputDataError(f"Column 'Date' is empty in {int(table['Date'].isna().sum())} row(s).")
+    no_date = table["Date"].isna().to_numpy()
+    dropped: dict[str, int] = {}
+    if no_date.any():
+        n_empty = int(no_date.sum())
+        if not return_dropped or no_date.all():
+            raise InputDataError(f"Column 'Date' is empty in {n_empty} of {len(table)} row(s).")
+        table = table[~no_date].reset_index(drop=True)
+        dropped["no_date"] = n_empty
     for col in ACCOUNT_KEYS:
         table[col] = _account_text(table[col])
     if "LogonTypeName" not in table.columns:
         table["LogonTypeName"] = "3 - Network"
     _coerce_counts(table)
-    return table
+    return (table, dropped) if return_dropped else table
