@@ -232,16 +232,14 @@ def _profile(
     np.maximum.at(latest, group, time_ns)
     np.minimum.at(earliest, group, time_ns)
 
-    text = {
-        name: column(name)
-        for name in (
-            "Computer",
-            "IpAddress",
-            "WorkstationName",
-            "AuthenticationPackageName",
-            "AccountDomain",
-        )
-    }
+    names = (
+        "Computer",
+        "IpAddress",
+        "WorkstationName",
+        "AuthenticationPackageName",
+        "AccountDomain",
+    )
+    text = {name: column(name) for name in names}
 
     def distinct(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         codes, labels = text[name]
@@ -287,9 +285,17 @@ def _profile(
         group_keys,
     )
     both = real_ip & real_host
+    # Only days with two or more workstation names can have a source that sent several.
+    several = both & (hosts > 1)[group]
     burst, burst_ip = _hosts_per_source(
-        group[both], ip[both], len(ip_labels), host[both], len(host_labels), n_groups
+        group[several], ip[several], len(ip_labels), host[several], len(host_labels), n_groups
     )
+    single = (burst == 0) & (np.bincount(group[both], minlength=n_groups) > 0)
+    if single.any():
+        first_ip = np.full(n_groups, len(ip_labels), dtype=np.int64)
+        np.minimum.at(first_ip, group[both], ip[both])
+        burst[single] = 1
+        burst_ip[single] = first_ip[single]
     day_text = np.datetime_as_string(days.astype("datetime64[D]")).astype(object)
     ip_text = np.append(ip_labels, "").astype(object)
     columns = {
