@@ -26,7 +26,7 @@ from ._version import VERSION
 from .errors import ParameterError
 from .features import get_feature_set
 from .links import account_links, kql_string, pivot_window
-from .pipeline import DEFAULT_MAX_PLOTS, Hunt, account_mask, hunt, make_plots
+from .pipeline import DEFAULT_MAX_EXPLAINED, DEFAULT_MAX_PLOTS, Hunt, account_mask, hunt, make_plots
 from .query import default_timespan, fetch_local, fetch_user_days
 
 __version__ = VERSION
@@ -242,6 +242,12 @@ class AnomalousLogonUsers(Notebooklet):
             Raw KQL inserted after the query's filters (trusted users only).
         max_plots : int
             Most per-outlier and trend plots drawn, default 10.
+        max_explained : int
+            Most outliers given SHAP values and reasons (the top by score),
+            default 1000; None explains all.
+        query_options : dict
+            Options passed to the query provider (e.g. ``{"database": ...}``
+            for Azure Data Explorer).
         max_account_summaries : int
             Most AccountSummary runs with option account_summary, default 3.
 
@@ -264,9 +270,10 @@ class AnomalousLogonUsers(Notebooklet):
             notebooklet=self, description=self.metadata.description, timespan=timespan
         )
         raw_dropped: dict[str, int] = {}
+        query_notes: list[str] = []
         if data is None:
             data, result.query, result.input_files, raw_dropped = _get_user_days(
-                self.query_provider, timespan, **kwargs
+                self.query_provider, timespan, notes=query_notes, **kwargs
             )
         found = hunt(
             data,
@@ -279,8 +286,10 @@ class AnomalousLogonUsers(Notebooklet):
             progress=nb_markdown,
             allow_accounts=kwargs.get("allow_accounts"),
             min_history_days=kwargs.get("min_history_days"),
+            max_explained=kwargs.get("max_explained", DEFAULT_MAX_EXPLAINED),
         )
         _fill_result(result, found)
+        result.notes = query_notes + result.notes
         for reason, count in raw_dropped.items():
             result.dropped_rows[reason] = result.dropped_rows.get(reason, 0) + count
         result.plot_cap = max_plots
@@ -438,7 +447,7 @@ def _positive_int(name: str, value: Any) -> int:
 
 
 @set_text(docs=_CELL_DOCS, key="get_user_days")
-def _get_user_days(qry_prov: Any, timespan: TimeSpan, **kwargs) -> tuple:
+def _get_user_days(qry_prov: Any, timespan: TimeSpan, notes: list[str], **kwargs) -> tuple:
     """Return (table, query text, input files, raw rows dropped) from the provider."""
     fset = get_feature_set(kwargs.get("feature_set"))
     if getattr(qry_prov, "environment", None) == "LocalData":
@@ -452,6 +461,8 @@ def _get_user_days(qry_prov: Any, timespan: TimeSpan, **kwargs) -> tuple:
         table=kwargs.get("table", "SecurityEvent"),
         add_query_items=kwargs.get("add_query_items", ""),
         split_query_by=kwargs.get("split_query_by"),
+        notes=notes,
+        query_options=kwargs.get("query_options"),
     )
     return table, text, [], {}
 
