@@ -287,7 +287,8 @@ def counted_rows(events: pd.DataFrame, n: int) -> pd.Index:
 
 
 def _raw_names_kept(user_days: pd.DataFrame) -> None:
-    assert set(HOSTILE) <= set(user_days["DstUser"])
+    # The baseline set's account profile shows each account's usual spelling, trimmed.
+    assert {name.strip() for name in HOSTILE} <= {name.strip() for name in user_days["DstUser"]}
 
 
 def _raw_hostile(frame: pd.DataFrame) -> pd.DataFrame:
