@@ -1,21 +1,37 @@
-"""
+r"""
 Per-account-day profiles of raw logon events: counts, novelty and population context.
 
 :func:`account_day_summary` computes locally what the KQL query
-``AnomalousLogons.account_day_summary`` returns: the columns of
-``user_day_summary`` (same filters, same grouping, same values) plus
+``AnomalousLogons.account_day_summary`` returns. It applies the filters of
+``user_day_summary`` (EventID and LogonType may be text such as ``" 4624"``)
+but groups by *account* rather than by spelling: every spelling of one
+account (``THESHIRE\Bob``, ``theshire.local\bob``, ``bob@theshire.local``)
+gets one canonical key, ``AccountKey`` (rules in `msticnb_iforest.identity`).
+Each row keeps one original spelling in ``DstDomain``/``DstUser`` (the one
+the account uses most in the window) for display and pivots. The
+``user_day_summary`` columns have that query's definitions, per account-day;
+for data where every account has one spelling they equal it. Added:
 
+``AccountKey``
+    The canonical ``domain\user`` key.
 ``NovelSrcIp``, ``NovelSrcHost``, ``NovelComputer``
     Distinct source addresses, source workstation names and target
     computers of the day that the account used on no other day of the
-    window. Placeholders and local addresses (see `identity`) never count.
+    window (normalized: trimmed, lower-cased; placeholders and the machine's
+    own addresses never count).
+``SrcIps``, ``SrcHosts``
+    Distinct real source addresses and workstation names of the day.
+``NoSrcIpLogons``, ``LocalSrcIpLogons``, ``NoSrcHostLogons``
+    Logons without a source address (``-``, empty, ``0.0.0.0``, ``::``),
+    from the machine itself (``::1``, ``127.*``, ``fe80:*``) and without a
+    workstation name: counted apart, so their presence stays visible.
 ``SrcIpFailedAccounts``, ``SrcIpFailedAccountsUsual``, ``FailedSrcIp``
-    Population context for failures. For every source address that failed
-    for this account that day: how many accounts failed from it that day,
-    and how many per day on the window's other days (its average). The
+    Population context for failures. For every real source address that
+    failed for this account that day: how many accounts failed from it that
+    day, and how many per day on the window's other days (its average). The
     address whose count exceeds its usual by most is reported (ties go to
-    the smallest address); 0, 0 and "" when the day has no failure from a
-    real address. One address failing against many accounts is a spray.
+    the smallest address); 0, 0 and "" when the day has no such failure.
+    One address failing against many accounts is a spray.
 ``SrcIpHosts``, ``HostsSrcIp``
     The most distinct workstation names that one source address sent for
     this account that day, and that address (ties go to the smallest). A
@@ -25,10 +41,12 @@ Per-account-day profiles of raw logon events: counts, novelty and population con
     columns were computed over).
 
 Everything is vectorized over integer codes: text columns are factorized
-once and every distinct count comes from sorted unique integer keys.
-Distinct counts are exact; Kusto's ``dcount`` is an estimate that is exact
-in practice below about a thousand values, so very large counts may differ
-slightly from the query.
+once, normalization runs once per distinct value, and every distinct count
+comes from sorted unique integer keys. Distinct counts are exact; Kusto's
+``dcount`` is an estimate that is exact in practice below about a thousand
+values, so very large counts may differ slightly from the query. Where the
+query takes ``arg_max`` (the display spelling, ``FailedSrcIp``,
+``HostsSrcIp``), ties may be broken differently.
 """
 
 from __future__ import annotations
@@ -38,7 +56,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .identity import is_placeholder_host, is_placeholder_ip
+from .identity import (
+    SOURCE_LOCAL,
+    SOURCE_NONE,
+    SOURCE_REAL,
+    account_keys,
+    display_domains,
+    normalize_computers,
+    normalize_hosts,
+    normalize_ips,
+    split_accounts,
+)
 from .schema import SUMMARY_COLUMNS
 from .summarize import DROP_REASONS, _on_rows, _select, _text_codes
 
@@ -46,9 +74,15 @@ __all__ = ["ACCOUNT_DAY_COLUMNS", "PROFILE_COLUMNS", "account_day_summary"]
 
 #: Columns added to the ``user_day_summary`` columns, in query order.
 PROFILE_COLUMNS = [
+    "AccountKey",
     "NovelSrcIp",
     "NovelSrcHost",
     "NovelComputer",
+    "SrcIps",
+    "SrcHosts",
+    "NoSrcIpLogons",
+    "LocalSrcIpLogons",
+    "NoSrcHostLogons",
     "SrcIpFailedAccounts",
     "SrcIpFailedAccountsUsual",
     "FailedSrcIp",
@@ -63,7 +97,15 @@ ACCOUNT_DAY_COLUMNS = SUMMARY_COLUMNS + PROFILE_COLUMNS
 _NS_PER_DAY = 86_400 * 10**9
 _NS_PER_MS = 10**6
 _NETWORK = "3 - Network"
-_TEXT = ("Date", "DstDomain", "DstUser", "LogonTypeName", "FailedSrcIp", "HostsSrcIp")
+_TEXT = (
+    "Date",
+    "DstDomain",
+    "DstUser",
+    "LogonTypeName",
+    "AccountKey",
+    "FailedSrcIp",
+    "HostsSrcIp",
+)
 _FLOAT = ("SrcIpFailedAccountsUsual",)
 _TIME = ("MAX_TimeGenerated", "MIN_TimeGenerated")
 
@@ -217,10 +259,16 @@ def _profile(
     days = days + day_abs.min()
     n_days = len(days)
 
-    domain, domain_labels = domain_text
-    user, user_labels = user_text
-    account, account_keys = _dense(domain * len(user_labels) + user)
-    n_accounts = len(account_keys)
+    names = (
+        "Computer",
+        "IpAddress",
+        "WorkstationName",
+        "AuthenticationPackageName",
+        "AccountDomain",
+    )
+    text = {name: column(name) for name in names}
+    accounts = _accounts(domain_text, user_text, text["Computer"])
+    account, n_accounts = accounts.codes, len(accounts.keys)
     group, group_keys = _dense(day * n_accounts + account)
     n_groups = len(group_keys)
     group_account = group_keys % n_accounts
@@ -232,41 +280,35 @@ def _profile(
     np.maximum.at(latest, group, time_ns)
     np.minimum.at(earliest, group, time_ns)
 
-    names = (
-        "Computer",
-        "IpAddress",
-        "WorkstationName",
-        "AuthenticationPackageName",
-        "AccountDomain",
-    )
-    text = {name: column(name) for name in names}
+    def distinct(codes: np.ndarray, n_values: int, rows: np.ndarray | None = None) -> tuple:
+        if rows is None:
+            return _distinct(group, n_groups, codes, n_values, success)
+        return _distinct(group[rows], n_groups, codes[rows], n_values, success[rows])
 
-    def distinct(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        codes, labels = text[name]
-        return _distinct(group, n_groups, codes, len(labels), success)
+    domains, _, _ = distinct(domain_text[0], len(domain_text[1]))
+    computers, computers_ok, _ = distinct(text["Computer"][0], len(text["Computer"][1]))
+    ips, ips_ok, _ = distinct(text["IpAddress"][0], len(text["IpAddress"][1]))
+    hosts, hosts_ok, _ = distinct(text["WorkstationName"][0], len(text["WorkstationName"][1]))
+    package_codes, package_labels = text["AuthenticationPackageName"]
+    packages, _, _ = distinct(package_codes, len(package_labels))
+    _, account_domains_ok, _ = distinct(text["AccountDomain"][0], len(text["AccountDomain"][1]))
 
-    computers, computers_ok, computer_pairs = distinct("Computer")
-    ips, ips_ok, ip_pairs = distinct("IpAddress")
-    hosts, hosts_ok, host_pairs = distinct("WorkstationName")
-    packages, _, _ = distinct("AuthenticationPackageName")
-    _, account_domains_ok, _ = distinct("AccountDomain")
+    # Sources, normalized once per distinct label.
+    ip, ip_labels, ip_kind = _normalized(text["IpAddress"], "ip")
+    host, host_labels, _ = _normalized(text["WorkstationName"], "host")
+    computer, computer_labels, _ = _normalized(text["Computer"], "computer")
+    real_ip = ip_kind == SOURCE_REAL
+    real_host = host_labels[host] != ""
+    src_ips, _, ip_pairs = distinct(ip, len(ip_labels), real_ip)
+    src_hosts, _, host_pairs = distinct(host, len(host_labels), real_host)
+    _, _, computer_pairs = distinct(computer, len(computer_labels))
 
-    ip, ip_labels = text["IpAddress"]
-    host, host_labels = text["WorkstationName"]
-    computer, computer_labels = text["Computer"]
-    real_ip_label = ~is_placeholder_ip(ip_labels)
-    real_host_label = ~is_placeholder_host(host_labels)
-    real_ip = real_ip_label[ip]
-    real_host = real_host_label[host]
-
-    def novel(pairs: np.ndarray, n_values: int, real: np.ndarray | None) -> np.ndarray:
+    def novel(pairs: np.ndarray, n_values: int) -> np.ndarray:
         width = max(n_values, 1)
-        values = pairs % width
-        keep = real[values] if real is not None else np.ones(len(pairs), dtype=bool)
-        keys = group_keys[pairs[keep] // width]
+        keys = group_keys[pairs // width]
         return _novel(
             keys % n_accounts,
-            values[keep],
+            pairs % width,
             n_values,
             keys // n_accounts,
             n_days,
@@ -274,19 +316,13 @@ def _profile(
             group_keys,
         )
 
-    failed = success == 0
+    failed = (success == 0) & real_ip
     spray_count, spray_usual, spray_ip = _failed_sources(
-        day[failed & real_ip],
-        account[failed & real_ip],
-        ip[failed & real_ip],
-        len(ip_labels),
-        n_accounts,
-        n_days,
-        group_keys,
+        day[failed], account[failed], ip[failed], len(ip_labels), n_accounts, n_days, group_keys
     )
     both = real_ip & real_host
     # Only days with two or more workstation names can have a source that sent several.
-    several = both & (hosts > 1)[group]
+    several = both & (src_hosts > 1)[group]
     burst, burst_ip = _hosts_per_source(
         group[several], ip[several], len(ip_labels), host[several], len(host_labels), n_groups
     )
@@ -296,19 +332,20 @@ def _profile(
         np.minimum.at(first_ip, group[both], ip[both])
         burst[single] = 1
         burst_ip[single] = first_ip[single]
+
     day_text = np.datetime_as_string(days.astype("datetime64[D]")).astype(object)
     ip_text = np.append(ip_labels, "").astype(object)
     columns = {
         "Date": day_text[group_keys // n_accounts],
-        "DstDomain": domain_labels[account_keys[group_account] // len(user_labels)],
-        "DstUser": user_labels[account_keys[group_account] % len(user_labels)],
+        "DstDomain": accounts.domains[group_account],
+        "DstUser": accounts.users[group_account],
         "LogonTypeName": np.full(n_groups, _NETWORK, dtype=object),
         "AttemptedLogons": attempted.astype(np.int64),
         "MAX_TimeGenerated": pd.DatetimeIndex(latest.view("datetime64[ns]")).tz_localize("UTC"),
         "MIN_TimeGenerated": pd.DatetimeIndex(earliest.view("datetime64[ns]")).tz_localize("UTC"),
         "SuccessfulLogons": successful,
         "FailedLogons": (attempted - successful).astype(np.int64),
-        "ComputerDomainsAccessed": np.ones(n_groups, dtype=np.int64),
+        "ComputerDomainsAccessed": domains,
         "DistinctAuthenticationPackage": packages,
         "ComputersAccessed": computers,
         "DistinctSrcIp": ips,
@@ -319,9 +356,15 @@ def _profile(
         "SrcHostNameSuccessfulAccess": hosts_ok,
         "ActiveMilliseconds": np.floor_divide(latest, _NS_PER_MS)
         - np.floor_divide(earliest, _NS_PER_MS),
-        "NovelSrcIp": novel(ip_pairs, len(ip_labels), real_ip_label),
-        "NovelSrcHost": novel(host_pairs, len(host_labels), real_host_label),
-        "NovelComputer": novel(computer_pairs, len(computer_labels), None),
+        "AccountKey": accounts.keys[group_account],
+        "NovelSrcIp": novel(ip_pairs, len(ip_labels)),
+        "NovelSrcHost": novel(host_pairs, len(host_labels)),
+        "NovelComputer": novel(computer_pairs, len(computer_labels)),
+        "SrcIps": src_ips,
+        "SrcHosts": src_hosts,
+        "NoSrcIpLogons": np.bincount(group[ip_kind == SOURCE_NONE], minlength=n_groups),
+        "LocalSrcIpLogons": np.bincount(group[ip_kind == SOURCE_LOCAL], minlength=n_groups),
+        "NoSrcHostLogons": np.bincount(group[~real_host], minlength=n_groups),
         "SrcIpFailedAccounts": spray_count,
         "SrcIpFailedAccountsUsual": spray_usual,
         "FailedSrcIp": ip_text[spray_ip],
@@ -330,6 +373,83 @@ def _profile(
         "WindowDays": np.full(n_groups, n_days, dtype=np.int64),
     }
     return pd.DataFrame(columns, copy=False)
+
+
+class _Accounts:
+    """Canonical accounts of the kept rows: a code per row, key and display spelling per code."""
+
+    def __init__(self, codes, keys, domains, users):
+        self.codes, self.keys, self.domains, self.users = codes, keys, domains, users
+
+
+def _accounts(
+    domain_text: tuple[np.ndarray, np.ndarray],
+    user_text: tuple[np.ndarray, np.ndarray],
+    computer_text: tuple[np.ndarray, np.ndarray],
+) -> _Accounts:
+    """
+    Give every row its canonical account and every account its display spelling.
+
+    Keys are computed once per distinct (domain, user) spelling, and per
+    computer only for spellings whose domain is ``.`` (local accounts).
+    Accounts are numbered in key order. The display spelling of an account
+    is its most frequent one in the rows (ties: the smallest).
+    """
+    (domain, domain_labels), (user, user_labels) = domain_text, user_text
+    computer, computer_labels = computer_text
+    pair, pair_keys = _dense(domain * len(user_labels) + user)
+    pair_domain = domain_labels[pair_keys // len(user_labels)]
+    pair_user = user_labels[pair_keys % len(user_labels)]
+    # Local accounts (domain ".") need the computer: theirs is a different account per computer.
+    row_local = (split_accounts(pair_user, pair_domain)[1] == ".")[pair]
+    # A spelling is a (domain, user) pair, plus the computer for local accounts.
+    which = np.where(row_local, computer + 1, 0)
+    spelling, spelling_keys = _dense(pair * (len(computer_labels) + 1) + which)
+    s_pair = spelling_keys // (len(computer_labels) + 1)
+    s_comp = spelling_keys % (len(computer_labels) + 1) - 1
+    s_user = pair_user[s_pair]
+    s_domain = pair_domain[s_pair]
+    s_computer = np.where(s_comp >= 0, computer_labels[np.maximum(s_comp, 0)], "")
+    s_key = account_keys(s_user, s_domain, s_computer)
+    s_display_domain = display_domains(s_domain, s_computer)
+    s_display_user = pd.Series(s_user, dtype=object).astype(str).str.strip(" \t\n\r\f")
+    keys, s_account = np.unique(s_key.astype(str), return_inverse=True)
+    s_account = s_account.reshape(-1)
+    # Display: the most frequent display spelling of each account (ties: smallest text).
+    shown = pd.MultiIndex.from_arrays([s_display_domain.astype(str), s_display_user.to_numpy()])
+    shown_codes, shown_text = pd.factorize(shown, sort=True)
+    counts = np.bincount(spelling, minlength=len(spelling_keys))
+    per = pd.DataFrame({"account": s_account, "shown": shown_codes, "n": counts})
+    per = per.groupby(["account", "shown"], sort=True)["n"].sum().reset_index()
+    per = per.sort_values(["account", "n", "shown"], ascending=[True, False, True], kind="stable")
+    best = per.drop_duplicates("account")["shown"].to_numpy()
+    return _Accounts(
+        codes=s_account[spelling].astype(np.int64),
+        keys=keys.astype(object),
+        domains=np.asarray(shown_text.get_level_values(0), dtype=object)[best],
+        users=np.asarray(shown_text.get_level_values(1), dtype=object)[best],
+    )
+
+
+def _normalized(
+    text: tuple[np.ndarray, np.ndarray], kind: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """
+    Normalize a decoded text column once per distinct label.
+
+    Returns per-row codes of the normalized values (in sorted order), the
+    normalized labels and, for addresses, the per-row source kind.
+    """
+    codes, labels = text
+    if kind == "ip":
+        values, label_kind = normalize_ips(labels)
+    elif kind == "host":
+        values, label_kind = normalize_hosts(labels), None
+    else:
+        values, label_kind = normalize_computers(labels), None
+    norm, norm_labels = pd.factorize(pd.Series(values, dtype=object).astype(str), sort=True)
+    row_kind = label_kind[codes] if label_kind is not None else None
+    return norm[codes].astype(np.int64), np.asarray(norm_labels, dtype=object), row_kind
 
 
 def _novel(

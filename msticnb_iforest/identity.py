@@ -1,11 +1,39 @@
-"""
-What counts as a real source of a logon, and which accounts are allow-listed.
+r"""
+One key per real account, and what counts as a real source of a logon.
 
-Windows writes placeholders where it has no value: ``-`` or an empty string
-for ``IpAddress`` and ``WorkstationName`` (most Kerberos events), loopback
-addresses (``::1``, ``127.0.0.1``) for logons from the machine itself and
-link-local IPv6 addresses (``fe80::...``). None of these identifies where a
-logon came from, so none counts as a distinct or new source.
+Windows logs spell the same account and the same source in many ways. The
+default feature set compares each account with its own history, so every
+spelling of an account must land on one key and no placeholder may pass for
+a source. The same rules are written in KQL in the ``account_day_summary``
+query (``queries/anomalous_logons.yaml``); tests check that both agree.
+
+Accounts (`account_keys`)
+-------------------------
+* Text is trimmed of surrounding white space (``"alice "`` is ``alice``).
+* A user written as ``user@domain`` (UPN) or ``DOMAIN\user`` is split; its
+  domain is used when ``TargetDomainName`` is empty or ``-``.
+* ``.`` as the domain means "this computer" (a local account): the domain is
+  the short name of the target ``Computer``, as Windows itself writes it in
+  many events (``MSTICAlertsWin1\ian``).
+* The domain is reduced to its first label, so the NetBIOS and DNS forms of a
+  domain meet: ``THESHIRE``, ``THESHIRE.LOCAL`` and ``theshire.local`` are all
+  ``theshire``. Two different forests whose DNS names share a first label
+  (``contoso.com`` and ``contoso.local``) would merge; this is rare and the
+  price of matching NetBIOS names, which carry no suffix.
+* User and domain are lower-cased. An empty domain stays empty: ``\admin``
+  is its own account, not merged with any domain's ``admin``.
+* The key is ``domain\user``, e.g. ``theshire\bob``. Rows keep an original
+  spelling (``DstDomain``, ``DstUser``) for display and pivots.
+
+Sources (`normalize_ips`, `normalize_hosts`)
+--------------------------------------------
+Addresses are trimmed and lower-cased and lose an IPv4-mapped prefix
+(``::ffff:10.0.0.5`` is ``10.0.0.5``). ``-``, empty, ``0.0.0.0`` and ``::``
+carry no address; ``::1``, ``127.*`` and link-local ``fe80:*`` are the
+machine itself. Workstation names are trimmed, lower-cased and lose leading
+backslashes; ``-`` and empty carry no name. None of these counts as a
+distinct or new source; they are counted apart (logons without a source,
+logons from the machine itself).
 """
 
 from __future__ import annotations
@@ -19,35 +47,127 @@ import pandas as pd
 from .errors import ParameterError
 
 __all__ = [
-    "PLACEHOLDER_HOSTS",
-    "PLACEHOLDER_IPS",
+    "LOCAL_IP_PREFIXES",
+    "NO_HOST",
+    "NO_IP",
+    "SOURCE_LOCAL",
+    "SOURCE_NONE",
+    "SOURCE_REAL",
+    "account_keys",
     "allow_list_mask",
     "check_allow_accounts",
-    "is_placeholder_host",
-    "is_placeholder_ip",
+    "display_domains",
+    "normalize_computers",
+    "normalize_hosts",
+    "normalize_ips",
+    "split_accounts",
 ]
 
-#: Source addresses that say nothing about where a logon came from.
-PLACEHOLDER_IPS = ("", "-", "::1", "127.0.0.1", "0.0.0.0", "::")
-#: Prefix of IPv6 link-local addresses (matched case-insensitively).
-LINK_LOCAL_PREFIX = "fe80:"
-#: Workstation names that say nothing about the source host.
-PLACEHOLDER_HOSTS = ("", "-")
+#: Source address values that carry no address.
+NO_IP = ("", "-", "0.0.0.0", "::")
+#: Exact value and prefixes of addresses of the machine itself (after lower-casing).
+LOCAL_IP = "::1"
+LOCAL_IP_PREFIXES = ("127.", "fe80:")
+#: Prefix of IPv4-mapped IPv6 addresses, removed.
+IPV4_MAPPED = "::ffff:"
+#: Workstation names that carry no name.
+NO_HOST = ("", "-")
+#: Kinds of source address.
+SOURCE_REAL, SOURCE_NONE, SOURCE_LOCAL = 0, 1, 2
+#: White space trimmed from text, as KQL's ``trim(@"\s+", ...)`` does.
+_SPACE = " \t\n\r\f"
 
 
 def _text(values: Iterable[object]) -> pd.Series:
-    return pd.Series(list(values), dtype=object).fillna("").astype(str).str.strip()
+    """Values as trimmed str (missing values are empty)."""
+    series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+    return series.astype(object).fillna("").astype(str).str.strip(_SPACE).reset_index(drop=True)
 
 
-def is_placeholder_ip(values: Iterable[object]) -> np.ndarray:
-    """Return True where a source address is a placeholder or a local address."""
+def normalize_ips(values: Iterable[object]) -> tuple[np.ndarray, np.ndarray]:
+    """
+    Normalize source addresses.
+
+    Returns
+    -------
+    tuple of (np.ndarray, np.ndarray)
+        The normalized text ("" unless the address is real) and its kind:
+        `SOURCE_REAL`, `SOURCE_NONE` or `SOURCE_LOCAL`.
+
+    """
     text = _text(values).str.lower()
-    return (text.isin(PLACEHOLDER_IPS) | text.str.startswith(LINK_LOCAL_PREFIX)).to_numpy()
+    mapped = text.str.startswith(IPV4_MAPPED)
+    text = text.where(~mapped, text.str.slice(len(IPV4_MAPPED)))
+    kind = np.full(len(text), SOURCE_REAL, dtype=np.int8)
+    local = (text == LOCAL_IP) | text.str.startswith(LOCAL_IP_PREFIXES)
+    kind[local.to_numpy()] = SOURCE_LOCAL
+    kind[text.isin(NO_IP).to_numpy()] = SOURCE_NONE
+    return np.where(kind == SOURCE_REAL, text.to_numpy(dtype=object), ""), kind
 
 
-def is_placeholder_host(values: Iterable[object]) -> np.ndarray:
-    """Return True where a workstation name is a placeholder."""
-    return _text(values).isin(PLACEHOLDER_HOSTS).to_numpy()
+def normalize_hosts(values: Iterable[object]) -> np.ndarray:
+    """Normalize workstation names ("" where there is no name)."""
+    text = _text(values).str.lower().str.lstrip("\\")
+    return np.where(text.isin(NO_HOST), "", text).astype(object)
+
+
+def normalize_computers(values: Iterable[object]) -> np.ndarray:
+    """Normalize target computer names (trimmed, lower-cased)."""
+    return _text(values).str.lower().to_numpy(dtype=object)
+
+
+def split_accounts(
+    users: Iterable[object], domains: Iterable[object]
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""
+    Split users written as ``user@domain`` or ``DOMAIN\user``.
+
+    Returns
+    -------
+    tuple of (np.ndarray, np.ndarray)
+        The bare user (trimmed, case kept) and the named domain: the
+        trimmed ``TargetDomainName`` unless it is empty or ``-``, else the
+        domain written in the user name, else "".
+
+    """
+    user = _text(users)
+    domain = _text(domains)
+    at = user.str.extract(r"^(.+)@([^@]+)$")
+    slash = user.str.extract(r"^([^\\]+)\\(.+)$")
+    has_at, has_slash = at[0].notna(), slash[0].notna()
+    bare = user.where(~has_slash, slash[1]).where(~has_at, at[0])
+    written = pd.Series("", index=user.index, dtype=object)
+    written = written.where(~has_slash, slash[0]).where(~has_at, at[1])
+    named = domain.where(~domain.isin(["", "-"]), written)
+    return bare.to_numpy(dtype=object), named.to_numpy(dtype=object)
+
+
+def _short(values: pd.Series) -> pd.Series:
+    return values.str.split(".", n=1).str[0]
+
+
+def account_keys(
+    users: Iterable[object], domains: Iterable[object], computers: Iterable[object] | None = None
+) -> np.ndarray:
+    r"""
+    Return the canonical ``domain\user`` key of each (user, domain[, computer]).
+
+    See the module docstring for the rules. Without `computers`, a ``.``
+    domain stays ``.``.
+    """
+    bare, named = split_accounts(users, domains)
+    named = pd.Series(named, dtype=object)
+    if computers is not None:
+        computer = _text(computers)
+        named = named.where(named != ".", _short(computer))
+    key = _short(named.str.lower()) + "\\" + pd.Series(bare, dtype=object).str.lower()
+    return key.to_numpy(dtype=object)
+
+
+def display_domains(domains: Iterable[object], computers: Iterable[object]) -> np.ndarray:
+    """Trimmed domains for display, with the computer's short name in place of ``.``."""
+    domain = _text(domains)
+    return domain.where(domain != ".", _short(_text(computers))).to_numpy(dtype=object)
 
 
 def check_allow_accounts(allow_accounts: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -90,10 +210,6 @@ def _regex(pattern: str) -> str:
     return "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
 
 
-def _first_label(domain: str) -> str:
-    return domain.split(".", 1)[0]
-
-
 def allow_list_mask(table: pd.DataFrame, allow_accounts: str | Iterable[str] | None) -> np.ndarray:
     r"""
     Say which rows of a per-user-day table belong to allow-listed accounts.
@@ -101,12 +217,14 @@ def allow_list_mask(table: pd.DataFrame, allow_accounts: str | Iterable[str] | N
     Parameters
     ----------
     table : pd.DataFrame
-        Rows with ``DstDomain`` and ``DstUser``.
+        Rows with ``DstDomain`` and ``DstUser`` (and ``AccountKey`` when
+        the table has canonical keys, see `account_keys`).
     allow_accounts : str or iterable of str
-        Entries as described in `check_allow_accounts`. A bare name matches
-        the user in any domain. In ``DOMAIN\user`` and ``user@domain`` the
-        domain matches the row's domain or its first label, so ``CONTOSO``
-        matches ``contoso.local`` and ``contoso.local`` matches ``CONTOSO``.
+        Entries as described in `check_allow_accounts`, matched against the
+        canonical account: case is ignored, ``user@domain`` and
+        ``DOMAIN\user`` are the same, and a domain matches by its first
+        label (``CONTOSO`` matches ``contoso.local``). A bare name matches
+        the user in any domain.
 
     Returns
     -------
@@ -118,31 +236,24 @@ def allow_list_mask(table: pd.DataFrame, allow_accounts: str | Iterable[str] | N
     mask = np.zeros(len(table), dtype=bool)
     if not entries or table.empty:
         return mask
-    # Match on the distinct accounts only, then spread to rows.
-    pairs = table[["DstDomain", "DstUser"]].astype(str)
-    codes = pd.factorize(pairs["DstDomain"] + "\x00" + pairs["DstUser"])[0]
-    _, first = np.unique(codes, return_index=True)
-    distinct = pairs.iloc[first]
-    dom = distinct["DstDomain"].str.casefold().reset_index(drop=True)
-    usr = distinct["DstUser"].str.casefold().reset_index(drop=True)
-    dom_first = dom.str.split(".", n=1).str[0]
+    if "AccountKey" in table.columns:
+        keys = table["AccountKey"].astype(str)
+    else:
+        keys = pd.Series(account_keys(table["DstUser"], table["DstDomain"]), index=table.index)
+    codes, distinct = pd.factorize(keys.to_numpy(dtype=object))
+    parts = pd.Series(distinct, dtype=object).str.split("\\", n=1, expand=True)
+    dom, usr = parts[0].fillna(""), parts[1].fillna("")
     hits = np.zeros(len(distinct), dtype=bool)
     for entry in entries:
-        text = entry.casefold()
-        if "\\" in text:
-            dom_txt, user_txt = text.split("\\", 1)
-        elif "@" in text:
-            user_txt, dom_txt = text.rsplit("@", 1)
+        text = entry.lower()
+        if "\\" in text or "@" in text:
+            entry_key = str(account_keys([text], [""])[0])
+            dom_txt, user_txt = entry_key.split("\\", 1)
         else:
             dom_txt, user_txt = None, text
         match = usr.str.fullmatch(_regex(user_txt)).to_numpy(dtype=bool)
         if dom_txt is not None:
-            full, first_label = _regex(dom_txt), _regex(_first_label(dom_txt))
-            match &= (
-                dom.str.fullmatch(full)
-                | dom_first.str.fullmatch(first_label)
-                | dom_first.str.fullmatch(full)
-            ).to_numpy(dtype=bool)
+            match &= dom.str.fullmatch(_regex(dom_txt)).to_numpy(dtype=bool)
         hits |= match
     mask[:] = hits[codes]
     return mask

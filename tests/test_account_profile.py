@@ -18,7 +18,7 @@ from msticnb_iforest.account_profile import (
     account_day_summary,
 )
 from msticnb_iforest.demo import generate_demo
-from msticnb_iforest.identity import PLACEHOLDER_IPS
+from msticnb_iforest.identity import LOCAL_IP, LOCAL_IP_PREFIXES, NO_HOST, NO_IP
 from msticnb_iforest.pipeline import hunt
 from msticnb_iforest.query import ensure_queries, fetch_user_days
 from msticnb_iforest.schema import SUMMARY_COLUMNS
@@ -58,12 +58,11 @@ def test_kql_window_defaults_to_the_rows_window(sentinel):
 def test_kql_keeps_the_summary_filters_and_columns(sentinel):
     kql = _render(sentinel)
     for clause in (
-        "where EventID in (4624, 4625)",
+        "where EventNo == 4624 or EventNo == 4625",
         'where LogonTypeName == "3 - Network"',
         'DstDomain =~ "NT AUTHORITY"',
         'where not(DstUser endswith "$")',
-        "SrcIpSuccessfulAccess = dcountif(IpAddress, EventID == 4624)",
-        "by Date, DstDomain, DstUser, LogonTypeName",
+        "SrcIpSuccessfulAccess = dcountif(IpAddress, EventNo == 4624)",
     ):
         assert clause in kql, clause
     projected = [c.strip() for c in kql.rsplit("| project ", 1)[1].split(",")]
@@ -76,38 +75,51 @@ def test_kql_novelty_and_population_expressions(sentinel):
     for source, column in (("SrcIp", "NovelSrcIp"), ("SrcHost", "NovelSrcHost")):
         assert (
             f'| where {source} != "" | summarize First = min(Day), Last = max(Day) by '
-            f"DstDomain, DstUser, {source} | where First == Last | summarize {column} = "
-            'count() by Date = format_datetime(First, "yyyy-MM-dd"), DstDomain, DstUser' in kql
+            f"AccountKey, {source} | where First == Last | summarize {column} = "
+            'count() by Date = format_datetime(First, "yyyy-MM-dd"), AccountKey' in kql
         )
     assert (
-        "summarize First = min(Day), Last = max(Day) by DstDomain, DstUser, Computer "
+        "summarize First = min(Day), Last = max(Day) by AccountKey, ComputerKey "
         "| where First == Last | summarize NovelComputer = count()" in kql
     )
     assert "let window_days = toscalar(logons | summarize dcount(Day))" in kql
-    assert (
-        '| where EventID == 4625 and SrcIp != "" | distinct Date, SrcIp, DstDomain, DstUser' in kql
-    )
+    assert '| where EventNo == 4625 and SrcIp != "" | distinct Date, SrcIp, AccountKey' in kql
     assert (
         "SrcIpFailedAccountsUsual = todouble(SourceTotal - SrcIpFailedAccounts) "
         "/ max_of(window_days - 1, 1)" in kql
     )
     assert (
-        "summarize arg_max(Excess, SrcIpFailedAccounts, SrcIpFailedAccountsUsual, FailedSrcIp)"
-        in kql
+        "summarize arg_max(Excess, SrcIpFailedAccounts, SrcIpFailedAccountsUsual, "
+        "FailedSrcIp) by Date, AccountKey" in kql
     )
-    assert "summarize SrcIpHosts = dcount(SrcHost) by Date, DstDomain, DstUser, SrcIp" in kql
+    assert "summarize SrcIpHosts = dcount(SrcHost) by Date, AccountKey, SrcIp" in kql
     for column in ("NovelSrcIp", "NovelSrcHost", "NovelComputer", "SrcIpFailedAccounts"):
         assert f"{column} = coalesce({column}, long(0))" in kql
+    for expr in (
+        'SrcIps = dcountif(SrcIp, SrcIp != "")',
+        'SrcHosts = dcountif(SrcHost, SrcHost != "")',
+        'NoSrcIpLogons = countif(SrcKind == "none")',
+        'LocalSrcIpLogons = countif(SrcKind == "local")',
+        'NoSrcHostLogons = countif(SrcHost == "")',
+        "by Date, AccountKey, LogonTypeName",
+        "join kind=inner shown on AccountKey",
+    ):
+        assert expr in kql, expr
 
 
-def test_kql_placeholders_equal_the_local_ones(sentinel):
+def test_kql_source_rules_equal_the_local_ones(sentinel):
     kql = _render(sentinel)
-    found = re.search(r'tolower\(trim\(@"\\s\+", IpAddress\)\) in \(([^)]*)\)', kql)
+    found = re.search(r'SrcKind = case\(IpText in \(([^)]*)\), "none", (.*?), "local"', kql)
     assert found, kql
     listed = tuple(item.strip().strip('"') for item in found.group(1).split(","))
-    assert listed == PLACEHOLDER_IPS
-    assert 'startswith "fe80:"' in kql
-    assert 'SrcHost = iff(trim(@"\\s+", WorkstationName) in ("", "-"), "", WorkstationName)' in kql
+    assert listed == NO_IP
+    assert found.group(2) == (
+        f'IpText == "{LOCAL_IP}" or IpText startswith "{LOCAL_IP_PREFIXES[0]}" '
+        f'or IpText startswith "{LOCAL_IP_PREFIXES[1]}"'
+    )
+    assert 'IpText = trim_start(@"::ffff:", tolower(trim(@"\\s+", tostring(IpAddress))))' in kql
+    hosts = ", ".join(f'"{h}"' for h in NO_HOST)
+    assert f'SrcHost = iff(HostText in ({hosts}), "", HostText)' in kql
 
 
 def test_kusto_file_has_the_same_query():
@@ -205,8 +217,9 @@ def test_local_population_columns_by_hand(small_events):
 
 def test_local_profile_keeps_the_user_day_summary_columns():
     demo = generate_demo(60, 10, seed=5)
-    profile = account_day_summary(demo.events)
-    summary = user_day_summary(demo.events)
+    keys = ["Date", "DstDomain", "DstUser"]
+    profile = account_day_summary(demo.events).sort_values(keys, ignore_index=True)
+    summary = user_day_summary(demo.events).sort_values(keys, ignore_index=True)
     pd.testing.assert_frame_equal(profile[SUMMARY_COLUMNS], summary)
     empty, dropped = account_day_summary(demo.events.iloc[:0], return_dropped=True)
     assert list(empty.columns) == ACCOUNT_DAY_COLUMNS and empty.empty
@@ -242,7 +255,10 @@ class ProfileDriver(DriverBase):
         times = self.events["TimeGenerated"]
         window = account_day_summary(self.events[(times >= w_lo) & (times <= w_hi)])
         rows = account_day_summary(self.events[(times >= lo) & (times <= hi)])
-        return rows[SUMMARY_COLUMNS].merge(window[KEYS + PROFILE_COLUMNS], on=KEYS)
+        profile = [c for c in PROFILE_COLUMNS if c != "AccountKey"]
+        return rows[SUMMARY_COLUMNS + ["AccountKey"]].merge(
+            window[["Date", "AccountKey", *profile]], on=["Date", "AccountKey"]
+        )
 
     def query_with_results(self, query: str, **kwargs):
         return self.query(query, **kwargs), None

@@ -58,8 +58,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
+from ..identity import account_keys
 from .base import FeatureFrame, FeatureSet
-from .history import account_days, loo_quantiles, loo_sums, poisson_surprise
+from .history import AccountDays, group_codes, loo_quantiles, loo_sums, poisson_surprise
 
 __all__ = ["DEFAULT_MIN_HISTORY_DAYS", "DISPERSION_FLOOR", "BaselineFeatures"]
 
@@ -76,12 +77,15 @@ N_ESTIMATORS = 200
 #: A source address sending at least this many workstation names in a day is a burst.
 HOST_BURST = 20
 
-#: Count columns compared with the account's usual: feature -> (columns, fallbacks).
+#: Count columns compared with the account's usual: feature -> column sets, best first.
 _DEVIATIONS = {
-    "failed_vs_usual": (("FailedLogons",), ()),
-    "successes_vs_usual": (("SuccessfulLogons",), ()),
+    "failed_vs_usual": (("FailedLogons",),),
+    "successes_vs_usual": (("SuccessfulLogons",),),
     "computers_vs_usual": (("ComputersAccessed",), ("ComputersSuccessfulAccess",)),
+    # Real sources only (account_day_summary); else the seed query's counts,
+    # where "-" and local addresses count as sources.
     "sources_vs_usual": (
+        ("SrcIps", "SrcHosts"),
         ("DistinctSrcIp", "DistinctSrcHostName"),
         ("SrcIpSuccessfulAccess", "SrcHostNameSuccessfulAccess"),
     ),
@@ -113,6 +117,8 @@ _NOUNS = {
     "ComputersAccessed": "computer",
     "ComputersSuccessfulAccess": "computer",
     "DistinctSrcIp": "source IP",
+    "SrcIps": "source IP",
+    "SrcHosts": "source host",
     "SrcIpSuccessfulAccess": "source IP",
     "DistinctSrcHostName": "source host",
     "SrcHostNameSuccessfulAccess": "source host",
@@ -125,6 +131,23 @@ _NOUNS = {
 def _plural(count: float, noun: str) -> str:
     value = int(round(count))
     return f"{value:,} {noun}" + ("" if value == 1 else "s")
+
+
+def account_codes(table: pd.DataFrame) -> np.ndarray:
+    r"""
+    Give the accounts of a table integer codes by canonical key.
+
+    Uses the ``AccountKey`` column of the ``account_day_summary`` query when
+    the table has one; otherwise derives the key from ``DstDomain`` and
+    ``DstUser`` with `msticnb_iforest.identity.account_keys` (without the
+    computer, so a ``.`` domain stays ``.``), once per distinct spelling.
+    """
+    if "AccountKey" in table.columns and table["AccountKey"].notna().all():
+        return pd.factorize(table["AccountKey"].astype(str).to_numpy())[0].astype(np.int64)
+    spelling = group_codes(table, ["DstDomain", "DstUser"])
+    _, first = np.unique(spelling, return_index=True)
+    keys = account_keys(table["DstUser"].iloc[first], table["DstDomain"].iloc[first])
+    return pd.factorize(keys)[0][spelling].astype(np.int64)
 
 
 def _has(table: pd.DataFrame, column: str) -> bool:
@@ -188,7 +211,8 @@ class BaselineFeatures(FeatureSet):
     # ------------------------------------------------------------------ compute
     def compute(self, table: pd.DataFrame) -> FeatureFrame:
         """Compute the features the table's columns allow, with context for explanations."""
-        units = account_days(table, ["DstDomain", "DstUser"])
+        day = pd.factorize(table["Date"].to_numpy())[0]
+        units = AccountDays(account_codes(table), day)
         other_days = units.to_rows(units.other_days)
         enough = other_days >= self.min_history_days
         values: dict[str, np.ndarray] = {}
@@ -201,19 +225,18 @@ class BaselineFeatures(FeatureSet):
 
         failed = _numbers(table, "FailedLogons")
         values["failed_logons"] = np.log1p(failed)
-        for feature, (columns, fallbacks) in _DEVIATIONS.items():
-            if all(_has(table, c) for c in columns):
-                use = columns
-            elif fallbacks and all(_has(table, c) for c in fallbacks):
-                use = fallbacks
+        for feature, choices in _DEVIATIONS.items():
+            use = next((c for c in choices if all(_has(table, col) for col in c)), None)
+            if use is None:
+                present = [c for c in choices if all(col in table.columns for col in c)]
+                if not present:
+                    missing[feature] = list(choices[0])
+                    continue
+                use = present[0]  # present but empty: counts of 0
+            elif use != choices[0]:
                 notes.append(
-                    f"{feature} uses {', '.join(use)} (the table has no {', '.join(columns)})."
+                    f"{feature} uses {', '.join(use)} (the table has no {', '.join(choices[0])})."
                 )
-            elif all(c in table.columns for c in columns):
-                use = columns  # present but empty: counts of 0
-            else:
-                missing[feature] = list(columns)
-                continue
             deviations = []
             for column in use:
                 dev, low, high = self._deviation(units, _numbers(table, column))
@@ -305,8 +328,10 @@ class BaselineFeatures(FeatureSet):
             columns = str(row.get(f"{feature}_columns", "")).split("|")
             per = "per day" if feature == "successes_vs_usual" else "a day"
             text = "; ".join(self._count_text(row, c, days, per) for c in columns if c)
-            if feature == "sources_vs_usual" and _burst(row):
-                text += "; " + _burst_text(row)
+            if feature == "sources_vs_usual":
+                text += _sourceless_text(row)
+                if _burst(row):
+                    text += "; " + _burst_text(row)
             return text
         if feature in _NOVELTY:
             return self._novelty_text(row, _NOVELTY[feature], days)
@@ -328,7 +353,7 @@ class BaselineFeatures(FeatureSet):
         count = _value(row, column)
         noun = _NOUNS[column]
         if days == 0:
-            text = f"{_plural(count, noun)}, all new: the account has no other day in the window"
+            text = f"{_plural(count, noun)}, new (no other day to compare with)"
         else:
             before = _value(row, f"{column}_other_days")
             history = (
@@ -371,6 +396,17 @@ class BaselineFeatures(FeatureSet):
             f"{text}. Baseline: {days} day(s), too little history (fewer than {need}): "
             "counts are not compared with its usual activity"
         )
+
+
+def _sourceless_text(row: pd.Series) -> str:
+    """Say how many logons had no source address or came from the machine itself."""
+    parts = []
+    none, local = _value(row, "NoSrcIpLogons"), _value(row, "LocalSrcIpLogons")
+    if none:
+        parts.append(f"{_plural(none, 'logon')} without a source address")
+    if local:
+        parts.append(f"{_plural(local, 'logon')} from the machine itself")
+    return f" (not counted as sources: {', '.join(parts)})" if parts else ""
 
 
 def _burst(row: pd.Series) -> bool:
