@@ -21,13 +21,15 @@ Model inputs, in model order:
     stand out even for an account that often mistypes.
 ``failed_vs_usual``, ``successes_vs_usual``, ``computers_vs_usual``, ``sources_vs_usual``
     How far the day's count is above the account's usual, in robust
-    standard units on the log scale: ``(log1p(x) - median) / scale`` over
+    standard units on the log scale, ``z = (log1p(x) - median) / scale`` over
     the account's other days, where ``scale`` is the inter-quartile range
     / 1.349 but never below `DISPERSION_FLOOR` (so that an account whose
-    counts hardly vary does not turn a 10 % change into a huge score), and 0
-    below the median. Sources use the larger of the address and host
-    deviations. 0 when the account has fewer than ``min_history_days`` other
-    days (stated in the explanation).
+    counts hardly vary does not turn a 10 % change into a huge score); the
+    input is ``log(1 + max(0, z))``, so evidence grows ever more slowly.
+    Sources use the larger of the address and host deviations, counting
+    real sources only (``SrcIps``, ``SrcHosts``: no ``-``, no loopback).
+    0 when the account has fewer than ``min_history_days`` other days
+    (stated in the explanation).
 ``new_source_ips``, ``new_source_hosts``, ``new_computers``
     How surprising the day's new values are for this account: the number
     ``k`` of source addresses, source workstation names or target computers
@@ -43,11 +45,17 @@ Model inputs, in model order:
     and ``usual`` its average on the window's other days (a jump host where
     a few users mistype every day is not a spray).
 
-The novelty and spray inputs need the columns of the
+An account is its canonical ``AccountKey`` (every spelling of it together,
+see `msticnb_iforest.identity`); rows of one account and day count as one
+day of history. The novelty and spray inputs need the columns of the
 ``AnomalousLogons.account_day_summary`` query (or raw events, profiled
 locally). Given only the ``user_day_summary`` columns, the set uses what it
-has and says which features it could not compute. User-days with no
-successful logon are scored and reported like any other.
+has (keys derived from ``DstDomain``/``DstUser``) and says which features
+it could not compute. User-days with no successful logon are scored and
+reported like any other.
+
+The forest has 200 trees, each built on a quarter of the user-days (at
+least 256, at most 1,024; see `BaselineFeatures.forest_params`).
 """
 
 from __future__ import annotations
