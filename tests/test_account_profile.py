@@ -250,9 +250,11 @@ class ProfileDriver(DriverBase):
 
     def query(self, query: str, query_source=None, **kwargs) -> pd.DataFrame:
         lo, hi = (_utc(t) for t in _ROWS.search(query).groups())
+        times = self.events["TimeGenerated"]
+        if "AccountKey" not in query:  # the seed's user_day_summary
+            return user_day_summary(self.events[(times >= lo) & (times <= hi)])
         (w_lo, d_lo), (w_hi, d_hi) = _WINDOW.findall(query)
         w_lo, w_hi = _utc(w_lo or d_lo), _utc(w_hi or d_hi)
-        times = self.events["TimeGenerated"]
         window = account_day_summary(self.events[(times >= w_lo) & (times <= w_hi)])
         rows = account_day_summary(self.events[(times >= lo) & (times <= hi)])
         profile = [c for c in PROFILE_COLUMNS if c != "AccountKey"]
@@ -308,3 +310,20 @@ def test_small_demo_attacks_rank_at_the_top():
     assert average_precision_score(attacked, marked["score"]) > 0.9
     reasons = " ".join(result.explanations["reason"])
     assert "failed against" in reasons and "Baseline:" in reasons
+
+
+def test_notebooklet_queries_the_feature_set_query(nb_local):
+    from msticpy.common.timespan import TimeSpan
+
+    from msticnb_iforest.anomalous_logon_users import _get_user_days
+
+    demo = generate_demo(20, 5, seed=2)
+    provider = QueryProvider("MSSentinel", driver=ProfileDriver(demo.events))
+    ensure_queries(provider)
+    provider.connect()
+    span = TimeSpan(start=demo.start, end=demo.end - pd.Timedelta(1, "s"))
+    table, text, _, _ = _get_user_days(provider, span, [])
+    assert "AccountKey" in table.columns and "let history_start" in text
+    table, text, _, _ = _get_user_days(provider, span, [], feature_set="seed")
+    assert "AccountKey" not in table.columns and "let history_start" not in text
+    assert "by Date, DstDomain, DstUser, LogonTypeName" in re.sub(r"\s+", " ", text)
