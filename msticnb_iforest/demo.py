@@ -68,6 +68,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError
+from .schema import EVENT_COLUMNS
 
 __all__ = [
     "ATTACK_KINDS",
@@ -93,23 +94,6 @@ ATTACK_KINDS: tuple[str, ...] = (
 #: Last day of the window when none is given (fixed, so output is reproducible).
 DEFAULT_END = date(2024, 3, 31)
 
-#: Columns of the event table, in order.
-EVENT_COLUMNS = [
-    "TimeGenerated",
-    "EventID",
-    "Computer",
-    "TargetUserName",
-    "TargetDomainName",
-    "LogonType",
-    "LogonTypeName",
-    "IpAddress",
-    "WorkstationName",
-    "AuthenticationPackageName",
-    "AccountDomain",
-    "LogonProcessName",
-    "Status",
-    "SubStatus",
-]
 
 #: Columns of the label table, in order.
 LABEL_COLUMNS = ["Date", "DstDomain", "DstUser", "attack", "detail", "incident"]

@@ -17,6 +17,7 @@ from .errors import InputDataError
 __all__ = [
     "ACCOUNT_KEYS",
     "COUNT_COLUMNS",
+    "EVENT_COLUMNS",
     "SUMMARY_COLUMNS",
     "is_summary_table",
     "prepare_summary",
@@ -62,6 +63,25 @@ SUMMARY_COLUMNS = [
     "SrcIpSuccessfulAccess",
     "SrcHostNameSuccessfulAccess",
     "ActiveMilliseconds",
+]
+
+#: Columns of a raw logon event row, in the order the
+#: ``network_logon_events`` query projects them.
+EVENT_COLUMNS = [
+    "TimeGenerated",
+    "EventID",
+    "Computer",
+    "TargetUserName",
+    "TargetDomainName",
+    "LogonType",
+    "LogonTypeName",
+    "IpAddress",
+    "WorkstationName",
+    "AuthenticationPackageName",
+    "AccountDomain",
+    "LogonProcessName",
+    "Status",
+    "SubStatus",
 ]
 
 #: Columns a table must have to be treated as a per-user-day summary.

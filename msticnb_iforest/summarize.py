@@ -45,7 +45,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import InputDataError, ParameterError
-from .schema import SUMMARY_COLUMNS
+from .schema import EVENT_COLUMNS, SUMMARY_COLUMNS
 
 __all__ = [
     "DROP_REASONS",
@@ -86,23 +86,6 @@ _NS_PER_DAY = 86_400 * 10**9
 _NS_PER_MS = 10**6
 _NAT = np.iinfo(np.int64).min
 
-# Columns passed through by filter_network_logons when present (query order).
-_EVENT_COLUMNS = [
-    "TimeGenerated",
-    "EventID",
-    "Computer",
-    "TargetUserName",
-    "TargetDomainName",
-    "LogonType",
-    "LogonTypeName",
-    "IpAddress",
-    "WorkstationName",
-    "AuthenticationPackageName",
-    "AccountDomain",
-    "LogonProcessName",
-    "Status",
-    "SubStatus",
-]
 
 _EXPORT_SUFFIX = re.compile(r"\s*\[(UTC|Local Time)\]$")
 # ISO 8601 forms pyarrow reads, with and without a zone designator.
@@ -167,7 +150,7 @@ def filter_network_logons(
         return _empty_events(), dict.fromkeys(DROP_REASONS, 0)
     rows = selection.rows
     out: dict[str, Any] = {}
-    for name in _EVENT_COLUMNS:
+    for name in EVENT_COLUMNS:
         if name == "TimeGenerated":
             out[name] = _utc_series(selection.time_ns)
         elif name == "EventID":
@@ -898,7 +881,7 @@ def _empty_summary() -> pd.DataFrame:
 
 def _empty_events() -> pd.DataFrame:
     """Return a filtered-events frame with no rows."""
-    frame = pd.DataFrame({name: pd.Series([], dtype=object) for name in _EVENT_COLUMNS[:11]})
+    frame = pd.DataFrame({name: pd.Series([], dtype=object) for name in EVENT_COLUMNS[:11]})
     frame["TimeGenerated"] = pd.Series([], dtype=pd.DatetimeTZDtype("ns", "UTC"))
     frame["EventID"] = frame["EventID"].astype(np.int64)
     frame["LogonType"] = frame["LogonType"].astype("Int64")
