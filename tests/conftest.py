@@ -9,6 +9,8 @@ import matplotlib
 import pandas as pd
 import pytest
 
+from msticnb_iforest.features import FEATURE_SETS
+
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -35,3 +37,22 @@ def nb_local():
     nb.set_opt("silent", True)
     yield nb
     nb.set_opt("silent", False)
+
+
+@pytest.fixture(params=sorted(FEATURE_SETS))
+def fset(request) -> str:
+    """Every registered feature set, so a newly added default is covered too."""
+    return request.param
+
+
+@pytest.fixture
+def local_folder(tmp_path, nb_local):
+    """Point msticnb's LocalData provider at tmp_path (call the returned init); restore after."""
+
+    def _init():
+        nb_local.init("LocalData", LocalData_data_paths=[str(tmp_path)], namespace={})
+        nb_local.set_opt("silent", True)
+
+    yield tmp_path, _init
+    nb_local.init("LocalData", namespace={})
+    nb_local.set_opt("silent", True)

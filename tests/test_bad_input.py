@@ -28,12 +28,6 @@ from .bad_input_cases import (
 from .conftest import DEMO_CSV
 
 
-@pytest.fixture(params=FEATURE_SET_NAMES)
-def fset(request) -> str:
-    """Every registered feature set, so a newly added default is covered too."""
-    return request.param
-
-
 @pytest.fixture(scope="module")
 def table() -> pd.DataFrame:
     """The original per-user-day demo table, as exported (dates as M/D/YYYY text)."""

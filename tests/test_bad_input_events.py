@@ -15,19 +15,12 @@ from msticnb_iforest.pipeline import hunt
 from msticnb_iforest.summarize import user_day_summary
 
 from .bad_input_cases import (
-    FEATURE_SET_NAMES,
     RAW_CASES,
     TREES,
     Err,
     accounted,
     check_ok,
 )
-
-
-@pytest.fixture(params=FEATURE_SET_NAMES)
-def fset(request) -> str:
-    """Every registered feature set, so a newly added default is covered too."""
-    return request.param
 
 
 @pytest.fixture(scope="module")

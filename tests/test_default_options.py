@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-import pytest
 from msticpy.common.timespan import TimeSpan
 
 from msticnb_iforest import AnomalousLogonUsers
@@ -50,17 +49,6 @@ def test_cli_allow_account_and_min_history_days(tmp_path, capsys):
     assert "SRVACC-04" in text and ALLOW_LISTED in text
     assert '"min_history_days": 4' in text
     assert main(["run", str(DEMO_CSV), "--out", str(out), "--min-history-days", "-1"]) == 2
-
-
-@pytest.fixture
-def local_folder(tmp_path, nb_local):
-    def _init():
-        nb_local.init("LocalData", LocalData_data_paths=[str(tmp_path)], namespace={})
-        nb_local.set_opt("silent", True)
-
-    yield tmp_path, _init
-    nb_local.init("LocalData", namespace={})
-    nb_local.set_opt("silent", True)
 
 
 def test_local_events_are_profiled_for_the_default_feature_set(local_folder):

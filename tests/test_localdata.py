@@ -13,19 +13,6 @@ from msticnb_iforest.query import LOCAL_FILE_STEMS
 from .conftest import DEMO_CSV
 
 
-@pytest.fixture
-def local_folder(tmp_path, nb_local):
-    """Point msticnb's LocalData provider at tmp_path; restore the plain provider after."""
-
-    def _init():
-        nb_local.init("LocalData", LocalData_data_paths=[str(tmp_path)], namespace={})
-        nb_local.set_opt("silent", True)
-
-    yield tmp_path, _init
-    nb_local.init("LocalData", namespace={})
-    nb_local.set_opt("silent", True)
-
-
 def test_raw_events_folder_is_summarized_within_timespan(local_folder):
     folder, init = local_folder
     demo = generate_demo(40, 14, seed=3)
