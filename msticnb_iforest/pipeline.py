@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from . import explain, plots
 from .errors import InputDataError, ParameterError
 from .features import FeatureSet, get_feature_set
-from .identity import allow_list_mask, check_allow_accounts
+from .identity import account_keys, allow_list_mask, check_allow_accounts
 from .model import fit_score
 from .schema import REQUIRED_SUMMARY_COLUMNS, is_summary_table, prepare_summary
 
@@ -166,6 +166,10 @@ def account_mask(table: pd.DataFrame, account: str) -> pd.Series:
 
     `account` may be ``user``, ``DOMAIN\\user`` or ``user@domain``.
     """
+    return _display_mask(table, account) | _key_mask(table, account)
+
+
+def _display_mask(table: pd.DataFrame, account: str) -> pd.Series:
     text = str(account).strip().casefold()
     if "\\" in text:
         dom, usr = text.split("\\", 1)
@@ -176,6 +180,20 @@ def account_mask(table: pd.DataFrame, account: str) -> pd.Series:
             table["DstDomain"], dom.split(".")[0], first_label=True
         )
     return _folded_equals(table["DstUser"], text)
+
+
+def _key_mask(table: pd.DataFrame, account: str) -> pd.Series:
+    """Match the canonical AccountKey (any spelling of the account), when present."""
+    if "AccountKey" not in table.columns:
+        return pd.Series(False, index=table.index)
+    wanted = str(account_keys([str(account)], [""])[0])
+    codes, uniques = pd.factorize(table["AccountKey"].astype(str))
+    keys = pd.Series(uniques, dtype=object)
+    if wanted.startswith("\\"):  # no domain given: any domain with this user
+        hits = keys.str.split("\\", n=1).str[-1] == wanted[1:]
+    else:
+        hits = keys == wanted
+    return pd.Series(hits.to_numpy()[codes], index=table.index) & (codes >= 0)
 
 
 def _folded_equals(values: pd.Series, target: str, first_label: bool = False) -> pd.Series:
