@@ -56,3 +56,17 @@ def local_folder(tmp_path, nb_local):
     yield tmp_path, _init
     nb_local.init("LocalData", namespace={})
     nb_local.set_opt("silent", True)
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    """The per-user-day demo table as exported (M/D/YYYY dates), read once per module."""
+    return pd.read_csv(DEMO_CSV)
+
+
+@pytest.fixture(scope="module")
+def events() -> pd.DataFrame:
+    """A small generated company's raw SecurityEvent logon rows (every sixth row)."""
+    from msticnb_iforest.demo import generate_demo
+
+    return generate_demo(n_users=6, n_days=5, seed=11).events.iloc[::6]

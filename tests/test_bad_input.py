@@ -25,13 +25,6 @@ from .bad_input_cases import (
     Err,
     check_ok,
 )
-from .conftest import DEMO_CSV
-
-
-@pytest.fixture(scope="module")
-def table() -> pd.DataFrame:
-    """The original per-user-day demo table, as exported (dates as M/D/YYYY text)."""
-    return pd.read_csv(DEMO_CSV)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 
 from msticnb_iforest.cli import main
-from msticnb_iforest.demo import generate_demo
 from msticnb_iforest.errors import InputDataError
 from msticnb_iforest.outputs import FORMULA_STARTS, write_outputs
 from msticnb_iforest.pipeline import hunt, make_plots
@@ -31,19 +30,6 @@ from .bad_input_cases import (
     hostile_names,
     set_cells,
 )
-from .conftest import DEMO_CSV
-
-
-@pytest.fixture(scope="module")
-def table() -> pd.DataFrame:
-    """The original per-user-day demo table, as exported (dates as M/D/YYYY text)."""
-    return pd.read_csv(DEMO_CSV)
-
-
-@pytest.fixture(scope="module")
-def events() -> pd.DataFrame:
-    """A small generated company's raw SecurityEvent logon rows (every sixth row)."""
-    return generate_demo(n_users=6, n_days=5, seed=11).events.iloc[::6]
 
 
 # --------------------------------------------------------------------------

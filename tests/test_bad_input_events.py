@@ -9,7 +9,6 @@ column. Each case runs with every registered feature set.
 import pandas as pd
 import pytest
 
-from msticnb_iforest.demo import generate_demo
 from msticnb_iforest.errors import ParameterError
 from msticnb_iforest.pipeline import hunt
 from msticnb_iforest.summarize import user_day_summary
@@ -21,12 +20,6 @@ from .bad_input_cases import (
     accounted,
     check_ok,
 )
-
-
-@pytest.fixture(scope="module")
-def events() -> pd.DataFrame:
-    """A small generated company's raw SecurityEvent logon rows (every sixth row)."""
-    return generate_demo(n_users=6, n_days=5, seed=11).events.iloc[::6]
 
 
 @pytest.mark.parametrize(("make", "expect"), RAW_CASES)
