@@ -122,7 +122,10 @@ def loo_quantiles(
     values = np.asarray(values, dtype="float64")
     group = np.asarray(group, dtype=np.int64)
     size = np.bincount(group) if len(group) else np.zeros(0, dtype=np.int64)
-    order = np.lexsort((values, group))
+    # One sort by (group, value): the value's rank among the distinct values
+    # makes an integer key, which sorts several times faster than a lexsort.
+    distinct, value_rank = np.unique(values, return_inverse=True)
+    order = np.argsort(group * max(len(distinct), 1) + value_rank.reshape(-1))
     ordered = values[order]
     start = np.concatenate([[0], np.cumsum(size)[:-1]]).astype(np.int64)
     rank = np.empty(len(values), dtype=np.int64)
