@@ -82,7 +82,12 @@ class FeatureSet:
         return {}
 
     def forest_params(self, n_rows: int) -> dict:
-        """IsolationForest parameters for a table of `n_rows` rows (default: `model_params`)."""
+        """
+        Forest settings for a table of `n_rows` rows (default: `model_params`).
+
+        Keyword arguments of `msticnb_iforest.model.fit_score`: IsolationForest
+        parameters, and ``fit_rows`` to build the trees from a sample of rows.
+        """
         return self.model_params()
 
     def suppressed(self, table: pd.DataFrame) -> pd.Series:
