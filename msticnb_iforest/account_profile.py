@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .events import DROP_REASONS, decode_rows, select_network_logons, text_codes
 from .identity import (
     SOURCE_LOCAL,
     SOURCE_NONE,
@@ -68,7 +69,6 @@ from .identity import (
     split_accounts,
 )
 from .schema import SUMMARY_COLUMNS
-from .summarize import DROP_REASONS, _on_rows, _select, _text_codes
 
 __all__ = ["ACCOUNT_DAY_COLUMNS", "PROFILE_COLUMNS", "account_day_summary"]
 
@@ -146,9 +146,9 @@ def account_day_summary(
         If `start` or `end` is not a time, or `start` is after `end`.
 
     """
-    # The filters of summarize.filter_network_logons, without building the
-    # filtered frame: columns are decoded to integer codes on the kept rows.
-    selection = _select(events, start, end)
+    # The filters of summarize.filter_network_logons (events.select_network_logons),
+    # without building the filtered frame: columns are decoded on the kept rows.
+    selection = select_network_logons(events, start, end)
     if selection is None or len(selection.rows) == 0:
         dropped = selection.dropped if selection is not None else dict.fromkeys(DROP_REASONS, 0)
         return (_empty(), dropped) if return_dropped else _empty()
@@ -156,7 +156,7 @@ def account_day_summary(
     def column(name: str) -> tuple[np.ndarray, np.ndarray]:
         if name not in selection.lookup:  # absent AccountDomain: the constant ""
             return np.zeros(len(selection.rows), dtype=np.int64), np.array([""], dtype=object)
-        text = _on_rows(_text_codes, events[selection.lookup[name]], selection.rows)
+        text = decode_rows(text_codes, events[selection.lookup[name]], selection.rows)
         return _sorted(text.codes, text.labels)
 
     table = _profile(
