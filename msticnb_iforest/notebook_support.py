@@ -23,7 +23,7 @@ import pandas as pd
 from msticpy.common.timespan import TimeSpan
 
 from .errors import ParameterError, QueryError
-from .query import DEFAULT_DAYS, LOCAL_FILE_STEMS, default_timespan
+from .query import DEFAULT_DAYS, LOCAL_FILE_STEMS, default_timespan, find_local_files
 
 __all__ = [
     "DEMO",
@@ -197,11 +197,9 @@ def _looks_like_path(text: str) -> bool:
 
 
 def _local_files(folder: Path) -> list[Path]:
-    from .query import _find_local  # the same file search the LocalData queries use
-
-    found: list[Path] = []
+    found: list[Path] = []  # the same file search the LocalData queries use
     for stem in LOCAL_FILE_STEMS.values():
-        found.extend(_find_local([folder], stem))
+        found.extend(find_local_files([folder], stem))
     return found
 
 
@@ -479,10 +477,9 @@ def _raw_events(source: DataSource) -> pd.DataFrame | None:
         return source.demo.events
     if source.folder is None:
         return None
-    from .query import _find_local
     from .readers import read_tables
 
-    files = _find_local([source.folder], LOCAL_FILE_STEMS["network_logon_events"])
+    files = find_local_files([source.folder], LOCAL_FILE_STEMS["network_logon_events"])
     if not files:
         return None
     events, _ = read_tables(files)

@@ -31,6 +31,7 @@ __all__ = [
     "ensure_queries",
     "fetch_local",
     "fetch_user_days",
+    "find_local_files",
     "query_file_for",
     "split_windows",
     "WINDOW_QUERIES",
@@ -408,7 +409,28 @@ def _local_paths(qry_prov: Any) -> list[Path]:
     return [Path(p) for p in getattr(driver, "_paths", []) or []]
 
 
-def _find_local(folders: list[Path], stem: str) -> list[Path]:
+def find_local_files(folders: list[Path], stem: str) -> list[Path]:
+    """
+    Find the saved tables named `stem` under some folders.
+
+    Matches ``<stem><ext>`` and ``<stem>_<anything><ext>`` (split exports)
+    at any depth, where ``<ext>`` is one of ``.csv``, ``.csv.gz``, ``.tsv``,
+    ``.parquet``, ``.pq``, ``.jsonl``, ``.jsonl.gz``, ``.ndjson``, ``.json``,
+    ``.json.gz`` or ``.pkl``.
+
+    Parameters
+    ----------
+    folders : list of Path
+        Folders to search recursively.
+    stem : str
+        File name stem, e.g. a value of :data:`LOCAL_FILE_STEMS`.
+
+    Returns
+    -------
+    list of Path
+        The matching files as resolved paths, each once, sorted.
+
+    """
     found = []
     for folder in folders:
         for suffix in _LOCAL_SUFFIXES:
@@ -457,7 +479,7 @@ def fetch_local(
         if name != "network_logon_events" and stem != fset.local_table_stem
     ]
     for pos, stem in enumerate(saved):
-        files = _find_local(folders, stem)
+        files = find_local_files(folders, stem)
         if files:
             data, info = read_tables(files)
             if "Date" not in data.columns:
@@ -468,7 +490,7 @@ def fetch_local(
             keep = ((days >= day0) & (days <= day1)).to_numpy()
             return data[keep].reset_index(drop=True), info, {"out_of_range": int((~keep).sum())}
         if pos == 0:  # raw events rank right after the feature set's own table
-            files = _find_local(folders, LOCAL_FILE_STEMS["network_logon_events"])
+            files = find_local_files(folders, LOCAL_FILE_STEMS["network_logon_events"])
             if files:
                 events, info = read_tables(files)
                 table, dropped = fset.summarize_events(events, start=start, end=end)
