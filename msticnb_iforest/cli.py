@@ -361,47 +361,10 @@ def _counts_text(counts: dict[str, int]) -> str:
     return "; ".join(f"{_printable(reason)} {int(n):,}" for reason, n in counts.items() if n)
 
 
-def _day_keys(frame):
-    """Return Date (naive UTC day), DstDomain and DstUser (case-folded) of `frame`."""
-    import pandas as pd
-
-    dates = pd.to_datetime(frame["Date"])
-    if dates.dt.tz is not None:
-        dates = dates.dt.tz_convert("UTC").dt.tz_localize(None)
-    return pd.DataFrame(
-        {
-            "Date": dates.dt.normalize(),
-            "DstDomain": frame["DstDomain"].astype(str).str.casefold(),
-            "DstUser": frame["DstUser"].astype(str).str.casefold(),
-        },
-        index=frame.index,
-    )
-
-
-def _label_match(result, labels) -> dict[str, Any]:
-    """Count labelled attack user-days among the reported outliers."""
-    keys = ["Date", "DstDomain", "DstUser"]
-    labelled = _day_keys(labels).assign(attack=labels["attack"].astype(str))
-    labelled = labelled.drop_duplicates(keys)
-    flagged = _day_keys(result.outliers).drop_duplicates()
-    hits = labelled.merge(flagged, on=keys, how="inner")
-    found = hits["attack"].value_counts()
-    by_attack = {
-        str(kind): {"labelled": int(count), "found": int(found.get(kind, 0))}
-        for kind, count in labelled["attack"].value_counts().sort_index().items()
-    }
-    return {
-        "labelled_user_days": len(labelled),
-        "labelled_in_outliers": len(hits),
-        "outliers": len(flagged),
-        "by_attack": by_attack,
-    }
-
-
 def _cmd_demo(args: argparse.Namespace, argv: Sequence[str], progress: _Progress) -> int:
     import pandas as pd
 
-    from .demo import generate_demo
+    from .demo import generate_demo, match_labels
 
     progress(f"Generating demo logons: {args.users} users, {args.days} days, seed {args.seed}")
     begin = time.perf_counter()
@@ -409,7 +372,7 @@ def _cmd_demo(args: argparse.Namespace, argv: Sequence[str], progress: _Progress
     generate_s = round(time.perf_counter() - begin, 4)
     result, figures = _hunt(demo.events, args, progress)
     result.timings = {"generate": generate_s, **result.timings}
-    match = _label_match(result, demo.labels)
+    match = match_labels(result.outliers, demo.labels)
     info = _run_info(
         args,
         argv,

@@ -63,6 +63,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -80,6 +81,7 @@ __all__ = [
     "demo_labels",
     "generate_demo",
     "iter_demo_events",
+    "match_labels",
 ]
 
 #: Attack kinds that can be planted, in planting order.
@@ -1554,3 +1556,60 @@ def demo_labels(
         domain=domain,
         noise=noise,
     ).labels
+
+
+def match_labels(outliers: pd.DataFrame, labels: pd.DataFrame) -> dict[str, Any]:
+    """
+    Count the labelled attack user-days among a hunt's reported outliers.
+
+    User-days are matched on the UTC day of ``Date`` and on ``DstDomain``
+    and ``DstUser`` compared case-insensitively (case-folded).
+
+    Parameters
+    ----------
+    outliers : pd.DataFrame
+        Reported outliers with ``Date`` (datetimes, or text in one date
+        format), ``DstDomain`` and ``DstUser`` columns. Not modified.
+    labels : pd.DataFrame
+        The demo's labels (`DemoData.labels`, `LABEL_COLUMNS`). Not modified.
+
+    Returns
+    -------
+    dict[str, Any]
+        ``labelled_user_days`` (distinct labelled user-days),
+        ``labelled_in_outliers`` (those among the outliers), ``outliers``
+        (distinct outlier user-days) and ``by_attack``: for each attack kind
+        in sorted order, ``{"labelled": int, "found": int}``.
+
+    """
+    keys = ["Date", "DstDomain", "DstUser"]
+    labelled = _day_keys(labels).assign(attack=labels["attack"].astype(str))
+    labelled = labelled.drop_duplicates(keys)
+    flagged = _day_keys(outliers).drop_duplicates()
+    hits = labelled.merge(flagged, on=keys, how="inner")
+    found = hits["attack"].value_counts()
+    by_attack = {
+        str(kind): {"labelled": int(count), "found": int(found.get(kind, 0))}
+        for kind, count in labelled["attack"].value_counts().sort_index().items()
+    }
+    return {
+        "labelled_user_days": len(labelled),
+        "labelled_in_outliers": len(hits),
+        "outliers": len(flagged),
+        "by_attack": by_attack,
+    }
+
+
+def _day_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return Date (naive UTC day), DstDomain and DstUser (case-folded) of `frame`."""
+    dates = pd.to_datetime(frame["Date"])
+    if dates.dt.tz is not None:
+        dates = dates.dt.tz_convert("UTC").dt.tz_localize(None)
+    return pd.DataFrame(
+        {
+            "Date": dates.dt.normalize(),
+            "DstDomain": frame["DstDomain"].astype(str).str.casefold(),
+            "DstUser": frame["DstUser"].astype(str).str.casefold(),
+        },
+        index=frame.index,
+    )

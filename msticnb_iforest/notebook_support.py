@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 from msticpy.common.timespan import TimeSpan
 
+from .demo import generate_demo, match_labels
 from .errors import ParameterError, QueryError
 from .query import DEFAULT_DAYS, LOCAL_FILE_STEMS, default_timespan, find_local_files
 
@@ -221,8 +222,6 @@ def _init_msticnb(query_provider: Any = None, **kwargs: Any) -> Any:
 
 
 def _open_demo(timespan_args: tuple, users: int, days: int, seed: int, demo_end: Any) -> DataSource:
-    from .demo import generate_demo
-
     demo = generate_demo(n_users=users, n_days=days, seed=seed, end=demo_end)
     timespan = hunt_window(*timespan_args, demo=demo)
     tmp = tempfile.TemporaryDirectory(prefix="msticnb_iforest_demo_")
@@ -543,9 +542,7 @@ def demo_match(result: Any, source: DataSource) -> dict[str, Any] | None:
     """
     if source.demo is None or result.outliers is None:
         return None
-    from .cli import _label_match  # the demo command's scoring of planted attacks
-
-    return _label_match(result, source.demo.labels)
+    return match_labels(result.outliers, source.demo.labels)
 
 
 def write_notebook_outputs(
