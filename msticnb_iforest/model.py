@@ -134,7 +134,9 @@ def score_rows(
     if threads <= 1:
         scores = model.score_samples(distinct)
     else:
-        bounds = np.linspace(0, len(distinct), 4 * threads + 1).astype(int)
+        # One block per thread: every call re-validates the rows and dispatches
+        # a task per tree, so fewer, larger blocks are faster.
+        bounds = np.linspace(0, len(distinct), threads + 1).astype(int)
         blocks = [distinct.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         with ThreadPoolExecutor(threads) as pool:
             scores = np.concatenate(list(pool.map(model.score_samples, blocks)))
@@ -198,10 +200,10 @@ def fit_score(
         then draws its `max_samples` rows from the sample, which is still a
         uniform draw from the whole table; the saving is scikit-learn's cost
         per tree of passing its draw as weights over *all* rows, which
-        dominates fitting on a million rows. Choose it well above
-        ``n_estimators * max_samples`` so that trees rarely share rows.
-        None, or a table no larger, fits on all rows (scikit-learn's
-        result exactly).
+        dominates fitting on a million rows. Two trees share about
+        ``max_samples ** 2 / fit_rows`` rows, so ``100 * max_samples`` keeps
+        them about 1 % alike. None, or a table no larger, fits on all rows
+        (scikit-learn's result exactly).
     n_jobs : int, optional
         Threads for fitting and scoring; None uses every core. Results do
         not depend on it.
