@@ -244,7 +244,7 @@ class AnomalousLogonUsers(Notebooklet):
             Most per-outlier and trend plots drawn, default 10.
         max_explained : int
             Most outliers given SHAP values and reasons (the top by score),
-            default 1000; None explains all.
+            default 500; None explains all.
         query_options : dict
             Options passed to the query provider (e.g. ``{"database": ...}``
             for Azure Data Explorer).

@@ -40,8 +40,9 @@ __all__ = [
 #: Plots drawn per kind unless the caller asks for another number.
 DEFAULT_MAX_PLOTS = 10
 
-#: Outliers given SHAP values and reasons unless the caller asks for another number.
-DEFAULT_MAX_EXPLAINED = 1000
+#: Outliers given SHAP values and reasons unless the caller asks for another number:
+#: as many as the HTML report's outlier table shows.
+DEFAULT_MAX_EXPLAINED = 500
 
 #: Why a flagged user-day of an ``allow_accounts`` account is not reported.
 ALLOW_LISTED = "allow-listed account"
@@ -287,10 +288,11 @@ def hunt(
     shap : bool, default=True
         Compute SHAP values for the outliers. When False the explanations
         rank features by how rare their value is across all user-days.
-    max_explained : int or None, default=1000
+    max_explained : int or None, default=500
         Explain (SHAP values, top features, reason) only the highest-scoring
         this many outliers; every outlier is still scored and listed. SHAP
-        costs about half a millisecond per outlier, so this bounds the run
+        costs from about half a millisecond (``seed``) to about 5 ms
+        (``baseline``, deeper trees) per outlier, so this bounds the run
         time when a big table yields thousands of outliers. None explains
         all of them. A note says when outliers were left unexplained.
     n_jobs : int, optional

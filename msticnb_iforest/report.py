@@ -20,7 +20,8 @@ import pandas as pd
 
 __all__ = ["figure_to_data_uri", "render_report"]
 
-#: Outlier rows shown in the HTML table (outliers.csv always has all of them).
+#: Outlier rows shown in the HTML table (outliers.csv always has all of them);
+#: the same number as are explained by default (``pipeline.DEFAULT_MAX_EXPLAINED``).
 MAX_TABLE_ROWS = 500
 
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'"

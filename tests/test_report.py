@@ -224,3 +224,10 @@ def test_jsonable_converts_numpy_and_pandas():
         "1": [1, 2],
     }
     json.dumps(jsonable(value), allow_nan=False)
+
+
+def test_report_table_shows_exactly_the_explained_outliers_by_default():
+    from msticnb_iforest.pipeline import DEFAULT_MAX_EXPLAINED
+    from msticnb_iforest.report import MAX_TABLE_ROWS
+
+    assert MAX_TABLE_ROWS == DEFAULT_MAX_EXPLAINED
