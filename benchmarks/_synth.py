@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from msticnb_iforest.account_profile import ACCOUNT_DAY_COLUMNS
+
 DOMAINS = np.array(["CONTOSO", "FABRIKAM", "WOODGROVE", "NORTHWIND"], dtype=object)
 START = pd.Timestamp("2024-03-01", tz="UTC")
 _DAY_NS = 86_400 * 10**9
@@ -37,8 +39,9 @@ def user_days(
     are failure-only days, counts are Poisson around a log-normal per-account
     rate, and 0.2 % of rows carry a burst of failures or new hosts. With
     `account_day`, the extra columns of the ``account_day_summary`` query
-    are added (novel sources and computers, failing-source spread, host
-    bursts, window days).
+    are added, all of them and in the query's order (canonical account key,
+    novel sources and computers, real-source counts, failing-source spread,
+    host bursts, window days).
     """
     rng = np.random.default_rng(seed)
     # Days active per account: most accounts on most days, a tail of rare ones.
@@ -107,20 +110,27 @@ def user_days(
         }
     )
     if account_day:
-        _add_account_day_columns(table, rng, days, failed, burst)
+        table = _with_account_day_columns(table, rng, days, failed, burst)
     return table
 
 
-def _add_account_day_columns(
+def _with_account_day_columns(
     table: pd.DataFrame, rng: np.random.Generator, days: int, failed: np.ndarray, burst: np.ndarray
-) -> None:
-    """Add the ``account_day_summary`` columns in place."""
+) -> pd.DataFrame:
+    """Add the other ``account_day_summary`` columns, in the query's column order."""
     n_rows = len(table)
+    spelling, names = pd.factorize(table["DstDomain"] + "\\" + table["DstUser"])
+    table["AccountKey"] = pd.Index(names).str.lower().to_numpy(dtype=object)[spelling]
     ips = np.array([f"10.{i >> 8 & 255}.{i & 255}.{(i * 7) & 255}" for i in range(4096)], object)
     failing = failed > 0
     table["NovelSrcIp"] = rng.poisson(0.08, n_rows) + burst * rng.integers(1, 5, n_rows)
     table["NovelSrcHost"] = rng.poisson(0.05, n_rows) + burst * rng.integers(1, 5, n_rows)
     table["NovelComputer"] = rng.poisson(0.1, n_rows) + burst * rng.integers(3, 30, n_rows)
+    table["SrcIps"] = table["DistinctSrcIp"] - (rng.random(n_rows) < 0.05)
+    table["SrcHosts"] = table["DistinctSrcHostName"] - (rng.random(n_rows) < 0.05)
+    table["NoSrcIpLogons"] = rng.poisson(0.2, n_rows)
+    table["LocalSrcIpLogons"] = rng.poisson(0.1, n_rows)
+    table["NoSrcHostLogons"] = rng.poisson(0.2, n_rows)
     spray = failing & (rng.random(n_rows) < 0.002)
     table["SrcIpFailedAccounts"] = failing * (1 + spray * rng.integers(10, 60, n_rows))
     table["SrcIpFailedAccountsUsual"] = failing * rng.gamma(0.5, 0.4, n_rows)
@@ -128,3 +138,6 @@ def _add_account_day_columns(
     table["SrcIpHosts"] = 1 + (rng.random(n_rows) < 0.001) * rng.integers(20, 200, n_rows)
     table["HostsSrcIp"] = ips[rng.integers(0, len(ips), n_rows)]
     table["WindowDays"] = days
+    if sorted(table.columns) != sorted(ACCOUNT_DAY_COLUMNS):
+        raise AssertionError("synthetic columns drifted from the account_day_summary query")
+    return table[ACCOUNT_DAY_COLUMNS]
