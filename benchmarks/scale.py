@@ -578,6 +578,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report(args, hunts, raws, rowwise, seed_top, load_before, started, rows) -> str:
+    from msticnb_iforest.pipeline import DEFAULT_MAX_EXPLAINED
+
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     top = max(rows)
     parts = [
@@ -590,7 +592,8 @@ def _report(args, hunts, raws, rowwise, seed_top, load_before, started, rows) ->
         "Rerun: `python benchmarks/scale.py` (full, writes this file) or "
         "`python benchmarks/scale.py --quick` (smoke test).\n",
         "## hunt() on per-user-day tables\n",
-        "Default options (`shap=True`, `max_explained=1000`, contamination 0.01); "
+        f"Default options (`shap=True`, `max_explained={DEFAULT_MAX_EXPLAINED}`, "
+        "contamination 0.01); "
         "seconds per stage; imports done beforehand; plots not in the total. Synthetic "
         "user-days: about 20 days per account, 1 % repeated keys, 4 % failure-only days, "
         "heavy-tailed counts, plus the `account_day_summary` columns for feature sets that "
@@ -622,7 +625,8 @@ def _report(args, hunts, raws, rowwise, seed_top, load_before, started, rows) ->
         f"SHAP for every row, timed on {rowwise['shap_rows']:,} rows "
         f"({rowwise['shap_ms_per_row']:.2f} ms/row) plus building the explainer "
         f"({rowwise['explainer_s']:.1f} s). Sampled stages are extrapolated linearly to 1M. "
-        f"This package: `seed` at {top:,} user-days, SHAP for the top 1,000 outliers only.\n",
+        f"This package: `seed` at {top:,} user-days, SHAP for the top "
+        f"{DEFAULT_MAX_EXPLAINED:,} outliers only.\n",
         rowwise_table(rowwise, seed_top if top == TARGET_ROWS else None),
     ]
     parts.append(_verdicts(hunts, raws))
