@@ -107,3 +107,15 @@ def test_n_threads_counts_back_from_the_cores():
     assert n_threads(-1) == cores
     assert n_threads(-cores - 5) == 1
     assert n_threads(3) == 3
+
+
+def test_baseline_fit_rows_reaches_the_forest():
+    from msticnb_iforest.features.baseline import FIT_ROWS, BaselineFeatures
+
+    assert BaselineFeatures().forest_params(10**6)["fit_rows"] == FIT_ROWS
+    assert BaselineFeatures(fit_rows=None).forest_params(10**6)["fit_rows"] is None
+    kept = BaselineFeatures(fit_rows=5_000).configured(min_history_days=2)
+    assert (kept.fit_rows, kept.min_history_days) == (5_000, 2)
+    for bad in (0, -3, 2.5, True, "all"):
+        with pytest.raises(ParameterError, match="fit_rows"):
+            BaselineFeatures(fit_rows=bad)
