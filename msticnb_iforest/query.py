@@ -389,19 +389,6 @@ LOCAL_FILE_STEMS = {
 #: Queries whose history window (``window_start``, ``window_end``) is set apart
 #: from the rows' window, so that split chunks still see the whole history.
 WINDOW_QUERIES = frozenset({"account_day_summary"})
-_LOCAL_SUFFIXES = (
-    ".csv",
-    ".csv.gz",
-    ".tsv",
-    ".parquet",
-    ".pq",
-    ".jsonl",
-    ".jsonl.gz",
-    ".ndjson",
-    ".json",
-    ".json.gz",
-    ".pkl",
-)
 
 
 def _local_paths(qry_prov: Any) -> list[Path]:
@@ -414,9 +401,9 @@ def find_local_files(folders: list[Path], stem: str) -> list[Path]:
     Find the saved tables named `stem` under some folders.
 
     Matches ``<stem><ext>`` and ``<stem>_<anything><ext>`` (split exports)
-    at any depth, where ``<ext>`` is one of ``.csv``, ``.csv.gz``, ``.tsv``,
-    ``.parquet``, ``.pq``, ``.jsonl``, ``.jsonl.gz``, ``.ndjson``, ``.json``,
-    ``.json.gz`` or ``.pkl``.
+    at any depth, where ``<ext>`` is one the readers understand
+    (`msticnb_iforest.readers.SUPPORTED_SUFFIXES`). Pickle files are not
+    read: loading one can run code.
 
     Parameters
     ----------
@@ -431,9 +418,11 @@ def find_local_files(folders: list[Path], stem: str) -> list[Path]:
         The matching files as resolved paths, each once, sorted.
 
     """
+    from .readers import SUPPORTED_SUFFIXES
+
     found = []
     for folder in folders:
-        for suffix in _LOCAL_SUFFIXES:
+        for suffix in SUPPORTED_SUFFIXES:
             found.extend(sorted(folder.resolve().glob(f"**/{stem}{suffix}")))
             found.extend(sorted(folder.resolve().glob(f"**/{stem}_*{suffix}")))
     return sorted(set(found))
@@ -497,4 +486,11 @@ def fetch_local(
                 return table, info, dropped
     names = " or ".join(f"{stem}.csv" for stem in LOCAL_FILE_STEMS.values())
     where = ", ".join(str(f) for f in folders) or "no folder (set LocalData data_paths)"
-    raise QueryError(f"No AnomalousLogons data found: expected {names} in {where}.")
+    pickles = [p for f in folders for p in sorted(f.glob("**/anomalous_logons_*.pkl"))]
+    hint = (
+        f" {pickles[0].name} is a pickle, which is not read (loading one can run code); "
+        "save it as CSV or Parquet."
+        if pickles
+        else ""
+    )
+    raise QueryError(f"No AnomalousLogons data found: expected {names} in {where}.{hint}")

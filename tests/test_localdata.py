@@ -51,3 +51,27 @@ def test_empty_folder_names_the_expected_files(local_folder):
     init()
     with pytest.raises(QueryError, match="anomalous_logons_events.csv"):
         AnomalousLogonUsers().run(timespan=TimeSpan(start="2024-01-01", end="2024-01-05"))
+
+
+def test_every_readable_format_is_found_and_pickles_are_not(tmp_path):
+    from msticnb_iforest.query import find_local_files
+    from msticnb_iforest.readers import SUPPORTED_SUFFIXES
+
+    stem = LOCAL_FILE_STEMS["user_day_summary"]
+    (tmp_path / "deep" / "er").mkdir(parents=True)
+    for suffix in SUPPORTED_SUFFIXES:
+        (tmp_path / "deep" / "er" / f"{stem}_part{suffix}").write_bytes(b"")
+    (tmp_path / f"{stem}.pkl").write_bytes(b"")
+    (tmp_path / f"{stem}.txt").write_bytes(b"")
+    found = find_local_files([tmp_path], stem)
+    names = sorted(p.name for p in found)
+    assert names == sorted(f"{stem}_part{suffix}" for suffix in SUPPORTED_SUFFIXES)
+    assert {".tsv.gz", ".ndjson.gz"} <= {suffix for suffix in SUPPORTED_SUFFIXES}
+
+
+def test_a_pickled_table_is_named_but_not_loaded(local_folder):
+    folder, init = local_folder
+    pd.read_csv(DEMO_CSV).to_pickle(folder / f"{LOCAL_FILE_STEMS['user_day_summary']}.pkl")
+    init()
+    with pytest.raises(QueryError, match="pickle, which is not read"):
+        AnomalousLogonUsers().run(timespan=TimeSpan(start="2022-09-06", end="2022-09-27"))
