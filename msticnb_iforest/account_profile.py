@@ -153,20 +153,20 @@ def account_day_summary(
         dropped = selection.dropped if selection is not None else dict.fromkeys(DROP_REASONS, 0)
         return (_empty(), dropped) if return_dropped else _empty()
 
+    rows, lookup, dropped = selection.rows, selection.lookup, selection.dropped
+    time_ns, success = selection.time_ns, selection.success
+    domain = _sorted(selection.domain.codes, selection.domain.labels)
+    user = _sorted(selection.user.codes, selection.user.labels)
+    del selection  # its unsorted codes: 20M events hold one array per column
+
     def column(name: str) -> tuple[np.ndarray, np.ndarray]:
-        if name not in selection.lookup:  # absent AccountDomain: the constant ""
-            return np.zeros(len(selection.rows), dtype=np.int64), np.array([""], dtype=object)
-        text = decode_rows(text_codes, events[selection.lookup[name]], selection.rows)
+        if name not in lookup:  # absent AccountDomain: the constant ""
+            return np.zeros(len(rows), dtype=np.int64), np.array([""], dtype=object)
+        text = decode_rows(text_codes, events[lookup[name]], rows)
         return _sorted(text.codes, text.labels)
 
-    table = _profile(
-        selection.time_ns,
-        selection.success,
-        _sorted(selection.domain.codes, selection.domain.labels),
-        _sorted(selection.user.codes, selection.user.labels),
-        column,
-    )
-    return (table, selection.dropped) if return_dropped else table
+    table = _profile(time_ns, success, domain, user, column)
+    return (table, dropped) if return_dropped else table
 
 
 # --------------------------------------------------------------------------
@@ -253,21 +253,17 @@ def _profile(
     `column(name)` returns the sorted codes and labels of a text column on
     the kept rows.
     """
-    success = is_success.astype(np.int64)
+    # Memory: 20M events make every per-row array 80-160 MB, so each text
+    # column is decoded when it is needed and released once it is counted.
+    success = np.asarray(is_success, dtype=bool)  # 0/1 in sums and keys
     day_abs = np.floor_divide(time_ns, _NS_PER_DAY)
     day, days = _dense(day_abs - day_abs.min())
     days = days + day_abs.min()
+    del day_abs
     n_days = len(days)
 
-    names = (
-        "Computer",
-        "IpAddress",
-        "WorkstationName",
-        "AuthenticationPackageName",
-        "AccountDomain",
-    )
-    text = {name: column(name) for name in names}
-    accounts = _accounts(domain_text, user_text, text["Computer"])
+    computer_column = column("Computer")
+    accounts = _accounts(domain_text, user_text, computer_column)
     account, n_accounts = accounts.codes, len(accounts.keys)
     group, group_keys = _dense(day * n_accounts + account)
     n_groups = len(group_keys)
@@ -285,18 +281,27 @@ def _profile(
             return _distinct(group, n_groups, codes, n_values, success)
         return _distinct(group[rows], n_groups, codes[rows], n_values, success[rows])
 
-    domains, _, _ = distinct(domain_text[0], len(domain_text[1]))
-    computers, computers_ok, _ = distinct(text["Computer"][0], len(text["Computer"][1]))
-    ips, ips_ok, _ = distinct(text["IpAddress"][0], len(text["IpAddress"][1]))
-    hosts, hosts_ok, _ = distinct(text["WorkstationName"][0], len(text["WorkstationName"][1]))
-    package_codes, package_labels = text["AuthenticationPackageName"]
-    packages, _, _ = distinct(package_codes, len(package_labels))
-    _, account_domains_ok, _ = distinct(text["AccountDomain"][0], len(text["AccountDomain"][1]))
+    def count(name: str) -> tuple[np.ndarray, np.ndarray]:
+        codes, labels = column(name)
+        every, ok, _ = distinct(codes, len(labels))
+        return every, ok
 
-    # Sources, normalized once per distinct label.
-    ip, ip_labels, ip_kind = _normalized(text["IpAddress"], "ip")
-    host, host_labels, _ = _normalized(text["WorkstationName"], "host")
-    computer, computer_labels, _ = _normalized(text["Computer"], "computer")
+    domains, _, _ = distinct(domain_text[0], len(domain_text[1]))
+    del domain_text, user_text
+    packages, _ = count("AuthenticationPackageName")
+    _, account_domains_ok = count("AccountDomain")
+    # Sources, normalized once per distinct label, each raw column dropped once counted.
+    computers, computers_ok, _ = distinct(computer_column[0], len(computer_column[1]))
+    computer, computer_labels, _ = _normalized(computer_column, "computer")
+    del computer_column
+    ip_column = column("IpAddress")
+    ips, ips_ok, _ = distinct(ip_column[0], len(ip_column[1]))
+    ip, ip_labels, ip_kind = _normalized(ip_column, "ip")
+    del ip_column
+    host_column = column("WorkstationName")
+    hosts, hosts_ok, _ = distinct(host_column[0], len(host_column[1]))
+    host, host_labels, _ = _normalized(host_column, "host")
+    del host_column
     real_ip = ip_kind == SOURCE_REAL
     real_host = host_labels[host] != ""
     src_ips, _, ip_pairs = distinct(ip, len(ip_labels), real_ip)
@@ -316,7 +321,7 @@ def _profile(
             group_keys,
         )
 
-    failed = (success == 0) & real_ip
+    failed = ~success & real_ip
     spray_count, spray_usual, spray_ip = _failed_sources(
         day[failed], account[failed], ip[failed], len(ip_labels), n_accounts, n_days, group_keys
     )
@@ -385,7 +390,7 @@ class _Accounts:
 def _accounts(
     domain_text: tuple[np.ndarray, np.ndarray],
     user_text: tuple[np.ndarray, np.ndarray],
-    computer_text: tuple[np.ndarray, np.ndarray],
+    computer_column: tuple[np.ndarray, np.ndarray],
 ) -> _Accounts:
     """
     Give every row its canonical account and every account its display spelling.
@@ -396,7 +401,7 @@ def _accounts(
     is its most frequent one in the rows (ties: the smallest).
     """
     (domain, domain_labels), (user, user_labels) = domain_text, user_text
-    computer, computer_labels = computer_text
+    computer, computer_labels = computer_column
     pair, pair_keys = _dense(domain * len(user_labels) + user)
     pair_domain = domain_labels[pair_keys // len(user_labels)]
     pair_user = user_labels[pair_keys % len(user_labels)]
