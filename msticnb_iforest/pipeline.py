@@ -291,8 +291,8 @@ def hunt(
     max_explained : int or None, default=500
         Explain (SHAP values, top features, reason) only the highest-scoring
         this many outliers; every outlier is still scored and listed. SHAP
-        costs from about half a millisecond (``seed``) to about 5 ms
-        (``baseline``, deeper trees) per outlier, so this bounds the run
+        costs about 1 ms (``seed``) to 6 ms (``baseline``, more and deeper
+        trees) per outlier on one core, so this bounds the run
         time when a big table yields thousands of outliers. None explains
         all of them. A note says when outliers were left unexplained.
     n_jobs : int, optional
