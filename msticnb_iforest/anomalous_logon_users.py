@@ -23,7 +23,7 @@ from msticnb.notebooklet import NBMetadata, Notebooklet, NotebookletResult
 from msticpy.common.timespan import TimeSpan
 
 from ._version import VERSION
-from .errors import ParameterError
+from .errors import AnomalousLogonsError, ParameterError
 from .features import get_feature_set
 from .links import account_links, kql_string, pivot_window
 from .pipeline import DEFAULT_MAX_EXPLAINED, DEFAULT_MAX_PLOTS, Hunt, account_mask, hunt, make_plots
@@ -262,6 +262,22 @@ class AnomalousLogonUsers(Notebooklet):
             the query fails; the message names the problem.
 
         """
+        try:
+            return self._run(value, data, timespan, options, **kwargs)
+        except AnomalousLogonsError as err:
+            # Raised afresh so that a notebook shows the message under a short
+            # traceback (the cell and this line), not every stage it passed.
+            raise type(err)(str(err)) from None
+
+    def _run(
+        self,
+        value: Any,
+        data: pd.DataFrame | None,
+        timespan: TimeSpan | None,
+        options: Iterable[str] | None,
+        **kwargs,
+    ) -> AnomalousLogonUsersResult:
+        """Query (unless `data` is given), hunt, plot and display: the body of `run`."""
         timespan = _utc_timespan(timespan)
         super().run(value=value, data=data, timespan=timespan, options=options, **kwargs)
         timespan = self._resolve_timespan(timespan, **kwargs)

@@ -313,3 +313,38 @@ def test_local_folder_opens_msticnb(tmp_path, nb_local):
     finally:
         nb_local.init("LocalData", namespace={})
         nb_local.set_opt("silent", True)
+
+
+@pytest.mark.slow
+def test_failing_query_stops_at_the_run_cell_with_one_message(kernel_env, tmp_path):
+    """A query that fails after setup (here: a saved table without dates) stops the run there."""
+    import papermill
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    table = pd.read_csv(Path(__file__).resolve().parents[2] / "shared/data/iforest-demo-data.csv")
+    stem = LOCAL_FILE_STEMS["account_day_summary"]
+    table.drop(columns=["Date"]).to_csv(folder / f"{stem}.csv", index=False)
+    out = tmp_path / "out"
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        _execute(
+            tmp_path,
+            data_source=str(folder),
+            start="2022-09-06",
+            end="2022-09-27",
+            output_dir=str(out),
+            silent=True,
+        )
+    err = caught.value
+    assert err.ename == "QueryError"
+    assert f"{stem}.csv has no Date column" in err.evalue
+    frames = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(err.traceback))
+    assert "in AnomalousLogonUsers.run(" in frames
+    assert "query.py" not in frames and "_get_user_days" not in frames  # short traceback
+    executed = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
+    assert len(_errors(executed)) == 1
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    at = next(i for i, c in enumerate(code) if c.execution_count == err.exec_count)
+    assert "hunter.run(" in code[at].source
+    assert all(c.execution_count is None and not c.outputs for c in code[at + 1 :])
+    assert not out.exists()
