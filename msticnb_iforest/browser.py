@@ -9,6 +9,9 @@ from typing import Any
 import ipywidgets as widgets
 from IPython.display import display
 
+from . import plots
+from .pipeline import trend_figure
+
 __all__ = ["OutlierBrowser"]
 
 
@@ -21,6 +24,9 @@ def _figure_png(fig: Any) -> bytes:
 class OutlierBrowser:
     """
     Pick an outlier; see its reason, SHAP chart and trend; run AccountSummary.
+
+    Every outlier can be browsed: charts of outliers beyond the run's plot
+    cap (``max_plots``) are drawn when first selected.
 
     Parameters
     ----------
@@ -35,6 +41,9 @@ class OutlierBrowser:
 
     def __init__(self, result: Any, run_summary: Callable[[str], Any], show: bool = True):
         self.result = result
+        # PNGs by outlier or account: charts beyond the result's plot cap are
+        # drawn when first selected, then reused.
+        self._drawn: dict[tuple, bytes] = {}
         self._run_summary = run_summary
         outliers = result.outliers
         options = [
@@ -72,19 +81,51 @@ class OutlierBrowser:
 
         self.select.value = idx
         row = self.result.outliers.loc[idx]
-        reason = ""
-        if self.result.explanations is not None and idx in self.result.explanations.index:
-            reason = self.result.explanations.loc[idx, "reason"]
+        explanations = self.result.explanations
+        if explanations is not None and idx in explanations.index:
+            reason = str(explanations.loc[idx, "reason"])
+        else:
+            limit = (self.result.parameters or {}).get("max_explained")
+            reason = (
+                f"(Not explained: explanations cover the top {limit:,} outlier(s) by "
+                "score; raise max_explained to explain more.)"
+                if isinstance(limit, int)
+                else ""
+            )
         self.reason.value = (
             f"<b>{escape(str(row['DstDomain']))}\\{escape(str(row['DstUser']))}</b> on "
-            f"{row['Date']:%Y-%m-%d}, score {row['score']:.3f}<br>{escape(str(reason))}"
+            f"{row['Date']:%Y-%m-%d}, score {row['score']:.3f}<br>{escape(reason)}"
         )
+        self.shap_image.value = self._shap_png(idx, row)
+        self.trend_image.value = self._trend_png(row)
+
+    def _shap_png(self, idx: Any, row: Any) -> bytes:
+        """Return the outlier's SHAP chart: the one drawn, else drawn now if it has SHAP values."""
         label = f"{row['DstDomain']}\\{row['DstUser']} {row['Date']:%Y-%m-%d}"
-        shap_figs = dict(self.result.outlier_plots)
-        trend_figs = dict(self.result.trend_plots)
-        self.shap_image.value = _figure_png(shap_figs[label]) if label in shap_figs else b""
-        account = f"{row['DstDomain']}\\{row['DstUser']}"
-        self.trend_image.value = _figure_png(trend_figs[account]) if account in trend_figs else b""
+        key = ("shap", idx)
+        if key not in self._drawn:
+            fig = dict(self.result.outlier_plots).get(label)
+            shap = self.result.shap_values
+            if fig is None and shap is not None and idx in shap.index:
+                fig = plots.outlier_plot(
+                    shap.loc[idx],
+                    row[self.result.features],
+                    f"{label} (score {row['score']:.3f})",
+                    self.result.shap_expected_value,
+                )
+            self._drawn[key] = b"" if fig is None else _figure_png(fig)
+        return self._drawn[key]
+
+    def _trend_png(self, row: Any) -> bytes:
+        """Return the account's trend chart: the one drawn, else drawn now."""
+        domain, user = str(row["DstDomain"]), str(row["DstUser"])
+        key = ("trend", domain, user)
+        if key not in self._drawn:
+            fig = dict(self.result.trend_plots).get(f"{domain}\\{user}")
+            if fig is None and self.result.user_days is not None:
+                fig = trend_figure(self.result, domain, user)
+            self._drawn[key] = b"" if fig is None else _figure_png(fig)
+        return self._drawn[key]
 
     def _on_summary(self, _button: Any) -> None:
         idx = self.select.value

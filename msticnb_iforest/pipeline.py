@@ -35,6 +35,7 @@ __all__ = [
     "hunt",
     "make_plots",
     "prepare_input",
+    "trend_figure",
 ]
 
 #: Plots drawn per kind unless the caller asks for another number.
@@ -577,19 +578,44 @@ def _label(row: pd.Series) -> str:
 
 
 def _trend_plots(result: Hunt, fset: FeatureSet, max_plots: int) -> list[tuple[str, Figure]]:
-    figures = []
     accounts = result.outliers.drop_duplicates(["DstDomain", "DstUser"]).head(max_plots)
     if accounts.empty:
-        return figures
-    columns = list(fset.trend_columns) or result.features
+        return []
     # One pass over all user-days for the plotted accounts, not one per plot.
     users = result.user_days["DstUser"]
     history = result.user_days[users.isin(set(accounts["DstUser"])).to_numpy()]
-    for _, row in accounts.iterrows():
-        same = (result.outliers["DstDomain"] == row["DstDomain"]) & (
-            result.outliers["DstUser"] == row["DstUser"]
-        )
-        dates = list(pd.to_datetime(result.outliers.loc[same, "Date"]))
-        fig = plots.trend_plot(history, row["DstDomain"], row["DstUser"], dates, columns)
-        figures.append((f"{row['DstDomain']}\\{row['DstUser']}", fig))
-    return figures
+    return [
+        (f"{domain}\\{user}", trend_figure(result, domain, user, history=history))
+        for domain, user in zip(accounts["DstDomain"], accounts["DstUser"], strict=True)
+    ]
+
+
+def trend_figure(
+    result: Any, domain: str, user: str, *, history: pd.DataFrame | None = None
+) -> Figure:
+    """
+    Draw one account's daily trend with its outlier days marked.
+
+    Parameters
+    ----------
+    result : Hunt or AnomalousLogonUsersResult
+        A finished run (its ``user_days``, ``outliers``, ``features`` and
+        ``feature_set`` are used).
+    domain, user : str
+        The account, as spelled in ``DstDomain`` and ``DstUser``.
+    history : pd.DataFrame, optional
+        User-days holding at least the account's rows (default: all of
+        `result`'s user-days).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    """
+    fset = get_feature_set(result.feature_set)
+    columns = list(fset.trend_columns) or list(result.features)
+    outliers = result.outliers
+    same = (outliers["DstDomain"] == domain) & (outliers["DstUser"] == user)
+    dates = list(pd.to_datetime(outliers.loc[same, "Date"]))
+    days = result.user_days if history is None else history
+    return plots.trend_plot(days, domain, user, dates, columns)

@@ -214,6 +214,37 @@ def test_browse_outliers_widget(nb_local, demo_table):
     assert image[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_browser_draws_charts_beyond_the_plot_cap_on_demand(nb_local, demo_table):
+    png = b"\x89PNG\r\n\x1a\n"
+    nblt = AnomalousLogonUsers()
+    # Two outliers, one plot of each kind drawn by the run, both explained.
+    result = nblt.run(data=demo_table, feature_set="seed", max_plots=1)
+    assert len(result.outliers) == 2 and len(result.outlier_plots) == 1
+    box = nblt.browse_outliers()
+    select, reason = box.children[0].children
+    shap_image, trend_image = box.children[1].children
+    select.value = select.options[1][1]  # the second outlier: no chart from the run
+    assert "SRVACC-04" in reason.value and "Not explained" not in reason.value
+    assert shap_image.value[:8] == png and trend_image.value[:8] == png
+    select.value = select.options[0][1]
+    first = shap_image.value
+    select.value = select.options[1][1]
+    select.value = select.options[0][1]
+    assert shap_image.value == first  # drawn once, reused
+
+
+def test_browser_says_why_an_outlier_is_not_explained(nb_local, demo_table):
+    nblt = AnomalousLogonUsers()
+    nblt.run(data=demo_table, feature_set="seed", max_plots=1, max_explained=1)
+    box = nblt.browse_outliers()
+    select, reason = box.children[0].children
+    shap_image, trend_image = box.children[1].children
+    select.value = select.options[1][1]
+    assert "Not explained: explanations cover the top 1 outlier(s)" in reason.value
+    assert shap_image.value == b""  # no SHAP values to draw
+    assert trend_image.value[:8] == b"\x89PNG\r\n\x1a\n"  # the trend needs none
+
+
 def test_pivot_methods_escape_names(nb_local, demo_table):
     calls = []
 
