@@ -81,6 +81,11 @@ def _distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     Find the distinct rows of a float32 matrix by their bits.
 
+    Rows are grouped by a 64-bit hash of their bits, then every row is
+    compared with the first row of its group; only if two different rows
+    share a hash (practically never) are the rows grouped column by column
+    instead.
+
     Returns
     -------
     tuple of np.ndarray
@@ -89,15 +94,26 @@ def _distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     """
     bits = np.ascontiguousarray(matrix).view(np.int32)
-    codes = np.zeros(len(matrix), dtype=np.int64)
+    digest = np.zeros(len(bits), dtype=np.uint64)
     for col in range(bits.shape[1]):
-        part, uniques = pd.factorize(bits[:, col])
-        codes = pd.factorize(codes * len(uniques) + part)[0].astype(np.int64)
-    # Codes number rows in order of first appearance: a row is new when its
-    # code exceeds every earlier one.
-    first = np.ones(len(codes), dtype=bool)
-    first[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
-    return np.flatnonzero(first), codes
+        digest = digest * np.uint64(0x100000001B3) ^ pd.util.hash_array(bits[:, col])
+    codes = pd.factorize(digest)[0].astype(np.int64)
+    first = _first_rows(codes)
+    if not np.array_equal(bits, bits[first][codes]):
+        codes = np.zeros(len(bits), dtype=np.int64)
+        for col in range(bits.shape[1]):
+            part, uniques = pd.factorize(bits[:, col])
+            codes = pd.factorize(codes * len(uniques) + part)[0].astype(np.int64)
+        first = _first_rows(codes)
+    return first, codes
+
+
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """Positions of the first row of each code, for codes numbered in order of appearance."""
+    # A row is new when its code exceeds every earlier one.
+    new = np.ones(len(codes), dtype=bool)
+    new[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
+    return np.flatnonzero(new)
 
 
 def score_rows(

@@ -119,3 +119,21 @@ def test_baseline_fit_rows_reaches_the_forest():
     for bad in (0, -3, 2.5, True, "all"):
         with pytest.raises(ParameterError, match="fit_rows"):
             BaselineFeatures(fit_rows=bad)
+
+
+@pytest.mark.parametrize("collide", [False, True])
+def test_distinct_rows_are_exact_even_when_hashes_collide(monkeypatch, collide):
+    if collide:  # every row gets the same hash: the exact grouping must take over
+        monkeypatch.setattr(
+            model.pd.util, "hash_array", lambda values: np.zeros(len(values), dtype=np.uint64)
+        )
+    matrix = _table(2_000, seed=4).to_numpy(dtype=np.float32)
+    matrix[5] = -0.0  # differs from 0.0 in its bits only: grouped apart, each scored
+    matrix[6] = 0.0
+    first, codes = model._distinct_rows(matrix)
+    expected, inverse = np.unique(matrix.view(np.int32), axis=0, return_inverse=True)
+    assert len(first) == len(expected)
+    assert np.array_equal(matrix[first][codes].view(np.int32), matrix.view(np.int32))
+    # Same code exactly when same row.
+    assert np.array_equal(pd.factorize(inverse.reshape(-1))[0], pd.factorize(codes)[0])
+    assert list(first) == sorted(first) and codes[first].tolist() == list(range(len(first)))
