@@ -84,6 +84,24 @@ def test_loo_quantiles_match_numpy_without_the_element():
             assert all(np.isnan(f[i]) for f in found)
 
 
+def test_loo_quantiles_with_ties_singletons_and_unused_codes():
+    rng = np.random.default_rng(1)
+    group = rng.choice([0, 2, 3, 5, 9], 200, p=[0.4, 0.005, 0.3, 0.29, 0.005])
+    group[:2] = [2, 9]  # codes 2 and 9 are singletons, 1, 4, 6-8 unused
+    group[2:][np.isin(group[2:], [2, 9])] = 0
+    values = rng.integers(0, 3, 200).astype(float)  # many ties
+    probs = (0.1, 0.5, 0.75)
+    order = rng.permutation(200)
+    found, others = loo_quantiles(group[order], values[order], probs)
+    for pos, i in enumerate(order):
+        rest = values[(group == group[i]) & (np.arange(200) != i)]
+        assert others[pos] == len(rest)
+        if len(rest):
+            assert np.allclose([f[pos] for f in found], np.quantile(rest, probs))
+        else:
+            assert all(np.isnan(f[pos]) for f in found)
+
+
 def test_leave_one_out_baseline_excludes_the_scored_day():
     failures = [0, 1, 0, 0, 2, 0, 0, 300]
     table = _table(_account("alice", "FailedLogons", failures))

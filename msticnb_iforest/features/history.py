@@ -121,32 +121,42 @@ def loo_quantiles(
     """
     values = np.asarray(values, dtype="float64")
     group = np.asarray(group, dtype=np.int64)
-    size = np.bincount(group) if len(group) else np.zeros(0, dtype=np.int64)
+    n_values = len(values)
+    size = np.bincount(group) if n_values else np.zeros(0, dtype=np.int64)
     # One sort by (group, value): the value's rank among the distinct values
     # makes an integer key, which sorts several times faster than a lexsort.
     distinct, value_rank = np.unique(values, return_inverse=True)
     order = np.argsort(group * max(len(distinct), 1) + value_rank.reshape(-1))
     ordered = values[order]
-    start = np.concatenate([[0], np.cumsum(size)[:-1]]).astype(np.int64)
-    rank = np.empty(len(values), dtype=np.int64)
-    rank[order] = np.arange(len(values)) - start[group[order]]
-    others = size[group] - 1
-    base = start[group]
+    # Work in sorted order, where each group is one run: per-group numbers
+    # are repeated along the run instead of gathered per element.
+    start = np.repeat(np.cumsum(size) - size, size)
+    rank = np.arange(n_values, dtype=np.int64) - start
+    others = np.repeat(size - 1, size)
     last = np.maximum(others - 1, 0)
+    alone = others == 0
+    top = max(n_values - 1, 0)
     result = []
     for prob in probs:
         pos = prob * last
-        lower = np.floor(pos).astype(np.int64)
+        lower = pos.astype(np.int64)  # floor: pos >= 0
         frac = pos - lower
         upper = np.minimum(lower + 1, last)
-
-        def kth(k: np.ndarray) -> np.ndarray:
-            index = base + k + (k >= rank)
-            return ordered[np.minimum(index, len(ordered) - 1)] if len(ordered) else ordered
-
-        quantile = kth(lower) * (1.0 - frac) + kth(upper) * frac
-        result.append(np.where(others > 0, quantile, np.nan))
-    return result, others
+        # The k-th smallest of the others is the k-th of the group, or the
+        # (k+1)-th at and after the element's own rank.
+        low = start + lower
+        low += lower >= rank
+        high = start + upper
+        high += upper >= rank
+        quantile = ordered[np.minimum(low, top)] * (1.0 - frac)
+        quantile += ordered[np.minimum(high, top)] * frac
+        quantile[alone] = np.nan
+        back = np.empty(n_values)
+        back[order] = quantile
+        result.append(back)
+    others_back = np.empty(n_values, dtype=np.int64)
+    others_back[order] = others
+    return result, others_back
 
 
 def loo_sums(group: np.ndarray, values: np.ndarray) -> np.ndarray:
