@@ -68,6 +68,7 @@ from .identity import (
     normalize_ips,
     split_accounts,
 )
+from .intkeys import dense_codes, distinct_per_group, runs, sorted_codes, sorted_unique
 from .schema import SUMMARY_COLUMNS
 
 __all__ = ["ACCOUNT_DAY_COLUMNS", "PROFILE_COLUMNS", "account_day_summary"]
@@ -155,86 +156,18 @@ def account_day_summary(
 
     rows, lookup, dropped = selection.rows, selection.lookup, selection.dropped
     time_ns, success = selection.time_ns, selection.success
-    domain = _sorted(selection.domain.codes, selection.domain.labels)
-    user = _sorted(selection.user.codes, selection.user.labels)
+    domain = sorted_codes(selection.domain.codes, selection.domain.labels)
+    user = sorted_codes(selection.user.codes, selection.user.labels)
     del selection  # its unsorted codes: 20M events hold one array per column
 
     def column(name: str) -> tuple[np.ndarray, np.ndarray]:
         if name not in lookup:  # absent AccountDomain: the constant ""
             return np.zeros(len(rows), dtype=np.int64), np.array([""], dtype=object)
         text = decode_rows(text_codes, events[lookup[name]], rows)
-        return _sorted(text.codes, text.labels)
+        return sorted_codes(text.codes, text.labels)
 
     table = _profile(time_ns, success, domain, user, column)
     return (table, dropped) if return_dropped else table
-
-
-# --------------------------------------------------------------------------
-# Integer keys
-# --------------------------------------------------------------------------
-def _sorted(codes: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Renumber codes so that their order follows the sorted labels."""
-    order = np.argsort(labels.astype(str), kind="stable")
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    return rank[codes], labels[order]
-
-
-def _dense(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Codes 0..k-1 of a non-negative int key in increasing key order, and the keys."""
-    if len(key) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    size = int(key.max()) + 1
-    if size <= max(4 * len(key), 1 << 22):
-        present = np.zeros(size, dtype=bool)
-        present[key] = True
-        index = np.cumsum(present, dtype=np.int64) - 1
-        return index[key], np.flatnonzero(present)
-    distinct, inverse = np.unique(key, return_inverse=True)
-    return inverse.reshape(-1).astype(np.int64), distinct
-
-
-def _unique(key: np.ndarray) -> np.ndarray:
-    """Sorted distinct values of a non-negative int key."""
-    if len(key) == 0:
-        return key.astype(np.int64)
-    size = int(key.max()) + 1
-    if size <= max(4 * len(key), 1 << 22):
-        present = np.zeros(size, dtype=bool)
-        present[key] = True
-        return np.flatnonzero(present)
-    ordered = np.sort(key.astype(np.int32) if size < np.iinfo(np.int32).max else key)
-    starts, _ = _runs(ordered)
-    return ordered[starts].astype(np.int64)
-
-
-def _runs(sorted_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start positions and lengths of the runs of equal values of a sorted array."""
-    if len(sorted_key) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    new = np.empty(len(sorted_key), dtype=bool)
-    new[0] = True
-    np.not_equal(sorted_key[1:], sorted_key[:-1], out=new[1:])
-    starts = np.flatnonzero(new)
-    return starts, np.diff(np.append(starts, len(sorted_key)))
-
-
-def _distinct(
-    group: np.ndarray, n_groups: int, value: np.ndarray, n_values: int, success: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """
-    Distinct values per group over all rows and over successful rows.
-
-    Also returns the distinct (group, value) pairs as ``group * n_values +
-    value``, sorted.
-    """
-    width = max(n_values, 1)
-    found = _unique((group * width + value) * 2 + success)
-    pair = found >> 1
-    starts, _ = _runs(pair)
-    every = np.bincount(pair[starts] // width, minlength=n_groups)
-    ok = np.bincount(pair[(found & 1) == 1] // width, minlength=n_groups)
-    return every.astype(np.int64), ok.astype(np.int64), pair[starts]
 
 
 # --------------------------------------------------------------------------
@@ -257,7 +190,7 @@ def _profile(
     # column is decoded when it is needed and released once it is counted.
     success = np.asarray(is_success, dtype=bool)  # 0/1 in sums and keys
     day_abs = np.floor_divide(time_ns, _NS_PER_DAY)
-    day, days = _dense(day_abs - day_abs.min())
+    day, days = dense_codes(day_abs - day_abs.min())
     days = days + day_abs.min()
     del day_abs
     n_days = len(days)
@@ -265,7 +198,7 @@ def _profile(
     computer_column = column("Computer")
     accounts = _accounts(domain_text, user_text, computer_column)
     account, n_accounts = accounts.codes, len(accounts.keys)
-    group, group_keys = _dense(day * n_accounts + account)
+    group, group_keys = dense_codes(day * n_accounts + account)
     n_groups = len(group_keys)
     group_account = group_keys % n_accounts
 
@@ -278,8 +211,8 @@ def _profile(
 
     def distinct(codes: np.ndarray, n_values: int, rows: np.ndarray | None = None) -> tuple:
         if rows is None:
-            return _distinct(group, n_groups, codes, n_values, success)
-        return _distinct(group[rows], n_groups, codes[rows], n_values, success[rows])
+            return distinct_per_group(group, n_groups, codes, n_values, success)
+        return distinct_per_group(group[rows], n_groups, codes[rows], n_values, success[rows])
 
     def count(name: str) -> tuple[np.ndarray, np.ndarray]:
         codes, labels = column(name)
@@ -402,14 +335,14 @@ def _accounts(
     """
     (domain, domain_labels), (user, user_labels) = domain_text, user_text
     computer, computer_labels = computer_column
-    pair, pair_keys = _dense(domain * len(user_labels) + user)
+    pair, pair_keys = dense_codes(domain * len(user_labels) + user)
     pair_domain = domain_labels[pair_keys // len(user_labels)]
     pair_user = user_labels[pair_keys % len(user_labels)]
     # Local accounts (domain ".") need the computer: theirs is a different account per computer.
     row_local = (split_accounts(pair_user, pair_domain)[1] == ".")[pair]
     # A spelling is a (domain, user) pair, plus the computer for local accounts.
     which = np.where(row_local, computer + 1, 0)
-    spelling, spelling_keys = _dense(pair * (len(computer_labels) + 1) + which)
+    spelling, spelling_keys = dense_codes(pair * (len(computer_labels) + 1) + which)
     s_pair = spelling_keys // (len(computer_labels) + 1)
     s_comp = spelling_keys % (len(computer_labels) + 1) - 1
     s_user = pair_user[s_pair]
@@ -471,9 +404,9 @@ def _novel(
     if len(account) == 0:
         return out
     pair = account.astype(np.int64) * max(n_values, 1) + value
-    seen = _unique(pair * n_days + day)
+    seen = sorted_unique(pair * n_days + day)
     pair_of = seen // n_days
-    starts, lengths = _runs(pair_of)
+    starts, lengths = runs(pair_of)
     once = starts[lengths == 1]
     where = np.searchsorted(
         group_keys, (seen[once] % n_days) * n_accounts + pair_of[once] // max(n_values, 1)
@@ -503,9 +436,9 @@ def _failed_sources(
     which = np.full(n_groups, n_ips, dtype=np.int64)
     if len(day) == 0:
         return count, usual, which
-    triple = _unique((day.astype(np.int64) * n_ips + ip) * n_accounts + account)
+    triple = sorted_unique((day.astype(np.int64) * n_ips + ip) * n_accounts + account)
     day_ip = triple // n_accounts
-    starts, lengths = _runs(day_ip)
+    starts, lengths = runs(day_ip)
     run_ip = day_ip[starts] % n_ips
     total = np.bincount(run_ip, weights=lengths, minlength=n_ips)
     run_usual = (total[run_ip] - lengths) / max(n_days - 1, 1)
@@ -514,7 +447,7 @@ def _failed_sources(
     per_ip = np.repeat(run_ip, lengths)
     where = np.searchsorted(group_keys, (day_ip // n_ips) * n_accounts + triple % n_accounts)
     order = np.lexsort((per_ip, -(per_count - per_usual), where))
-    first, _ = _runs(where[order])
+    first, _ = runs(where[order])
     best = order[first]
     count[where[best]] = per_count[best]
     usual[where[best]] = per_usual[best]
@@ -530,13 +463,13 @@ def _hosts_per_source(
     which = np.full(n_groups, n_ips, dtype=np.int64)
     if len(group) == 0:
         return most, which
-    pair, pair_keys = _dense(group.astype(np.int64) * n_ips + ip)
-    seen = _unique(pair * max(n_hosts, 1) + host) // max(n_hosts, 1)
-    starts, lengths = _runs(seen)
+    pair, pair_keys = dense_codes(group.astype(np.int64) * n_ips + ip)
+    seen = sorted_unique(pair * max(n_hosts, 1) + host) // max(n_hosts, 1)
+    starts, lengths = runs(seen)
     keys = pair_keys[seen[starts]]
     run_group, run_ip = keys // n_ips, keys % n_ips
     order = np.lexsort((run_ip, -lengths, run_group))
-    first, _ = _runs(run_group[order])
+    first, _ = runs(run_group[order])
     best = order[first]
     most[run_group[best]] = lengths[best]
     which[run_group[best]] = run_ip[best]

@@ -50,6 +50,7 @@ from .events import (
     select_network_logons,
     text_codes,
 )
+from .intkeys import dense_codes, distinct_per_group, sorted_codes
 from .schema import EVENT_COLUMNS, SUMMARY_COLUMNS
 
 __all__ = [
@@ -211,16 +212,16 @@ def _summarize(events: pd.DataFrame, selection: Selection) -> pd.DataFrame:
     time_ns, success = selection.time_ns, selection.success
 
     # Codes in sorted label order, so integer order is the output order.
-    domain_codes, domain_labels = _sorted_codes(selection.domain)
-    user_codes, user_labels = _sorted_codes(selection.user)
+    domain_codes, domain_labels = sorted_codes(selection.domain.codes, selection.domain.labels)
+    user_codes, user_labels = sorted_codes(selection.user.codes, selection.user.labels)
     day = np.floor_divide(time_ns, _NS_PER_DAY)
-    day_codes, days = _dense_codes(day - day.min(), int(day.max() - day.min()) + 1)
+    day_codes, days = dense_codes(day - day.min())
     days = days + day.min()
 
-    account_key = domain_codes.astype(np.int64) * len(user_labels) + user_codes
-    account_codes, accounts = _dense_codes(account_key, len(domain_labels) * len(user_labels))
-    group_key = day_codes.astype(np.int64) * len(accounts) + account_codes
-    group, keys = _dense_codes(group_key, len(days) * len(accounts))
+    account_key = domain_codes * len(user_labels) + user_codes
+    account_codes, accounts = dense_codes(account_key)
+    group_key = day_codes * len(accounts) + account_codes
+    group, keys = dense_codes(group_key)
     del day, day_codes, account_key, account_codes, group_key  # free row-sized arrays
     n_groups = len(keys)
     group_account = accounts[keys % len(accounts)]
@@ -237,7 +238,8 @@ def _summarize(events: pd.DataFrame, selection: Selection) -> pd.DataFrame:
             text = TextCodes(np.zeros(len(rows), dtype=np.int64), np.array([""], dtype=object))
         else:
             text = decode_rows(text_codes, events[lookup[name]], rows)
-        return _distinct_counts(group, n_groups, text.codes, len(text.labels), success)
+        every, ok, _ = distinct_per_group(group, n_groups, text.codes, len(text.labels), success)
+        return every, ok
 
     names = [
         "Computer",
@@ -278,70 +280,6 @@ def _summarize(events: pd.DataFrame, selection: Selection) -> pd.DataFrame:
         - np.floor_divide(earliest, _NS_PER_MS),
     }
     return pd.DataFrame(columns, copy=False)
-
-
-def _sorted_codes(text: TextCodes) -> tuple[np.ndarray, np.ndarray]:
-    """Renumber codes so that code order follows the sorted labels."""
-    order = np.argsort(text.labels, kind="stable")  # labels are all str
-    rank = np.empty(len(order), dtype=np.int32)
-    rank[order] = np.arange(len(order))
-    return rank[text.codes], text.labels[order]
-
-
-def _dense_limit(n: int) -> int:
-    """Largest key range handled with a direct lookup table."""
-    return max(4 * n, 1 << 22)
-
-
-def _dense_codes(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """
-    Give the distinct values of a non-negative int key codes in increasing order.
-
-    Returns codes (0..k-1) and the sorted distinct keys. Uses a presence
-    table when the key range is small, else a sort.
-    """
-    if size <= _dense_limit(len(key)):
-        present = np.zeros(size, dtype=bool)
-        present[key] = True
-        index = np.cumsum(present, dtype=np.int64 if size >= 2**31 else np.int32) - 1
-        return index[key], np.flatnonzero(present)
-    distinct, inverse = np.unique(key, return_inverse=True)
-    return inverse.reshape(-1), distinct
-
-
-def _sorted_unique(key: np.ndarray, size: int) -> np.ndarray:
-    """Sorted distinct values of a non-negative int key below `size`."""
-    if size <= _dense_limit(len(key)):
-        present = np.zeros(size, dtype=bool)
-        present[key] = True
-        return np.flatnonzero(present)
-    narrow = key.astype(np.int32) if size < np.iinfo(np.int32).max else key
-    ordered = np.sort(narrow)
-    first = np.empty(len(ordered), dtype=bool)
-    first[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
-    return ordered[first].astype(np.int64)
-
-
-def _distinct_counts(
-    group: np.ndarray, n_groups: int, codes: np.ndarray, n_values: int, success: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """
-    Count distinct values per group, over all rows and over successes.
-
-    Each row becomes one integer (group, value, success); the sorted distinct
-    integers give both ``dcount`` and ``dcountif(..., EventID == 4624)``.
-    """
-    triple = (group.astype(np.int64) * n_values + codes) * 2 + success
-    distinct = _sorted_unique(triple, n_groups * n_values * 2)
-    pair = distinct >> 1
-    pair_group = pair // n_values
-    new_pair = np.empty(len(pair), dtype=bool)
-    new_pair[:1] = True
-    np.not_equal(pair[1:], pair[:-1], out=new_pair[1:])
-    all_rows = np.bincount(pair_group[new_pair], minlength=n_groups)
-    successes = np.bincount(pair_group[(distinct & 1) == 1], minlength=n_groups)
-    return all_rows.astype(np.int64), successes.astype(np.int64)
 
 
 # --------------------------------------------------------------------------
