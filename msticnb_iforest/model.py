@@ -13,7 +13,14 @@ from sklearn.ensemble import IsolationForest
 
 from .errors import ParameterError
 
-__all__ = ["ModelScores", "check_contamination", "fit_score", "n_threads", "score_rows"]
+__all__ = [
+    "ModelScores",
+    "check_contamination",
+    "check_fit_rows",
+    "fit_score",
+    "n_threads",
+    "score_rows",
+]
 
 #: Rows below which scoring runs in one thread.
 _PARALLEL_MIN_ROWS = 20_000
@@ -56,6 +63,15 @@ def _check_int(name: str, value: object, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
         raise ParameterError(f"{name} must be an integer >= {minimum}, got {value!r}.")
     return int(value)
+
+
+def check_fit_rows(fit_rows: object) -> int | None:
+    """Validate ``fit_rows``: None or an integer >= 1."""
+    if fit_rows is None:
+        return None
+    if isinstance(fit_rows, bool) or not isinstance(fit_rows, Integral) or fit_rows < 1:
+        raise ParameterError(f"fit_rows must be None or an integer >= 1, got {fit_rows!r}.")
+    return int(fit_rows)
 
 
 def n_threads(n_jobs: int | None) -> int:
@@ -243,8 +259,7 @@ def fit_score(
         raise ParameterError("No rows to fit the model on.")
     if isinstance(max_features, Integral):
         max_features = min(int(max_features), features.shape[1])
-    if fit_rows is not None:
-        fit_rows = _check_int("fit_rows", fit_rows, 1)
+    fit_rows = check_fit_rows(fit_rows)
     train = _fit_sample(features, fit_rows, random_state)
     if isinstance(max_samples, Integral):
         max_samples = min(int(max_samples), len(train))

@@ -70,6 +70,7 @@ import pandas as pd
 
 from ..errors import ParameterError
 from ..identity import account_keys
+from ..model import check_fit_rows
 from .base import FeatureFrame, FeatureSet
 from .history import AccountDays, group_codes, loo_quantiles, loo_sums, poisson_surprise
 
@@ -227,11 +228,7 @@ class BaselineFeatures(FeatureSet):
 
         """
         self.min_history_days = check_min_history_days(min_history_days)
-        if fit_rows is not None and (
-            isinstance(fit_rows, bool) or not isinstance(fit_rows, Integral) or fit_rows < 1
-        ):
-            raise ParameterError(f"fit_rows must be None or an integer >= 1, got {fit_rows!r}.")
-        self.fit_rows = None if fit_rows is None else int(fit_rows)
+        self.fit_rows = check_fit_rows(fit_rows)
 
     def configured(self, *, min_history_days: int | None = None) -> BaselineFeatures:
         """Return a copy with `min_history_days` set (unchanged when None)."""
