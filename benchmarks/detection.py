@@ -330,21 +330,25 @@ def run_enterprise(
     scores = {}
     for name in feature_sets:
         begin = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = hunt(
-                events, feature_set=name, shap=False, max_explained=0, random_state=random_state
-            )
-        user_days = result.user_days
-        # Every day the feature set would hold back (not only the flagged ones).
-
-        user_days = user_days.assign(
-            suppressed_any=get_feature_set(name).suppressed(user_days).to_numpy()
-        )
-        score = evaluate(user_days, labels)
+        score = hunt_and_evaluate(events, labels, name, random_state)
         score.seconds = time.perf_counter() - begin
         scores[name] = score
     return scores
+
+
+def hunt_and_evaluate(
+    data: pd.DataFrame, labels: pd.DataFrame, feature_set: str | object, random_state: int
+) -> Score:
+    """Score every user-day of `data` with one feature set and measure the ranking."""
+    fset = get_feature_set(feature_set)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = hunt(
+            data, feature_set=fset, shap=False, max_explained=0, random_state=random_state
+        )
+    # Every day the feature set would hold back (not only the flagged ones).
+    user_days = result.user_days.assign(suppressed_any=fset.suppressed(result.user_days).to_numpy())
+    return evaluate(user_days, labels)
 
 
 # --------------------------------------------------------------------------
@@ -451,18 +455,8 @@ def fit_sample(seeds: tuple[int, ...] = (42, 1), samples: tuple = (None, FIT_ROW
         "|---|---|---|---|",
     ]
     for rows in samples:
-        runs = []
-        for seed in seeds:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                fset = BaselineFeatures(fit_rows=rows)
-                result = hunt(
-                    table, feature_set=fset, shap=False, max_explained=0, random_state=seed
-                )
-            user_days = result.user_days.assign(
-                suppressed_any=fset.suppressed(result.user_days).to_numpy()
-            )
-            runs.append(evaluate(user_days, labels))
+        fset = BaselineFeatures(fit_rows=rows)
+        runs = [hunt_and_evaluate(table, labels, fset, seed) for seed in seeds]
         what = "every user-day" if rows is None else f"a sample of {rows:,}"
         lines.append(
             f"| {what} | {' '.join(f'{run.ap:.3f}' for run in runs)} "
