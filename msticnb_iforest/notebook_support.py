@@ -205,20 +205,37 @@ def _local_files(folder: Path) -> list[Path]:
 
 
 def _init_msticnb(query_provider: Any = None, **kwargs: Any) -> Any:
-    """Initialise msticnb (registering the notebooklet) and return the query provider."""
+    """
+    Initialise msticnb (registering the notebooklet) and return the query provider.
+
+    msticnb's default providers are kept: ``nb.init`` creates every notebooklet
+    for its pivots, and some of them (IpAddressSummary) refuse to be created
+    without a geo-IP provider. Neither default provider needs a config file or
+    the network to be created. A failure is reported as one `DataSourceError`.
+    """
     import msticnb as nb
+    from msticnb.common import MsticnbError
 
     from . import register
 
     with warnings.catch_warnings():
         # msticnb warns about its own notebooklets whose optional packages are missing
         warnings.filterwarnings("ignore", message="Import failed for", category=UserWarning)
-        if query_provider is not None:
-            nb.init(query_provider=query_provider, **kwargs)
-        else:
-            nb.init("LocalData", providers=["-tilookup", "-geolitelookup"], **kwargs)
+        try:
+            if query_provider is not None:
+                nb.init(query_provider=query_provider, **kwargs)
+            else:
+                nb.init("LocalData", **kwargs)
+        except MsticnbError as err:
+            detail = " ".join(" ".join(str(part) for part in err.args).split())
+            raise DataSourceError(
+                f"msticnb could not be initialised: {type(err).__name__}: {detail}"
+            ) from None
     register()
-    return nb.DataProviders.current().query_provider
+    provider = nb.DataProviders.current().query_provider
+    if provider is None:
+        raise DataSourceError("msticnb was initialised without a query provider.")
+    return provider
 
 
 def _open_demo(timespan_args: tuple, users: int, days: int, seed: int, demo_end: Any) -> DataSource:

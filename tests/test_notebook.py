@@ -315,6 +315,42 @@ def test_local_folder_opens_msticnb(tmp_path, nb_local):
         nb_local.set_opt("silent", True)
 
 
+def test_setup_keeps_msticnb_providers_and_pivots(nb_local):
+    """Our setup leaves msticnb whole: default providers loaded, every pivot registered."""
+    from msticpy.datamodel.entities import Account, IpAddress
+
+    try:
+        source = nbs.open_data_source("demo", **DEMO_ARGS)
+        providers = set(map(str, nb_local.DataProviders.current().providers))
+        assert {"LocalData", "geolitelookup", "tilookup"} <= providers
+        assert source.query_provider is nb_local.DataProviders.current().query_provider
+        # nb.init created every notebooklet, IpAddressSummary (needs geo-IP) included
+        assert callable(IpAddress.nblt.ip_address_summary)
+        assert callable(Account.nblt.account_summary)
+        assert callable(Account.nblt.anomalous_logon_users)
+    finally:
+        nb_local.init("LocalData", namespace={})
+        nb_local.set_opt("silent", True)
+
+
+def test_msticnb_init_failure_is_one_data_source_error(tmp_path, nb_local, monkeypatch):
+    from msticnb.common import MsticnbDataProviderError
+
+    def _refuse(*args, **kwargs):
+        raise MsticnbDataProviderError("Required data provider(s) x not loaded.", "Class Y")
+
+    demo = generate_demo(8, 5, seed=2)
+    demo.events.to_parquet(tmp_path / f"{LOCAL_FILE_STEMS['network_logon_events']}.parquet")
+    monkeypatch.setattr(nb_local, "init", _refuse)
+    with pytest.raises(nbs.DataSourceError) as caught:
+        nbs.open_data_source(str(tmp_path))
+    text = str(caught.value)
+    assert "msticnb could not be initialised" in text and "x not loaded" in text
+    # one short traceback: this test, then open_data_source re-raising
+    frames = [entry.name for entry in caught.traceback]
+    assert frames[1:] == ["open_data_source"], frames
+
+
 @pytest.mark.slow
 def test_failing_query_stops_at_the_run_cell_with_one_message(kernel_env, tmp_path):
     """A query that fails after setup (here: a saved table without dates) stops the run there."""
