@@ -3,62 +3,57 @@ msticnb-iforest: hunt anomalous Windows logon users with an Isolation Forest.
 
 Importing the package registers the ``AnomalousLogonUsers`` notebooklet with
 msticnb as ``nb.nblts.custom.AnomalousLogonUsers`` (and in ``nb.nb_index``),
-before or after ``nb.init()``. The stages are also usable on their own:
-`hunt` and `make_plots` work on DataFrames without msticnb.
+whether msticnb is imported before or after this package and before or after
+``nb.init()``. The stages are also usable on their own, without msticnb:
+`user_day_summary` and `account_day_summary` summarize raw logon events per
+account and day, `hunt` scores and explains a summary, `make_plots` draws it.
+
+The package imports its heavy dependencies (msticnb, msticpy, pandas,
+scikit-learn, shap) only when one of these names is first used, so the
+command line starts quickly.
 """
 
 from __future__ import annotations
 
-from functools import partial
+import importlib
+from typing import Any
 
 from ._version import VERSION
-from .anomalous_logon_users import AnomalousLogonUsers, AnomalousLogonUsersResult
 from .errors import AnomalousLogonsError, InputDataError, ParameterError, QueryError
-from .pipeline import Hunt, hunt, make_plots
+from .registration import CONTAINER, INDEX_KEY, register, register_when_msticnb_loads
 
 __version__ = VERSION
 
-#: Where the notebooklet appears in msticnb's tree and index.
-CONTAINER = "custom"
-INDEX_KEY = f"nblts.{CONTAINER}.AnomalousLogonUsers"
+#: Public names imported on first use, by the module that defines them.
+_LAZY = {
+    "AnomalousLogonUsers": "anomalous_logon_users",
+    "AnomalousLogonUsersResult": "anomalous_logon_users",
+    "Hunt": "pipeline",
+    "hunt": "pipeline",
+    "make_plots": "pipeline",
+    "user_day_summary": "summarize",
+    "account_day_summary": "account_profile",
+}
 
 
-def register() -> type:
-    """
-    Register `AnomalousLogonUsers` with msticnb (idempotent).
-
-    Sets what msticnb's own discovery sets on a notebooklet class (its module
-    path, used for metadata, and the documentation builder used by
-    ``nb.browse()`` and ``help``), then adds it to ``nb.nblts.custom`` and
-    ``nb.nb_index``.
-
-    Returns
-    -------
-    type
-        The registered class.
-
-    """
-    from msticnb.class_doc import get_class_doc
-    from msticnb.common import NBContainer
-    from msticnb.read_modules import nb_index, nblts
-
-    from . import anomalous_logon_users
-
-    cls = AnomalousLogonUsers
-    cls.module_path = anomalous_logon_users.__file__
-    cls._get_doc = partial(get_class_doc, doc_cls=cls)
-    container = getattr(nblts, CONTAINER, None)
-    if not isinstance(container, NBContainer):
-        container = NBContainer()
-        setattr(nblts, CONTAINER, container)
-    setattr(container, cls.__name__, cls)
-    nb_index[INDEX_KEY] = cls
-    return cls
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
 
 
-register()
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+register_when_msticnb_loads()
 
 __all__ = [
+    "CONTAINER",
+    "INDEX_KEY",
     "AnomalousLogonUsers",
     "AnomalousLogonUsersResult",
     "AnomalousLogonsError",
@@ -66,7 +61,9 @@ __all__ = [
     "InputDataError",
     "ParameterError",
     "QueryError",
+    "account_day_summary",
     "hunt",
     "make_plots",
     "register",
+    "user_day_summary",
 ]

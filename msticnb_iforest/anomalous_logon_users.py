@@ -10,6 +10,7 @@ stage modules, which can be used without msticnb.
 
 from __future__ import annotations
 
+import contextlib
 import html
 from collections.abc import Iterable
 from typing import Any
@@ -23,11 +24,12 @@ from msticnb.notebooklet import NBMetadata, Notebooklet, NotebookletResult
 from msticpy.common.timespan import TimeSpan
 
 from ._version import VERSION
-from .errors import AnomalousLogonsError, ParameterError
+from .errors import AnomalousLogonsError, ParameterError, QueryError
 from .features import get_feature_set
 from .links import account_links, kql_string, pivot_window
 from .pipeline import DEFAULT_MAX_EXPLAINED, DEFAULT_MAX_PLOTS, Hunt, account_mask, hunt, make_plots
-from .query import default_timespan, fetch_local, fetch_user_days
+from .query import default_timespan, ensure_queries, fetch_local, fetch_user_days
+from .registration import register
 
 __version__ = VERSION
 __all__ = ["AnomalousLogonUsers", "AnomalousLogonUsersResult"]
@@ -181,6 +183,28 @@ class AnomalousLogonUsers(Notebooklet):
     metadata = _CLS_METADATA
     __doc__ = nb_metadata.update_class_doc(__doc__, metadata)
     _cell_docs = _CELL_DOCS
+
+    def __init__(self, data_providers: Any = None, **kwargs: Any):
+        """
+        Create the notebooklet and load its queries into the query provider.
+
+        Right after ``nb.init(...)`` and ``AnomalousLogonUsers()``, the
+        ``AnomalousLogons`` query family is on the provider, so
+        ``qry_prov.AnomalousLogons.user_day_summary("print", ...)`` renders.
+
+        Parameters
+        ----------
+        data_providers : DataProviders, optional
+            msticnb's providers; by default the current ones (``nb.init``).
+        **kwargs
+            Passed to msticnb's `Notebooklet`.
+
+        """
+        super().__init__(data_providers, **kwargs)
+        if self.query_provider is not None:
+            # an environment without our queries: run() says so if it queries
+            with contextlib.suppress(QueryError):
+                ensure_queries(self.query_provider)
 
     @set_text(docs=_CELL_DOCS, key="run")
     def run(
@@ -530,3 +554,6 @@ def _show_trend_plots(result: AnomalousLogonUsersResult) -> None:
 def _show_account_links(result: AnomalousLogonUsersResult) -> None:
     for code in result.account_links["code"]:
         nb_display(HTML(f"<pre>{html.escape(code)}</pre>"))
+
+
+register(AnomalousLogonUsers)

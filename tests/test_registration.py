@@ -23,15 +23,18 @@ def _run(code: str) -> str:
     return proc.stdout
 
 
-@pytest.mark.parametrize("order", ["import-first", "init-first"])
+@pytest.mark.parametrize("order", ["package-first", "import-first", "init-first"])
 def test_registered_before_or_after_init(order):
     steps = {
-        "import-first": "import msticnb_iforest\nnb.init('LocalData', namespace={})",
-        "init-first": "nb.init('LocalData', namespace={})\nimport msticnb_iforest",
+        "package-first": "import msticnb_iforest\nimport msticnb as nb\n"
+        "nb.init('LocalData', namespace={})",
+        "import-first": "import msticnb as nb\nimport msticnb_iforest\n"
+        "nb.init('LocalData', namespace={})",
+        "init-first": "import msticnb as nb\nnb.init('LocalData', namespace={})\n"
+        "import msticnb_iforest",
     }[order]
     out = _run(
         f"""
-import msticnb as nb
 {steps}
 cls = nb.nblts.custom.AnomalousLogonUsers
 assert nb.nb_index["nblts.custom.AnomalousLogonUsers"] is cls
@@ -44,6 +47,41 @@ print("OK", cls.__module__)
 """
     )
     assert "OK msticnb_iforest.anomalous_logon_users" in out
+
+
+def test_import_is_light_and_names_are_public():
+    out = _run(
+        """
+import sys
+import msticnb_iforest
+heavy = [m for m in ("msticnb", "msticpy", "pandas", "sklearn", "shap") if m in sys.modules]
+assert not heavy, heavy
+from msticnb_iforest import account_day_summary, hunt, user_day_summary
+from msticnb_iforest.account_profile import account_day_summary as profile
+from msticnb_iforest.summarize import user_day_summary as summary
+assert user_day_summary is summary and account_day_summary is profile
+print("OK", sorted(set(msticnb_iforest.__all__) - set(dir(msticnb_iforest))))
+"""
+    )
+    assert "OK []" in out
+
+
+def test_queries_render_right_after_the_notebooklet_is_created(nb_local):
+    from msticpy.data import QueryProvider
+
+    provider = QueryProvider("MSSentinel")
+    assert not hasattr(provider, "AnomalousLogons")
+    try:
+        nb_local.init(query_provider=provider, namespace={})
+        AnomalousLogonUsers()
+        family = provider.AnomalousLogons
+        kql = family.user_day_summary("print", start="2024-03-01", end="2024-03-22")
+        assert kql.lstrip().startswith("SecurityEvent") and "datetime(2024-03-01" in kql
+        assert "summarize" in family.account_day_summary("print", start="2024-03-01")
+        assert "4625" in family.network_logon_events("print", start="2024-03-01")
+    finally:
+        nb_local.init("LocalData", namespace={})
+        nb_local.set_opt("silent", True)
 
 
 def test_find_lists_it(nb_local):
