@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Build a wheel, check the YAML files are inside, install it (not editable) into a
-# fresh venv and run the demo command from outside the source tree.
+# Build a wheel, check the YAML files are inside, install it (not editable, with its
+# declared dependencies) into a fresh venv and run the demo from outside the source tree.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
@@ -20,10 +20,11 @@ assert not missing, f"wheel lacks {missing}"
 print("wheel holds", sum(n.endswith(".yaml") for n in names), "YAML files")
 PY
 
-# Dependencies come from this interpreter's site-packages; the package itself
-# only from the wheel.
-python -m venv --system-site-packages "$work/venv"
-"$work/venv/bin/python" -m pip install -q --no-deps "$wheel"
+# A venv of its own (no system site packages): the wheel's declared dependencies
+# must be enough. The known-good constraints keep it reproducible; pip's cache
+# from the set-up step means nothing is downloaded twice.
+python -m venv "$work/venv"
+"$work/venv/bin/python" -m pip install -q "$wheel" -c "$repo/constraints.txt"
 cd "$work"
 "$work/venv/bin/python" - <<'PY'
 import msticnb_iforest, sys
