@@ -27,7 +27,8 @@ from ._version import VERSION
 from .errors import AnomalousLogonsError, ParameterError, QueryError
 from .features import get_feature_set
 from .links import account_links, kql_string, pivot_window
-from .pipeline import DEFAULT_MAX_EXPLAINED, DEFAULT_MAX_PLOTS, Hunt, account_mask, hunt, make_plots
+from .params import DEFAULT_MAX_PLOTS, PARAMETERS, check_params, check_time, short_repr
+from .pipeline import Hunt, account_mask, hunt, make_plots
 from .query import default_timespan, ensure_queries, fetch_local, fetch_user_days
 from .registration import register
 
@@ -37,6 +38,29 @@ __all__ = ["AnomalousLogonUsers", "AnomalousLogonUsersResult"]
 _CLS_METADATA: NBMetadata
 _CELL_DOCS: dict[str, Any]
 _CLS_METADATA, _CELL_DOCS = nb_metadata.read_mod_metadata(__file__, __name__)
+
+#: Keyword arguments of ``run``, checked against `params.PARAMETERS` (which holds
+#: their defaults) before any work.
+RUN_PARAMETERS = (
+    "feature_set",
+    "contamination",
+    "n_estimators",
+    "random_state",
+    "allow_accounts",
+    "min_history_days",
+    "max_explained",
+    "n_jobs",
+    "max_plots",
+    "max_account_summaries",
+    "split_query_by",
+    "table",
+    "add_query_items",
+    "query_options",
+    "start",
+    "end",
+)
+#: msticnb's own keyword arguments of ``run``, passed through unchecked.
+_MSTICNB_KWARGS = ("silent",)
 
 
 class AnomalousLogonUsersResult(NotebookletResult):
@@ -174,9 +198,12 @@ class AnomalousLogonUsers(Notebooklet):
     ["svc-backup", "CONTOSO\svc-*"]: scored, never reported, counted in
     suppressed_outliers), min_history_days (5: other days an account needs
     before it is compared with its usual activity), contamination (0.01),
-    n_estimators, random_state (42), split_query_by (e.g. "1D"), table
-    ("SecurityEvent"), add_query_items (raw KQL, trusted users only),
-    max_plots (10), max_account_summaries (3).
+    n_estimators, random_state (42), n_jobs, split_query_by (e.g. "1D"),
+    table ("SecurityEvent"), add_query_items (raw KQL, trusted users only),
+    query_options, max_plots (10), max_explained (500),
+    max_account_summaries (3). Each is checked before any work against
+    `msticnb_iforest.params.PARAMETERS`, which holds the defaults and
+    ranges; an unknown keyword is an error.
 
     """
 
@@ -249,31 +276,41 @@ class AnomalousLogonUsers(Notebooklet):
             is in ``suppressed_outliers``.
         min_history_days : int
             Other days in the window an account needs before its day is
-            compared with its usual activity, default 5; accounts with less
-            history are scored with a caveat in their explanation.
-        contamination : float
-            Expected share of outliers, default 0.01.
+            compared with its usual activity, default 5, at most 10,000;
+            accounts with less history are scored with a caveat in their
+            explanation.
+        contamination : float or "auto"
+            Expected share of outliers, in (0, 0.5], default 0.01.
         n_estimators : int
-            Number of trees; default is the feature set's rule.
-        random_state : int
-            Seed of the forest, default 42.
+            Number of trees, 1 to 10,000; default is the feature set's rule.
+        random_state : int or None
+            Seed of the forest, 0 to 2**32 - 1, default 42.
+        n_jobs : int
+            Threads; None (default) uses every core, -2 all but one.
         split_query_by : str
-            Split the query into chunks of this size (e.g. "1D") so big
-            workspaces return complete results.
+            Split the query into chunks of this size (e.g. "1D", at most
+            366 days) so big workspaces return complete results.
         table : str
             Table to query, default "SecurityEvent".
         add_query_items : str
             Raw KQL inserted after the query's filters (trusted users only).
         max_plots : int
-            Most per-outlier and trend plots drawn, default 10.
-        max_explained : int
+            Most per-outlier and trend plots drawn, 0 to 100, default 10.
+        max_explained : int or None
             Most outliers given SHAP values and reasons (the top by score),
-            default 500; None explains all.
+            0 to 1,000,000, default 500; None explains all.
         query_options : dict
             Options passed to the query provider (e.g. ``{"database": ...}``
             for Azure Data Explorer).
         max_account_summaries : int
-            Most AccountSummary runs with option account_summary, default 3.
+            Most AccountSummary runs with option account_summary, 0 to 50,
+            default 3.
+        start, end : datetime or str
+            The window, instead of `timespan`.
+
+        Numbers are Python or numpy numbers (a string of digits is refused),
+        and every time, including `timespan`'s ends, must lie between
+        1677-09-23 and 2262-04-09 (pandas' range less a day each side).
 
         Returns
         -------
@@ -283,7 +320,8 @@ class AnomalousLogonUsers(Notebooklet):
         ------
         AnomalousLogonsError
             (a ValueError) when the data or a parameter is not usable or
-            the query fails; the message names the problem.
+            the query fails; the message names the problem. Parameters
+            (`ParameterError`) are checked before any query or work.
 
         """
         try:
@@ -302,10 +340,12 @@ class AnomalousLogonUsers(Notebooklet):
         **kwargs,
     ) -> AnomalousLogonUsersResult:
         """Query (unless `data` is given), hunt, plot and display: the body of `run`."""
+        opts = _check_run(value, kwargs)
         timespan = _utc_timespan(timespan)
+        kwargs = {**kwargs, **{k: opts[k] for k in ("start", "end") if k in kwargs}}
         super().run(value=value, data=data, timespan=timespan, options=options, **kwargs)
         timespan = self._resolve_timespan(timespan, **kwargs)
-        max_plots = _positive_int("max_plots", kwargs.get("max_plots", DEFAULT_MAX_PLOTS))
+        max_plots = opts["max_plots"]
         result = AnomalousLogonUsersResult(
             notebooklet=self, description=self.metadata.description, timespan=timespan
         )
@@ -313,20 +353,21 @@ class AnomalousLogonUsers(Notebooklet):
         query_notes: list[str] = []
         if data is None:
             data, result.query, result.input_files, raw_dropped = _get_user_days(
-                self.query_provider, timespan, notes=query_notes, **kwargs
+                self.query_provider, timespan, notes=query_notes, **opts
             )
         found = hunt(
             data,
-            feature_set=kwargs.get("feature_set"),
-            contamination=kwargs.get("contamination", 0.01),
-            n_estimators=kwargs.get("n_estimators"),
-            random_state=kwargs.get("random_state", 42),
+            feature_set=opts["feature_set"],
+            contamination=opts["contamination"],
+            n_estimators=opts["n_estimators"],
+            random_state=opts["random_state"],
             account=value,
             shap="shap" in self.options,
             progress=nb_markdown,
-            allow_accounts=kwargs.get("allow_accounts"),
-            min_history_days=kwargs.get("min_history_days"),
-            max_explained=kwargs.get("max_explained", DEFAULT_MAX_EXPLAINED),
+            allow_accounts=opts["allow_accounts"],
+            min_history_days=opts["min_history_days"],
+            max_explained=opts["max_explained"],
+            n_jobs=opts["n_jobs"],
         )
         _fill_result(result, found)
         result.notes = query_notes + result.notes
@@ -360,7 +401,7 @@ class AnomalousLogonUsers(Notebooklet):
             _show_account_links(result)
         self._last_result = result
         if "account_summary" in self.options and not found.outliers.empty:
-            limit = _positive_int("max_account_summaries", kwargs.get("max_account_summaries", 3))
+            limit = opts["max_account_summaries"]
             for user in found.outliers["DstUser"].drop_duplicates().head(limit):
                 result.account_summaries[user] = self.account_summary(user)
         return self._last_result
@@ -461,35 +502,79 @@ class AnomalousLogonUsers(Notebooklet):
         return OutlierBrowser(self._last_result, self.account_summary).widget
 
 
+def _check_run(value: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """
+    Check `value` and ``run``'s keyword arguments before any work.
+
+    Returns every `RUN_PARAMETERS` value, normalized, with the defaults of
+    `params.PARAMETERS` for those not given.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown keyword or a value out of range (named in the message).
+
+    """
+    PARAMETERS["account"].check(value, label="value")
+    given = {k: v for k, v in kwargs.items() if k not in _MSTICNB_KWARGS}
+    checked = check_params(names=RUN_PARAMETERS, **given)
+    if ("start" in kwargs) != ("end" in kwargs):
+        missing = "end" if "start" in kwargs else "start"
+        raise ParameterError(f"Give both start and end (or a timespan); {missing} is missing.")
+    start, end = checked.get("start"), checked.get("end")
+    if start is not None and end is not None and start > end:
+        raise ParameterError(f"start ({kwargs['start']}) is after end ({kwargs['end']}).")
+    return _run_defaults() | checked
+
+
+def _run_defaults() -> dict[str, Any]:
+    """Return the default of every `RUN_PARAMETERS` keyword, from `params.PARAMETERS`."""
+    return {name: PARAMETERS[name].default for name in RUN_PARAMETERS}
+
+
 def _utc_timespan(timespan: Any) -> Any:
     """
-    Make both ends of a TimeSpan UTC-aware.
+    Check a timespan's ends and make both UTC-aware.
 
     ``TimeSpan(start="2024-01-01")`` has a naive start and an aware end,
-    which msticpy cannot subtract; naive times are taken as UTC.
+    which msticpy cannot subtract; naive times are taken as UTC. Both ends
+    must lie in `params.EARLIEST` .. `params.LATEST` and in order.
+
+    Raises
+    ------
+    ParameterError
+        If an end is not a time in that range, or start is after end.
+
     """
-    start = getattr(timespan, "start", None)
-    end = getattr(timespan, "end", None)
-    if start is None or end is None:
-        return timespan
-
-    def _utc(value: Any) -> pd.Timestamp:
-        stamp = pd.Timestamp(value)
-        return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-    return TimeSpan(start=_utc(start).to_pydatetime(), end=_utc(end).to_pydatetime())
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ParameterError(f"{name} must be a non-negative integer, got {value!r}.")
-    return value
+    if timespan is None:
+        return None
+    if isinstance(timespan, tuple) and len(timespan) == 2:
+        start, end = timespan
+    elif isinstance(timespan, TimeSpan):
+        start, end = timespan.start, timespan.end
+    else:  # what msticnb accepts: an object with start and end (or period)
+        try:
+            span = TimeSpan(timespan=timespan)
+        except (ValueError, TypeError, AttributeError):
+            span = None
+        if span is None or span.start is None:
+            raise ParameterError(
+                "timespan must be a TimeSpan, a (start, end) pair or an object with start "
+                f"and end, got {short_repr(timespan)}."
+            ) from None
+        start, end = span.start, span.end
+    first = check_time(start, "timespan start")
+    last = check_time(end, "timespan end")
+    if first > last:
+        raise ParameterError(f"timespan start ({first}) is after its end ({last}).")
+    return TimeSpan(start=first.to_pydatetime(), end=last.to_pydatetime())
 
 
 @set_text(docs=_CELL_DOCS, key="get_user_days")
-def _get_user_days(qry_prov: Any, timespan: TimeSpan, notes: list[str], **kwargs) -> tuple:
+def _get_user_days(qry_prov: Any, timespan: TimeSpan, notes: list[str], **opts) -> tuple:
     """Return (table, query text, input files, raw rows dropped) from the provider."""
-    fset = get_feature_set(kwargs.get("feature_set"))
+    opts = _run_defaults() | opts
+    fset = get_feature_set(opts["feature_set"])
     if getattr(qry_prov, "environment", None) == "LocalData":
         table, files, dropped = fetch_local(qry_prov, timespan.start, timespan.end, fset)
         return table, None, files, dropped
@@ -498,11 +583,11 @@ def _get_user_days(qry_prov: Any, timespan: TimeSpan, notes: list[str], **kwargs
         timespan.start,
         timespan.end,
         query_name=fset.query_name,
-        table=kwargs.get("table", "SecurityEvent"),
-        add_query_items=kwargs.get("add_query_items", ""),
-        split_query_by=kwargs.get("split_query_by"),
+        table=opts["table"],
+        add_query_items=opts["add_query_items"],
+        split_query_by=opts["split_query_by"],
         notes=notes,
-        query_options=kwargs.get("query_options"),
+        query_options=opts["query_options"],
     )
     return table, text, [], {}
 

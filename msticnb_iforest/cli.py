@@ -18,13 +18,23 @@ import re
 import sys
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ._version import VERSION
-from .features import DEFAULT_FEATURE_SET, FEATURE_SETS
-from .pipeline import DEFAULT_MAX_PLOTS
+from .errors import ParameterError
+from .features import DEFAULT_FEATURE_SET
+from .params import (
+    MAX_ESTIMATORS,
+    MAX_EXPLAINED_LIMIT,
+    MAX_HISTORY_DAYS,
+    MAX_JOBS,
+    MAX_PLOTS_LIMIT,
+    PARAMETERS,
+    check_time,
+    short_repr,
+)
 
 __all__ = ["main"]
 
@@ -58,15 +68,39 @@ class _Progress:
             print(f"[{elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
+def _param_type(
+    name: str, parse: Callable[[str], Any] | None = None, words: dict[str, Any] | None = None
+) -> Callable[[str], Any]:
+    """
+    Return an argparse type for hunt parameter `name` of `params.PARAMETERS`.
+
+    The text is parsed (`parse`, e.g. ``int``; or one of `words`, e.g.
+    ``{"auto": "auto"}``, case ignored), then checked with the parameter's
+    own constraints, so the command line accepts what Python accepts and
+    says the same range: ``argument --n-estimators: must be an integer in
+    [1, 10000], got '0'``.
+    """
+    param = PARAMETERS[name]
+    words = words or {}
+    alternatives = "".join(f" or {word!r}" for word, value in words.items() if value is None)
+
+    def convert(text: str) -> Any:
+        try:
+            word = text.strip().lower()
+            value = words[word] if word in words else (parse or str)(text)
+            return param.check(value)
+        except (ValueError, OverflowError):  # ParameterError is a ValueError
+            raise argparse.ArgumentTypeError(
+                f"must be {param.allowed(cli=True)}{alternatives}, got {short_repr(text)}"
+            ) from None
+
+    convert.__name__ = name  # argparse names the type in some of its messages
+    return convert
+
+
 def _contamination(text: str) -> float | str:
-    if text.strip().lower() == "auto":
-        return "auto"
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"must be a number in (0, 0.5] or 'auto', got {text!r}"
-        ) from None
+    """Parse --contamination: a number in (0, 0.5] or 'auto'."""
+    return _param_type("contamination", float, {"auto": "auto"})(text)
 
 
 def _non_negative(text: str) -> int:
@@ -87,33 +121,56 @@ def _positive(text: str) -> int:
 
 
 def _hunt_options(parser: argparse.ArgumentParser) -> None:
-    """Add the options that `demo` and `run` share."""
+    """
+    Add the options that `demo` and `run` share.
+
+    Types and defaults come from `params.PARAMETERS`, the table that also
+    checks `hunt` and the notebooklet's parameters.
+    """
+
+    def default(name: str) -> Any:
+        return PARAMETERS[name].default
+
     parser.add_argument(
         "--out", "-o", required=True, metavar="DIR", help="folder for the output files"
     )
     parser.add_argument(
         "--feature-set",
-        default=None,
+        type=_param_type("feature_set"),
+        default=default("feature_set"),
         metavar="NAME",
-        help=f"feature set: {', '.join(sorted(FEATURE_SETS))} (default {DEFAULT_FEATURE_SET}; "
-        "'seed' reproduces the original hunting notebook)",
+        help=f"feature set: {PARAMETERS['feature_set'].allowed(cli=True)} (default "
+        f"{DEFAULT_FEATURE_SET}; 'seed' reproduces the original hunting notebook)",
     )
     parser.add_argument(
         "--contamination",
         type=_contamination,
-        default=0.01,
+        default=default("contamination"),
         metavar="X",
-        help="expected share of outliers among user-days, or 'auto' (default 0.01)",
+        help="expected share of outliers among user-days, in (0, 0.5], or 'auto' "
+        f"(default {default('contamination')})",
     )
     parser.add_argument(
         "--n-estimators",
-        type=_positive,
-        default=None,
+        type=_param_type("n_estimators", int),
+        default=default("n_estimators"),
         metavar="N",
-        help="trees in the forest (default: the feature set's rule)",
+        help=f"trees in the forest, 1 to {MAX_ESTIMATORS:,} (default: the feature set's rule)",
     )
     parser.add_argument(
-        "--random-state", type=int, default=42, metavar="N", help="model seed (default 42)"
+        "--random-state",
+        type=_param_type("random_state", int),
+        default=default("random_state"),
+        metavar="N",
+        help=f"model seed, 0 to 2**32-1 (default {default('random_state')})",
+    )
+    parser.add_argument(
+        "--n-jobs",
+        type=_param_type("n_jobs", int),
+        default=default("n_jobs"),
+        metavar="N",
+        help=f"threads, 1 to {MAX_JOBS}, or -1 for every core, -2 all but one, ... "
+        "(default: every core; results do not depend on it)",
     )
     parser.add_argument(
         "--account", default=None, metavar="NAME", help="report only this account's outliers"
@@ -135,18 +192,27 @@ def _hunt_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--min-history-days",
-        type=_non_negative,
-        default=None,
+        type=_param_type("min_history_days", int),
+        default=default("min_history_days"),
         metavar="N",
         help="other days an account needs before a day is compared with its usual "
-        "activity (default 5; not used by the seed feature set)",
+        f"activity, 0 to {MAX_HISTORY_DAYS:,} (default 5; not used by the seed feature set)",
     )
     parser.add_argument(
         "--max-plots",
-        type=_non_negative,
-        default=DEFAULT_MAX_PLOTS,
+        type=_param_type("max_plots", int),
+        default=default("max_plots"),
         metavar="N",
-        help=f"most per-outlier and trend plots in the report (default {DEFAULT_MAX_PLOTS})",
+        help=f"most per-outlier and trend plots in the report, 0 to {MAX_PLOTS_LIMIT} "
+        f"(default {default('max_plots')})",
+    )
+    parser.add_argument(
+        "--max-explained",
+        type=_param_type("max_explained", int, {"all": None}),
+        default=default("max_explained"),
+        metavar="N",
+        help="most outliers given SHAP values and reasons, top by score, 0 to "
+        f"{MAX_EXPLAINED_LIMIT:,} or 'all' (default {default('max_explained')})",
     )
     _output_options(parser, argparse.SUPPRESS)
 
@@ -210,20 +276,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _parse_time(text: str | None, option: str, *, end: bool = False):
-    """Parse --start/--end to a UTC timestamp (None if not given)."""
-    import pandas as pd
+    """
+    Parse --start/--end to a UTC timestamp (None if not given).
 
-    from .errors import ParameterError
+    The accepted range is `params.EARLIEST` to `params.LATEST` (pandas'
+    range less a day, so the end of the last day still fits).
+    """
+    import pandas as pd
 
     if text is None:
         return None
-    try:
-        stamp = pd.Timestamp(text.strip())
-    except (ValueError, TypeError):
-        stamp = pd.NaT
-    if pd.isna(stamp):
-        raise ParameterError(f"{option} must be a date or time such as 2024-03-01, got {text!r}.")
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    stamp = check_time(text, option)
     if end and re.fullmatch(r"\s*\d{4}-\d{1,2}-\d{1,2}\s*", text):
         stamp = stamp + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
     return stamp
@@ -281,6 +344,8 @@ def _hunt(data, args: argparse.Namespace, progress: _Progress, start=None, end=N
         random_state=args.random_state,
         account=args.account,
         shap=not args.no_shap,
+        max_explained=args.max_explained,
+        n_jobs=args.n_jobs,
         progress=progress,
         allow_accounts=args.allow_accounts,
         min_history_days=args.min_history_days,
@@ -401,8 +466,6 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str], progress: _Progress)
     start = _parse_time(args.start, "--start")
     end = _parse_time(args.end, "--end", end=True)
     if start is not None and end is not None and start > end:
-        from .errors import ParameterError
-
         raise ParameterError(f"--start ({args.start}) is after --end ({args.end}).")
     progress(f"Reading {len(args.inputs)} file(s)")
     begin = time.perf_counter()
@@ -456,16 +519,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     import matplotlib
 
     from .errors import AnomalousLogonsError
-    from .features import get_feature_set
-    from .model import check_contamination
 
     if "matplotlib.pyplot" not in sys.modules:
         matplotlib.use("Agg")
     progress = _Progress(not args.quiet and (args.verbose or sys.stderr.isatty()))
     command = _cmd_demo if args.command == "demo" else _cmd_run
     try:
-        get_feature_set(args.feature_set)  # fail before reading or generating anything
-        check_contamination(args.contamination)
         _check_out(args.out)
         return command(args, argv, progress)
     except (AnomalousLogonsError, OSError) as err:

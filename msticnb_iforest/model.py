@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import IsolationForest
 
 from .errors import ParameterError
+from .params import DEFAULT_CONTAMINATION, DEFAULT_RANDOM_STATE, PARAMETERS
 
 __all__ = [
     "ModelScores",
@@ -50,28 +51,12 @@ class ModelScores:
 
 def check_contamination(contamination: float | str) -> float | str:
     """Validate the expected outlier share: ``"auto"`` or a number in (0, 0.5]."""
-    if isinstance(contamination, str) and contamination == "auto":
-        return contamination
-    if isinstance(contamination, bool) or not isinstance(contamination, Real):
-        raise ParameterError(f"contamination must be a number in (0, 0.5], got {contamination!r}.")
-    if not 0.0 < float(contamination) <= 0.5:
-        raise ParameterError(f"contamination must be in (0, 0.5], got {contamination!r}.")
-    return float(contamination)
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ParameterError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
+    return PARAMETERS["contamination"].check(contamination)
 
 
 def check_fit_rows(fit_rows: object) -> int | None:
-    """Validate ``fit_rows``: None or an integer >= 1."""
-    if fit_rows is None:
-        return None
-    if isinstance(fit_rows, bool) or not isinstance(fit_rows, Integral) or fit_rows < 1:
-        raise ParameterError(f"fit_rows must be None or an integer >= 1, got {fit_rows!r}.")
-    return int(fit_rows)
+    """Validate ``fit_rows``: None or an integer in [1, `params.MAX_FIT_ROWS`]."""
+    return PARAMETERS["fit_rows"].check(fit_rows)
 
 
 def n_threads(n_jobs: int | None) -> int:
@@ -79,17 +64,22 @@ def n_threads(n_jobs: int | None) -> int:
     Turn an ``n_jobs`` value into a thread count.
 
     None uses every CPU core this process may run on; a negative value
-    counts back from that (-1 is every core, -2 all but one).
+    counts back from that (-1 is every core, -2 all but one). Allowed:
+    None or a non-zero integer in [-`params.MAX_JOBS`, `params.MAX_JOBS`].
+
+    Raises
+    ------
+    ParameterError
+        If `n_jobs` is not allowed.
+
     """
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
+    n_jobs = PARAMETERS["n_jobs"].check(n_jobs)
     if n_jobs is None:
         return cores
-    n_jobs = int(n_jobs)
-    if n_jobs == 0:
-        raise ParameterError("n_jobs must not be 0.")
     return max(1, cores + 1 + n_jobs) if n_jobs < 0 else n_jobs
 
 
@@ -190,9 +180,9 @@ def _fit_sample(
 def fit_score(
     features: pd.DataFrame,
     *,
-    n_estimators: int = 100,
-    contamination: float | str = 0.01,
-    random_state: int | None = 42,
+    n_estimators: int | None = 100,
+    contamination: float | str = DEFAULT_CONTAMINATION,
+    random_state: int | None = DEFAULT_RANDOM_STATE,
     max_samples: int | float | str = "auto",
     max_features: int | float = 1.0,
     bootstrap: bool = False,
@@ -213,11 +203,13 @@ def fit_score(
     features : pd.DataFrame
         Numeric model inputs, one row per user-day, no missing values.
     n_estimators : int, default=100
-        Number of trees.
+        Number of trees, 1 to `params.MAX_ESTIMATORS` (None: 100).
     contamination : float or "auto", default=0.01
-        Expected share of outliers; sets the threshold of `is_outlier`.
+        Expected share of outliers, in (0, 0.5]; sets the threshold of
+        `is_outlier`.
     random_state : int or None, default=42
-        Seed for tree building; fixed seeds give identical results.
+        Seed for tree building, 0 to 2**32 - 1; fixed seeds give identical
+        results.
     max_samples : int, float or "auto", default="auto"
         Rows drawn to build each tree (see ``IsolationForest``); an
         integer larger than the number of rows is capped at that number.
@@ -237,8 +229,8 @@ def fit_score(
         them about 1 % alike. None, or a table no larger, fits on all rows
         (scikit-learn's result exactly).
     n_jobs : int, optional
-        Threads for fitting and scoring; None uses every core. Results do
-        not depend on it.
+        Threads for fitting and scoring (see `n_threads`); None uses every
+        core. Results do not depend on it.
 
     Returns
     -------
@@ -250,10 +242,9 @@ def fit_score(
         If a parameter is out of range or there are no rows.
 
     """
-    n_estimators = _check_int("n_estimators", n_estimators, 1)
+    n_estimators = PARAMETERS["n_estimators"].check(n_estimators) or 100
     contamination = check_contamination(contamination)
-    if random_state is not None:
-        random_state = _check_int("random_state", random_state, 0)
+    random_state = PARAMETERS["random_state"].check(random_state)
     threads = n_threads(n_jobs)
     if len(features) == 0:
         raise ParameterError("No rows to fit the model on.")

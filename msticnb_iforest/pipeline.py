@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -20,10 +19,17 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import explain, plots
-from .errors import InputDataError, ParameterError
+from .errors import InputDataError
 from .features import FeatureSet, get_feature_set
-from .identity import account_keys, allow_list_mask, check_allow_accounts
+from .identity import account_keys, allow_list_mask
 from .model import fit_score
+from .params import (
+    DEFAULT_CONTAMINATION,
+    DEFAULT_MAX_EXPLAINED,
+    DEFAULT_MAX_PLOTS,
+    DEFAULT_RANDOM_STATE,
+    check_params,
+)
 from .schema import REQUIRED_SUMMARY_COLUMNS, is_summary_table, prepare_summary
 
 __all__ = [
@@ -37,13 +43,6 @@ __all__ = [
     "prepare_input",
     "trend_figure",
 ]
-
-#: Plots drawn per kind unless the caller asks for another number.
-DEFAULT_MAX_PLOTS = 10
-
-#: Outliers given SHAP values and reasons unless the caller asks for another number:
-#: as many as the HTML report's outlier table shows.
-DEFAULT_MAX_EXPLAINED = 500
 
 #: Why a flagged user-day of an ``allow_accounts`` account is not reported.
 ALLOW_LISTED = "allow-listed account"
@@ -255,9 +254,9 @@ def hunt(
     data: pd.DataFrame,
     *,
     feature_set: str | FeatureSet | None = None,
-    contamination: float | str = 0.01,
+    contamination: float | str = DEFAULT_CONTAMINATION,
     n_estimators: int | None = None,
-    random_state: int | None = 42,
+    random_state: int | None = DEFAULT_RANDOM_STATE,
     account: str | None = None,
     shap: bool = True,
     max_explained: int | None = DEFAULT_MAX_EXPLAINED,
@@ -269,6 +268,9 @@ def hunt(
     r"""
     Score every user-day and explain the outliers.
 
+    Every parameter is checked against `msticnb_iforest.params.PARAMETERS`
+    before any work; numbers may be Python or numpy scalars, never strings.
+
     Parameters
     ----------
     data : pd.DataFrame
@@ -278,11 +280,12 @@ def hunt(
         ``"seed"`` reproduces the original algorithm exactly. None
         selects the package default.
     contamination : float or "auto", default=0.01
-        Expected share of outliers among all user-days.
+        Expected share of outliers among all user-days, in (0, 0.5].
     n_estimators : int, optional
-        Number of trees; by default the feature set's rule.
+        Number of trees, 1 to 10,000; by default the feature set's rule.
     random_state : int or None, default=42
-        Seed of the forest; equal inputs and seed give equal results.
+        Seed of the forest, 0 to 2**32 - 1; equal inputs and seed give
+        equal results.
     account : str, optional
         Report only this account's outliers (the model still learns from
         every account).
@@ -295,9 +298,11 @@ def hunt(
         costs about 1 ms (``seed``) to 6 ms (``baseline``, more and deeper
         trees) per outlier on one core, so this bounds the run
         time when a big table yields thousands of outliers. None explains
-        all of them. A note says when outliers were left unexplained.
+        all of them; at most 1,000,000. A note says when outliers were left
+        unexplained.
     n_jobs : int, optional
-        Threads for the forest; None uses every CPU core. Results do not
+        Threads for the forest; None uses every CPU core, a negative
+        number counts back from them (-2: all but one). Results do not
         depend on it.
     progress : callable, optional
         Called with a short message as each stage starts.
@@ -310,7 +315,7 @@ def hunt(
     min_history_days : int, optional
         Other days an account needs in the window before a day is compared
         with its usual activity (feature sets with a per-account baseline;
-        default 5). Accounts with less history are still scored, and their
+        default 5, at most 10,000). Accounts with less history are still scored, and their
         explanations say so.
 
     Returns
@@ -325,9 +330,24 @@ def hunt(
         If a parameter is out of range.
 
     """
-    fset = get_feature_set(feature_set)
-    max_explained = _check_max_explained(max_explained)
-    allowed = check_allow_accounts(allow_accounts)
+    checked = check_params(
+        feature_set=feature_set,
+        contamination=contamination,
+        n_estimators=n_estimators,
+        random_state=random_state,
+        account=account,
+        shap=shap,
+        max_explained=max_explained,
+        n_jobs=n_jobs,
+        progress=progress,
+        allow_accounts=allow_accounts,
+        min_history_days=min_history_days,
+    )
+    fset = get_feature_set(checked["feature_set"])
+    contamination, n_estimators = checked["contamination"], checked["n_estimators"]
+    random_state, account, shap = checked["random_state"], checked["account"], checked["shap"]
+    max_explained, n_jobs = checked["max_explained"], checked["n_jobs"]
+    allowed, min_history_days = checked["allow_accounts"] or (), checked["min_history_days"]
     option_notes = []
     if min_history_days is not None:
         if fset.has_baseline:
@@ -348,7 +368,7 @@ def hunt(
         "allow_accounts": list(allowed),
         "min_history_days": getattr(fset, "min_history_days", None),
     }
-    timer = _Timer(progress)
+    timer = _Timer(checked["progress"])
     with timer.stage("prepare", "Preparing the per-user-day table"):
         table, dropped = prepare_input(data, fset)
     notes: list[str] = option_notes
@@ -362,7 +382,7 @@ def hunt(
         frame = fset.compute(table)
     notes.extend(frame.notes)
     features = list(frame.values.columns)
-    n_trees = n_estimators or fset.n_estimators(len(table), len(features))
+    n_trees = n_estimators or fset.n_estimators(len(table), len(features))  # checked: >= 1
     params["n_estimators"] = n_trees
 
     with timer.stage("model", f"Scoring {len(table):,} user-days with {n_trees} trees"):
@@ -469,14 +489,6 @@ def _no_outlier_note(user_days: pd.DataFrame, account: str | None, mask: Any) ->
             f"suppressed ({_reasons(why)})."
         )
     return "No user-day was flagged as an outlier."
-
-
-def _check_max_explained(value: int | None) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
-        raise ParameterError(f"max_explained must be None or an integer >= 0, got {value!r}.")
-    return int(value)
 
 
 def _user_days(table: pd.DataFrame, values: pd.DataFrame, context: pd.DataFrame) -> pd.DataFrame:

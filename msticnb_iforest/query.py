@@ -144,11 +144,11 @@ def split_windows(
         raise ParameterError(f"end ({end}) is before start ({start}).")
     days = max(1, delta // _DAY)
     step = pd.Timedelta(days=days)
-    cuts = []
-    cut = first.normalize() + step
-    while cut < last:
-        cuts.append(cut)
-        cut += step
+    # Every whole step from first's midnight that falls before last; computed
+    # without stepping past last, so a window near pandas' last day cannot overflow.
+    base = first.normalize()
+    cuts = [base + step * k for k in range(1, (last - base) // step + 1)]
+    cuts = [cut for cut in cuts if cut < last]
     bounds = [first, *cuts]
     windows = [(lo, hi - _NS) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
     windows.append((bounds[-1], last))

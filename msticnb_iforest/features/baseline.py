@@ -63,21 +63,17 @@ user-days under a second.
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
 from ..identity import account_keys
 from ..model import check_fit_rows
+from ..params import DEFAULT_FIT_ROWS, DEFAULT_MIN_HISTORY_DAYS, PARAMETERS
 from .base import FeatureFrame, FeatureSet
 from .history import AccountDays, group_codes, loo_quantiles, loo_sums, poisson_surprise
 
 __all__ = ["DEFAULT_MIN_HISTORY_DAYS", "DISPERSION_FLOOR", "BaselineFeatures"]
 
-#: Other days an account needs before its day is compared with its usual.
-DEFAULT_MIN_HISTORY_DAYS = 5
 #: Smallest spread (log scale) a deviation is measured in: a factor of about 1.65.
 DISPERSION_FLOOR = 0.5
 #: Prior of the novelty rate: this many new values per this many days.
@@ -87,7 +83,7 @@ SAMPLE_BOUNDS = (256, 1024)
 #: Trees in the forest unless the caller chooses.
 N_ESTIMATORS = 200
 #: Trees are built from a seeded sample of at most this many user-days.
-FIT_ROWS = 100_000
+FIT_ROWS = DEFAULT_FIT_ROWS
 #: A source address sending at least this many workstation names in a day is a burst.
 HOST_BURST = 20
 
@@ -180,10 +176,9 @@ def _numbers(table: pd.DataFrame, column: str) -> np.ndarray:
 
 
 def check_min_history_days(value: object) -> int:
-    """Validate ``min_history_days``: an integer >= 0."""
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
-        raise ParameterError(f"min_history_days must be an integer >= 0, got {value!r}.")
-    return int(value)
+    """Validate ``min_history_days`` (see `params.PARAMETERS`); None is the default."""
+    checked = PARAMETERS["min_history_days"].check(value)
+    return DEFAULT_MIN_HISTORY_DAYS if checked is None else checked
 
 
 class BaselineFeatures(FeatureSet):

@@ -1,0 +1,663 @@
+"""
+Every parameter of a hunt in one table: name, default, allowed values, message.
+
+`PARAMETERS` lists each parameter a caller can give `pipeline.hunt`, the
+notebooklet's ``run`` or the command line, with its default and the values
+it accepts, in the style of scikit-learn's ``_parameter_constraints``. The
+defaults are defined here and nowhere else; `check_params` validates a set
+of parameters once, before any work, and raises `ParameterError` naming the
+parameter, the value and what is allowed::
+
+    >>> check_params(n_estimators=0)
+    Traceback (most recent call last):
+    ...
+    ParameterError: n_estimators must be None or an integer in [1, 10000], got 0.
+
+Python callers pass numbers as numbers (``int``, ``float`` or numpy
+scalars; ``bool`` is not a number here); a string of digits is refused,
+not guessed at. The command line parses its text arguments and then applies
+the same constraints, so both give the same ranges in their messages.
+
+This module imports nothing heavy (no pandas, numpy or scikit-learn): the
+command line checks its arguments with it before loading them. Dates and
+time spans are parsed with pandas inside their checks.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import Any
+
+from .errors import ParameterError
+
+__all__ = [
+    "DEFAULT_CONTAMINATION",
+    "DEFAULT_FIT_ROWS",
+    "DEFAULT_MAX_ACCOUNT_SUMMARIES",
+    "DEFAULT_MAX_EXPLAINED",
+    "DEFAULT_MAX_PLOTS",
+    "DEFAULT_MIN_HISTORY_DAYS",
+    "DEFAULT_RANDOM_STATE",
+    "DEFAULT_TABLE",
+    "EARLIEST",
+    "LATEST",
+    "MAX_ESTIMATORS",
+    "MAX_PLOTS_LIMIT",
+    "PARAMETERS",
+    "Check",
+    "Interval",
+    "Options",
+    "Param",
+    "check_params",
+    "check_time",
+    "default",
+    "short_repr",
+]
+
+# -- defaults (the only place they are written) ---------------------------------------
+
+#: Expected share of outliers among all user-days.
+DEFAULT_CONTAMINATION = 0.01
+#: Seed of the forest (and of the fit sample).
+DEFAULT_RANDOM_STATE = 42
+#: Per-outlier and trend plots drawn per kind.
+DEFAULT_MAX_PLOTS = 10
+#: Outliers given SHAP values and reasons: as many as the HTML report's table shows.
+DEFAULT_MAX_EXPLAINED = 500
+#: Other days an account needs before its day is compared with its usual activity.
+DEFAULT_MIN_HISTORY_DAYS = 5
+#: User-days the default feature set builds its trees from (a seeded sample).
+DEFAULT_FIT_ROWS = 100_000
+#: AccountSummary runs with the notebooklet's ``account_summary`` option.
+DEFAULT_MAX_ACCOUNT_SUMMARIES = 3
+#: Table the query reads.
+DEFAULT_TABLE = "SecurityEvent"
+
+# -- bounds -------------------------------------------------------------------------
+
+#: Most trees. The feature sets' own rules give 100 to about 1,000 (``seed``: 4 per
+#: feature plus 2 per row below 500 rows; ``baseline``: 200). Fitting, scoring and
+#: SHAP all grow linearly with the trees: 10,000 deep trees take a few hundred MB and
+#: about 0.3 s of SHAP per explained outlier, minutes for a run; more buys nothing
+#: (scores settle after a few hundred trees) and a billion asks for terabytes.
+MAX_ESTIMATORS = 10_000
+#: Most plots per kind. Each figure takes about a quarter of a second and over 1 MB
+#: while it is open; 100 of each kind is about a minute and 300 MB. The outlier
+#: browser draws any other outlier's charts when it is picked.
+MAX_PLOTS_LIMIT = 100
+#: Most outliers explained. SHAP takes 1 to 6 ms per outlier, so a million is hours;
+#: None explains every outlier.
+MAX_EXPLAINED_LIMIT = 1_000_000
+#: Most days of history asked for: longer than any window (27 years).
+MAX_HISTORY_DAYS = 10_000
+#: Most rows to build the trees from: more than one machine holds as user-days.
+MAX_FIT_ROWS = 1_000_000_000
+#: Most threads; negative values count back from the number of cores.
+MAX_JOBS = 1024
+#: Most AccountSummary runs (each queries the workspace several times).
+MAX_ACCOUNT_SUMMARIES = 50
+#: Longest query chunk for ``split_query_by``: a chunk longer than a year splits no
+#: hunting window.
+MAX_SPLIT_DAYS = 366
+#: First and last day accepted for a window (any time of those days): pandas'
+#: Timestamp range (1677-09-21 00:12 to 2262-04-11 23:47) less a whole day each
+#: side, so a day before or after any accepted time is still a Timestamp.
+EARLIEST = "1677-09-23"
+LATEST = "2262-04-09"
+
+#: Longest repr shown in a message.
+_REPR_WIDTH = 80
+
+
+def short_repr(value: Any) -> str:
+    """Return ``repr(value)``, cut to a readable width."""
+    try:
+        text = repr(value)
+    except Exception:  # a hostile __repr__
+        text = f"<{type(value).__name__} object>"
+    if len(text) > _REPR_WIDTH:
+        text = f"{text[: _REPR_WIDTH - 20]}...{text[-10:]} ({len(text):,} characters)"
+    return text
+
+
+# -- constraint types ---------------------------------------------------------------
+
+
+class Constraint:
+    """One kind of allowed value: `convert` returns it normalized, or raises."""
+
+    #: Shown in messages: ``"an integer in [1, 10000]"``.
+    description: str = ""
+    #: Only a Python caller can give such a value (not said on the command line).
+    python_only: bool = False
+
+    def convert(self, value: Any) -> Any:
+        """Return `value` normalized (e.g. numpy int to int); ValueError if not allowed."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """Return the allowed values in words."""
+        return self.description
+
+
+class _NoneConstraint(Constraint):
+    description = "None"
+    python_only = True
+
+    def convert(self, value: Any) -> Any:
+        if value is not None:
+            raise ValueError
+        return None
+
+
+def _is_bool(value: Any) -> bool:
+    """Tell ``bool`` and numpy's ``bool_`` apart from numbers (without importing numpy)."""
+    kind = type(value)
+    return kind is bool or (kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_"))
+
+
+class Interval(Constraint):
+    """
+    Numbers of one kind between two bounds.
+
+    Parameters
+    ----------
+    kind : Integral or Real
+        ``Integral`` accepts Python and numpy integers; ``Real`` accepts them
+        and floats. Booleans are never numbers here, nor is NaN.
+    left, right : number or None
+        The bounds; None is unbounded.
+    closed : {"both", "left", "right", "neither"}
+        Which bounds belong to the interval.
+
+    """
+
+    def __init__(self, kind: type, left: float | None, right: float | None, closed: str = "both"):
+        if kind not in (Integral, Real) or closed not in ("both", "left", "right", "neither"):
+            raise TypeError("Interval takes Integral or Real and a known 'closed'.")
+        self.kind, self.left, self.right, self.closed = kind, left, right, closed
+
+    def convert(self, value: Any) -> Any:
+        """Return the number as int or float; ValueError outside the interval."""
+        if _is_bool(value) or not isinstance(value, self.kind):
+            raise ValueError
+        number = int(value) if self.kind is Integral else float(value)
+        if isinstance(number, float) and math.isnan(number):
+            raise ValueError
+        low_in = self.closed in ("both", "left")
+        high_in = self.closed in ("both", "right")
+        if self.left is not None and (number < self.left or (number == self.left and not low_in)):
+            raise ValueError
+        if self.right is not None and (
+            number > self.right or (number == self.right and not high_in)
+        ):
+            raise ValueError
+        return number
+
+    def describe(self) -> str:
+        """Return e.g. ``"an integer in [1, 10000]"``."""
+        what = "an integer" if self.kind is Integral else "a number"
+        if self.left is None and self.right is None:
+            return what
+        if self.right is None:
+            return f"{what} {'>=' if self.closed in ('both', 'left') else '>'} {self.left:,}"
+        if self.left is None:
+            return f"{what} {'<=' if self.closed in ('both', 'right') else '<'} {self.right:,}"
+        low = "[" if self.closed in ("both", "left") else "("
+        high = "]" if self.closed in ("both", "right") else ")"
+        return f"{what} in {low}{self.left}, {self.right}{high}"
+
+
+class Options(Constraint):
+    """One of a few exact values (strings are compared as given)."""
+
+    def __init__(self, *values: Any):
+        self.values = values
+
+    def convert(self, value: Any) -> Any:
+        """Return the matching option; ValueError if none matches."""
+        for option in self.values:
+            if type(value) is type(option) and value == option:
+                return option
+        raise ValueError
+
+    def describe(self) -> str:
+        """Return the options, quoted."""
+        return " or ".join(repr(v) for v in self.values)
+
+
+class Check(Constraint):
+    """
+    Values a function accepts: it returns the normalized value or raises.
+
+    Parameters
+    ----------
+    func : callable
+        Takes the value; returns it normalized, or raises ValueError or
+        TypeError when it is not allowed.
+    description : str or callable
+        The allowed values in words (a callable is called when a message is
+        written, so a description may name things imported late).
+    python_only : bool, default=False
+        Values only a Python caller can give; command-line messages leave
+        them out.
+
+    """
+
+    def __init__(
+        self,
+        func: Callable[[Any], Any],
+        description: str | Callable[[], str],
+        *,
+        python_only: bool = False,
+    ):
+        self.func, self._description, self.python_only = func, description, python_only
+
+    def convert(self, value: Any) -> Any:
+        """Return what the function returns; ValueError if it refuses the value."""
+        try:
+            return self.func(value)
+        except (ValueError, TypeError, OverflowError, ArithmeticError):
+            raise ValueError from None
+
+    def describe(self) -> str:
+        """Return the description (calling it when it is a function)."""
+        text = self._description
+        return text() if callable(text) else text
+
+
+def _boolean(value: Any) -> bool:
+    if not _is_bool(value):
+        raise ValueError
+    return bool(value)
+
+
+def _callable(value: Any) -> Any:
+    if not callable(value):
+        raise ValueError
+    return value
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError
+    return value
+
+
+def _any_text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError
+    return value
+
+
+def _feature_set_name(value: Any) -> str:
+    from .features import FEATURE_SETS
+
+    if isinstance(value, str) and value.strip().lower() in FEATURE_SETS:
+        return value.strip().lower()
+    raise ValueError
+
+
+def _feature_set_names() -> str:
+    from .features import FEATURE_SETS
+
+    return "one of " + ", ".join(repr(name) for name in sorted(FEATURE_SETS))
+
+
+def _feature_set_instance(value: Any) -> Any:
+    from .features import FeatureSet
+
+    if not isinstance(value, FeatureSet):
+        raise ValueError
+    return value
+
+
+def _accounts(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, Mapping | bytes) or not isinstance(value, Iterable):
+        raise ValueError
+    entries = tuple(value)
+    if not all(isinstance(entry, str) and entry.strip() for entry in entries):
+        raise ValueError
+    return tuple(entry.strip() for entry in entries)
+
+
+def _n_jobs(value: Any) -> int:
+    number = Interval(Integral, -MAX_JOBS, MAX_JOBS).convert(value)
+    if number == 0:
+        raise ValueError
+    return number
+
+
+#: A table name substituted into KQL: letters, digits and ``_`` only.
+_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+def _table(value: Any) -> str:
+    if not isinstance(value, str) or not _TABLE_NAME.fullmatch(value):
+        raise ValueError
+    return value
+
+
+def _mapping(value: Any) -> dict:
+    if not isinstance(value, Mapping) or not all(isinstance(key, str) for key in value):
+        raise ValueError
+    return dict(value)
+
+
+def _time_span(value: Any) -> Any:
+    """Accept a positive time span of at most MAX_SPLIT_DAYS (returned as given)."""
+    import pandas as pd
+
+    if _is_bool(value) or isinstance(value, Real):
+        raise ValueError  # a bare number has no unit
+    delta = pd.Timedelta(str(value).strip().replace("H", "h"))
+    if pd.isna(delta) or delta <= pd.Timedelta(0) or delta > pd.Timedelta(days=MAX_SPLIT_DAYS):
+        raise ValueError
+    return value
+
+
+def _timestamp(value: Any) -> Any:
+    """
+    Parse a date or time to a UTC pandas Timestamp in [EARLIEST, end of LATEST].
+
+    Naive values are UTC. Numbers are refused (their unit would be a guess).
+    """
+    import pandas as pd
+
+    if _is_bool(value) or isinstance(value, Real):
+        raise ValueError
+    stamp = pd.Timestamp(value.strip() if isinstance(value, str) else value)
+    if pd.isna(stamp):
+        raise ValueError
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    first = pd.Timestamp(EARLIEST, tz="UTC")
+    last = pd.Timestamp(LATEST, tz="UTC") + pd.Timedelta(days=1)
+    if not first <= stamp < last:
+        raise ValueError
+    return stamp.as_unit("ns")
+
+
+_NONE = _NoneConstraint()
+_DATE = Check(_timestamp, f"a date or time from {EARLIEST} to {LATEST} (UTC)")
+
+
+# -- the table ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Param:
+    """
+    One parameter: its default, the values it accepts, and what it means.
+
+    Attributes
+    ----------
+    name : str
+        The keyword (the command-line flag is ``--`` and the name with
+        ``-`` for ``_``, where there is one).
+    default : Any
+        The default value.
+    constraints : tuple of Constraint
+        The value must satisfy one of them.
+    help : str
+        One line on what the parameter does.
+
+    """
+
+    name: str
+    default: Any
+    constraints: tuple[Constraint, ...]
+    help: str = ""
+
+    def allowed(self, *, cli: bool = False) -> str:
+        """Return the allowed values in words (on the command line: those it can give)."""
+        parts = [c.describe() for c in self.constraints if not (cli and c.python_only)]
+        if len(parts) <= 2:
+            return " or ".join(parts)
+        return ", ".join(parts[:-1]) + " or " + parts[-1]
+
+    def message(self, value: Any, *, label: str | None = None, cli: bool = False) -> str:
+        """
+        Return the error message for a value that is not allowed.
+
+        `label` replaces the parameter's name; with `cli` the message leaves
+        out values only Python can pass and has no name (argparse adds the
+        flag): ``"must be an integer in [1, 10000], got 0"``.
+        """
+        if cli:
+            return f"must be {self.allowed(cli=True)}, got {short_repr(value)}"
+        head = self.name if label is None else label
+        return f"{head} must be {self.allowed()}, got {short_repr(value)}."
+
+    def check(self, value: Any, *, label: str | None = None) -> Any:
+        """
+        Return `value` normalized, or raise ParameterError.
+
+        Parameters
+        ----------
+        value : Any
+            The value to check.
+        label : str, optional
+            Name used in the message instead of the parameter's.
+
+        """
+        for constraint in self.constraints:
+            try:
+                return constraint.convert(value)
+            except ValueError:
+                continue
+        raise ParameterError(self.message(value, label=label))
+
+
+def _param(name: str, default: Any, *constraints: Constraint | None, help: str = "") -> Param:
+    return Param(name, default, tuple(_NONE if c is None else c for c in constraints), help)
+
+
+#: Every hunt parameter, with its default and allowed values.
+PARAMETERS: dict[str, Param] = {
+    p.name: p
+    for p in (
+        # pipeline.hunt (and the notebooklet and command line, which call it)
+        _param(
+            "feature_set",
+            None,
+            None,
+            Check(_feature_set_name, _feature_set_names),
+            Check(_feature_set_instance, "a FeatureSet", python_only=True),
+            help="feature set; None is the package default ('baseline')",
+        ),
+        _param(
+            "contamination",
+            DEFAULT_CONTAMINATION,
+            Options("auto"),
+            Interval(Real, 0, 0.5, closed="right"),
+            help="expected share of outliers among user-days",
+        ),
+        _param(
+            "n_estimators",
+            None,
+            None,
+            Interval(Integral, 1, MAX_ESTIMATORS),
+            help="trees in the forest; None is the feature set's rule",
+        ),
+        _param(
+            "random_state",
+            DEFAULT_RANDOM_STATE,
+            None,
+            Interval(Integral, 0, 2**32 - 1),  # what scikit-learn accepts as a seed
+            help="seed of the forest; None draws a fresh one",
+        ),
+        _param(
+            "account",
+            None,
+            None,
+            Check(_text, "a non-empty string"),
+            help="report only this account's outliers",
+        ),
+        _param("shap", True, Check(_boolean, "True or False"), help="SHAP values for outliers"),
+        _param(
+            "max_explained",
+            DEFAULT_MAX_EXPLAINED,
+            None,
+            Interval(Integral, 0, MAX_EXPLAINED_LIMIT),
+            help="most outliers given SHAP values and reasons; None explains all",
+        ),
+        _param(
+            "n_jobs",
+            None,
+            None,
+            Check(_n_jobs, f"a non-zero integer in [-{MAX_JOBS}, {MAX_JOBS}]"),
+            help="threads; None uses every core, -2 all but one",
+        ),
+        _param(
+            "progress",
+            None,
+            None,
+            Check(_callable, "a callable"),
+            help="called with a message as each stage starts",
+        ),
+        _param(
+            "allow_accounts",
+            None,
+            None,
+            Check(_accounts, "an account name or a list of non-empty account names"),
+            help="known-benign accounts: scored, never reported",
+        ),
+        _param(
+            "min_history_days",
+            None,  # the feature set's own: DEFAULT_MIN_HISTORY_DAYS for 'baseline'
+            None,
+            Interval(Integral, 0, MAX_HISTORY_DAYS),
+            help="other days an account needs before it is compared with its usual "
+            f"(None: the feature set's, {DEFAULT_MIN_HISTORY_DAYS} for 'baseline')",
+        ),
+        # the default feature set's fit sample (BaselineFeatures, model.fit_score)
+        _param(
+            "fit_rows",
+            DEFAULT_FIT_ROWS,
+            None,
+            Interval(Integral, 1, MAX_FIT_ROWS),
+            help="user-days to build the trees from; None uses all",
+        ),
+        # the notebooklet's run and the command line
+        _param(
+            "max_plots",
+            DEFAULT_MAX_PLOTS,
+            Interval(Integral, 0, MAX_PLOTS_LIMIT),
+            help="most per-outlier and trend plots",
+        ),
+        _param(
+            "max_account_summaries",
+            DEFAULT_MAX_ACCOUNT_SUMMARIES,
+            Interval(Integral, 0, MAX_ACCOUNT_SUMMARIES),
+            help="most AccountSummary runs (option account_summary)",
+        ),
+        _param(
+            "split_query_by",
+            None,
+            None,
+            Check(_time_span, f"a positive time span such as '1D', at most {MAX_SPLIT_DAYS} days"),
+            help="query the window in chunks of this size",
+        ),
+        _param(
+            "table",
+            DEFAULT_TABLE,
+            Check(_table, "a plain table name (letters, digits, '_')"),
+            help="table to query",
+        ),
+        _param(
+            "add_query_items",
+            "",
+            Check(_any_text, "a string of KQL"),
+            help="raw KQL after the query's filters; trusted users only",
+        ),
+        _param(
+            "query_options",
+            None,
+            None,
+            Check(_mapping, "a dict with string keys"),
+            help="passed to the query provider",
+        ),
+        _param("start", None, None, _DATE, help="start of the window"),
+        _param("end", None, None, _DATE, help="end of the window, inclusive"),
+    )
+}
+
+
+def default(name: str) -> Any:
+    """Return the default of parameter `name`."""
+    return PARAMETERS[name].default
+
+
+def check_time(value: Any, label: str) -> Any:
+    """
+    Return a date or time as a UTC pandas Timestamp in the accepted range.
+
+    Parameters
+    ----------
+    value : str, datetime or Timestamp
+        The time; naive times are UTC.
+    label : str
+        Name used in the message (e.g. ``"--end"`` or ``"timespan end"``).
+
+    Raises
+    ------
+    ParameterError
+        If `value` is not a date or time from `EARLIEST` to `LATEST`.
+
+    """
+    try:
+        return _DATE.convert(value)
+    except ValueError:
+        message = f"{label} must be {_DATE.describe()}, got {short_repr(value)}."
+        raise ParameterError(message) from None
+
+
+def _closest(name: str) -> str:
+    from difflib import get_close_matches
+
+    match = get_close_matches(name, list(PARAMETERS), n=1)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def check_params(*, names: Iterable[str] | None = None, **kwargs: Any) -> dict[str, Any]:
+    """
+    Validate parameters against `PARAMETERS` and return them normalized.
+
+    Parameters
+    ----------
+    names : iterable of str, optional
+        The parameters the caller takes (default: all of `PARAMETERS`);
+        any other keyword is refused.
+    **kwargs
+        Parameter values. Missing ones are not filled in.
+
+    Returns
+    -------
+    dict
+        The same keys, values normalized (numpy integers become ``int``,
+        ``allow_accounts`` a tuple, dates UTC Timestamps, ...).
+
+    Raises
+    ------
+    ParameterError
+        For the first parameter that is unknown or not allowed; the message
+        names it, shows the value and says what is allowed.
+
+    """
+    known = set(PARAMETERS if names is None else names)
+    checked = {}
+    for name, value in kwargs.items():
+        if name not in known or name not in PARAMETERS:
+            raise ParameterError(
+                f"Unknown parameter {name!r}{_closest(name)}; parameters are: "
+                + ", ".join(sorted(known))
+                + "."
+            )
+        checked[name] = PARAMETERS[name].check(value)
+    return checked
