@@ -24,8 +24,8 @@ from typing import Any
 
 from ._version import VERSION
 from .errors import ParameterError
-from .features import DEFAULT_FEATURE_SET
 from .params import (
+    DEFAULT_FEATURE_SET,
     MAX_ESTIMATORS,
     MAX_EXPLAINED_LIMIT,
     MAX_HISTORY_DAYS,
@@ -460,13 +460,19 @@ def _cmd_demo(args: argparse.Namespace, argv: Sequence[str], progress: _Progress
     return 0
 
 
-def _cmd_run(args: argparse.Namespace, argv: Sequence[str], progress: _Progress) -> int:
-    from .readers import read_tables
-
+def _window(args: argparse.Namespace) -> tuple[Any, Any]:
+    """Return the --start and --end times as UTC timestamps (None where not given)."""
     start = _parse_time(args.start, "--start")
     end = _parse_time(args.end, "--end", end=True)
     if start is not None and end is not None and start > end:
         raise ParameterError(f"--start ({args.start}) is after --end ({args.end}).")
+    return start, end
+
+
+def _cmd_run(args: argparse.Namespace, argv: Sequence[str], progress: _Progress) -> int:
+    from .readers import read_tables
+
+    start, end = args.window
     progress(f"Reading {len(args.inputs)} file(s)")
     begin = time.perf_counter()
     data, files = read_tables(args.inputs)
@@ -515,6 +521,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except SystemExit as stop:  # --help and --version
         return stop.code if isinstance(stop.code, int) else 0
+    try:  # dates need pandas, but nothing heavier, to be checked
+        args.window = _window(args) if args.command == "run" else (None, None)
+    except ParameterError as err:
+        print(f"{PROG}: error: {_one_line(err)}", file=sys.stderr)
+        return 2
 
     import matplotlib
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -36,6 +37,7 @@ from .errors import ParameterError
 
 __all__ = [
     "DEFAULT_CONTAMINATION",
+    "DEFAULT_FEATURE_SET",
     "DEFAULT_FIT_ROWS",
     "DEFAULT_MAX_ACCOUNT_SUMMARIES",
     "DEFAULT_MAX_EXPLAINED",
@@ -44,6 +46,7 @@ __all__ = [
     "DEFAULT_RANDOM_STATE",
     "DEFAULT_TABLE",
     "EARLIEST",
+    "FEATURE_SET_NAMES",
     "LATEST",
     "MAX_ESTIMATORS",
     "MAX_PLOTS_LIMIT",
@@ -59,6 +62,14 @@ __all__ = [
 ]
 
 # -- defaults (the only place they are written) ---------------------------------------
+
+#: Names of the registered feature sets (`msticnb_iforest.features.FEATURE_SETS`
+#: maps each to its class; a test keeps the two equal). Here so that the
+#: command line can check ``--feature-set`` without importing the feature code.
+FEATURE_SET_NAMES = ("baseline", "seed")
+
+#: The feature set used when none is named.
+DEFAULT_FEATURE_SET = "baseline"
 
 #: Expected share of outliers among all user-days.
 DEFAULT_CONTAMINATION = 0.01
@@ -295,23 +306,20 @@ def _any_text(value: Any) -> str:
 
 
 def _feature_set_name(value: Any) -> str:
-    from .features import FEATURE_SETS
-
-    if isinstance(value, str) and value.strip().lower() in FEATURE_SETS:
+    if isinstance(value, str) and value.strip().lower() in FEATURE_SET_NAMES:
         return value.strip().lower()
     raise ValueError
 
 
 def _feature_set_names() -> str:
-    from .features import FEATURE_SETS
-
-    return "one of " + ", ".join(repr(name) for name in sorted(FEATURE_SETS))
+    return "one of " + ", ".join(repr(name) for name in sorted(FEATURE_SET_NAMES))
 
 
 def _feature_set_instance(value: Any) -> Any:
-    from .features import FeatureSet
-
-    if not isinstance(value, FeatureSet):
+    # An instance exists only once the feature code is imported; checking for
+    # it never imports that code (the command line parses without it).
+    base = sys.modules.get(f"{__package__}.features.base")
+    if base is None or not isinstance(value, base.FeatureSet):
         raise ValueError
     return value
 

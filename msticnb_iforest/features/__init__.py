@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import ParameterError
+from ..params import DEFAULT_FEATURE_SET
 from .base import FeatureFrame, FeatureSet
 from .baseline import BaselineFeatures
 from .seed import SeedFeatures
@@ -20,9 +21,6 @@ FEATURE_SETS: dict[str, type[FeatureSet]] = {
     BaselineFeatures.name: BaselineFeatures,
     SeedFeatures.name: SeedFeatures,
 }
-
-#: The feature set used when none is named.
-DEFAULT_FEATURE_SET = "baseline"
 
 
 def get_feature_set(name: str | FeatureSet | None = None) -> FeatureSet:
