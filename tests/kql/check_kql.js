@@ -114,7 +114,13 @@ function main() {
   const Language = load();
   const tableNames = new Set([schema.table, ...items.map((it) => it.table || schema.table)]);
   const globals = globalsFor(Language, schema, tableNames);
-  const results = items.map((item) => analyze(Language, globals, item));
+  // Identical texts (the Sentinel and Kusto files hold the same KQL) are analyzed once.
+  const seen = new Map();
+  const results = items.map((item) => {
+    const key = `${item.table || schema.table}\u0000${item.query}`;
+    if (!seen.has(key)) seen.set(key, analyze(Language, globals, item));
+    return { ...seen.get(key), name: item.name };
+  });
   process.stdout.write(JSON.stringify(results) + "\n");
 }
 
