@@ -1,0 +1,135 @@
+"""
+Attacker-chosen names in the data path.
+
+An attacker chooses the user name of a failed logon and the workstation name
+it sends, so names can be very long, crafted against the allow-list's
+wildcards, or start with white space. None of that may multiply memory, hang
+a match or change the name an analyst sees and pivots on.
+"""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from msticnb_iforest.account_profile import account_day_summary
+from msticnb_iforest.intkeys import sorted_codes
+from msticnb_iforest.summarize import user_day_summary
+
+from .capped import assert_clean_exit, run_cli
+
+DAY0 = pd.Timestamp("2024-03-01", tz="UTC")
+
+#: Address-space cap for the long-name runs: the whole CLI fits in well under
+#: this, while one label array padded to the longest name does not.
+NAME_CAP_MB = 2048
+
+
+def _events(n_accounts: int, n_hosts: int, n_rows: int, days: int = 4) -> pd.DataFrame:
+    """Raw network logons: accounts and workstation names cycled over `n_rows` rows."""
+    row = np.arange(n_rows)
+    account, host = row % n_accounts, row % n_hosts
+    seconds = (row * 7919) % (days * 86_400)
+    return pd.DataFrame(
+        {
+            "TimeGenerated": (DAY0 + pd.to_timedelta(seconds, unit="s")).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            ),
+            "EventID": np.where(row % 5 == 0, 4625, 4624),
+            "TargetUserName": pd.Series(account).map("user{}".format).astype(object),
+            "TargetDomainName": "CONTOSO",
+            "LogonType": 3,
+            "LogonTypeName": "3 - Network",
+            "Computer": "srv1.contoso.com",
+            "IpAddress": pd.Series(host).map(lambda h: f"10.0.{h // 250}.{h % 250}"),
+            "WorkstationName": pd.Series(host).map("WS{}".format).astype(object),
+            "AuthenticationPackageName": "NTLM",
+        }
+    )
+
+
+def _long_user(n_accounts: int, length: int) -> pd.DataFrame:
+    """`n_accounts` accounts; one failed logon's user name is `length` characters."""
+    events = _events(n_accounts, 50, 3 * n_accounts)
+    events.loc[0, ["TargetUserName", "EventID"]] = ["u" * length, 4625]
+    return events
+
+
+def _long_host(n_hosts: int, length: int) -> pd.DataFrame:
+    """`n_hosts` workstation names, one of them `length` characters."""
+    events = _events(200, n_hosts, n_hosts)
+    events.loc[0, "WorkstationName"] = "H" * length
+    return events
+
+
+# --------------------------------------------------------------------------
+# 1. One long name must not multiply memory
+# --------------------------------------------------------------------------
+def _peak_bytes(func, *args, **kwargs) -> int:
+    """Peak memory traced while `func` runs (numpy buffers included)."""
+    tracemalloc.start()
+    try:
+        func(*args, **kwargs)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_sorted_codes_sorts_text_without_padding():
+    labels = np.array(["b", "a", "x" * 200_000, "", "ab", "B", "é", "a\x00"], dtype=object)
+    labels = np.concatenate([labels, np.array([f"n{i}" for i in range(500)], dtype=object)])
+    codes = np.arange(len(labels))[::-1]
+    peak = _peak_bytes(sorted_codes, codes, labels)
+    # Padded to the longest label, the labels alone take 500 x 800 kB.
+    assert peak < 20 * 2**20
+    new_codes, ordered = sorted_codes(codes, labels)
+    assert list(ordered) == sorted(labels)
+    assert ordered.dtype == object
+    assert list(ordered[new_codes]) == list(labels[codes])
+
+
+def test_text_order_handles_text_utf8_cannot_encode():
+    from msticnb_iforest.intkeys import text_order
+
+    labels = np.array(["b", "a\udcff", "a", ""], dtype=object)
+    assert list(labels[text_order(labels)]) == sorted(labels)
+
+
+@pytest.mark.parametrize("summarize", [user_day_summary, account_day_summary])
+def test_summaries_do_not_pad_names_to_the_longest(summarize):
+    n_accounts, length = 1_000, 20_000
+    events = _long_user(n_accounts, length)
+    events.loc[1, "WorkstationName"] = "H" * length
+    peak = _peak_bytes(summarize, events)
+    # One label array padded to the longest name would take n x length x 4 bytes.
+    assert peak < n_accounts * length * 4 // 4
+    table = summarize(events)
+    assert ("u" * length) in set(table["DstUser"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fset", ["baseline", "seed"])
+def test_cli_one_long_user_name_among_many_accounts(fset, tmp_path):
+    path = tmp_path / "events.csv"
+    _long_user(5_000, 100_000).to_csv(path, index=False)
+    out = tmp_path / "out"
+    args = ["--feature-set", fset, "--no-shap", "--n-estimators", "20", "--max-plots", "0"]
+    run = run_cli("run", path, "--out", out, *args, "-q", memory_mb=NAME_CAP_MB, timeout=300)
+    assert_clean_exit(run, allowed=(0,))
+    assert json.loads((out / "run.json").read_text())["counts"]["user_days"] > 5_000
+
+
+@pytest.mark.slow
+def test_cli_one_long_workstation_name_among_many_hosts(tmp_path):
+    path = tmp_path / "events.csv"
+    _long_host(20_000, 32_767).to_csv(path, index=False)
+    out = tmp_path / "out"
+    args = ["--no-shap", "--n-estimators", "20", "--max-plots", "0"]
+    run = run_cli("run", path, "--out", out, *args, "-q", memory_mb=NAME_CAP_MB, timeout=300)
+    assert_clean_exit(run, allowed=(0,))
+    days = pd.read_csv(out / "user_days.csv", usecols=["AccountKey"])
+    assert days["AccountKey"].nunique() == 200
