@@ -9,14 +9,18 @@ a match or change the name an analyst sees and pivots on.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import tracemalloc
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from msticnb_iforest.account_profile import account_day_summary
+from msticnb_iforest.identity import account_keys, allow_list_mask
 from msticnb_iforest.intkeys import sorted_codes
 from msticnb_iforest.summarize import user_day_summary
 
@@ -133,3 +137,85 @@ def test_cli_one_long_workstation_name_among_many_hosts(tmp_path):
     assert_clean_exit(run, allowed=(0,))
     days = pd.read_csv(out / "user_days.csv", usecols=["AccountKey"])
     assert days["AccountKey"].nunique() == 200
+
+
+# --------------------------------------------------------------------------
+# 2. Allow-list wildcards: fnmatch semantics, no backtracking
+# --------------------------------------------------------------------------
+def _wildcard_match(pattern: str, name: str) -> bool:
+    from msticnb_iforest.identity import Wildcard
+
+    return Wildcard(pattern).match(name)
+
+
+# "[" is literal in allow-list entries, so the alphabets leave it out of fnmatch's way.
+PATTERNS = st.text(alphabet="ab-.*?\n", max_size=8)
+NAMES_TEXT = st.text(alphabet="ab-.\n", max_size=10)
+
+
+@settings(max_examples=400, deadline=None)
+@given(pattern=PATTERNS, name=NAMES_TEXT)
+def test_wildcard_matches_like_fnmatch(pattern, name):
+    assert _wildcard_match(pattern, name) == fnmatch.fnmatchcase(name, pattern)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    users=st.lists(NAMES_TEXT.filter(lambda u: "@" not in u), min_size=1, max_size=8),
+    domains=st.lists(st.sampled_from(["CONTOSO", "contoso.com", "FABRIKAM", "", "-"]), min_size=1),
+    user_pattern=PATTERNS.filter(lambda p: p.strip() == p and p != ""),
+    with_domain=st.booleans(),
+)
+def test_allow_list_is_fnmatch_on_canonical_keys(users, domains, user_pattern, with_domain):
+    table = pd.DataFrame(
+        {"DstUser": users, "DstDomain": [domains[i % len(domains)] for i in range(len(users))]}
+    )
+    entry = f"CONTOSO\\{user_pattern}" if with_domain else user_pattern
+    keys = account_keys(table["DstUser"], table["DstDomain"])
+    expected = []
+    for key in keys:
+        dom, usr = key.split("\\", 1)
+        hit = fnmatch.fnmatchcase(usr, user_pattern.lower())
+        expected.append(hit and (dom == "contoso" if with_domain else True))
+    assert list(allow_list_mask(table, [entry])) == expected
+    # The same with the canonical keys given, as account_day_summary returns them.
+    assert list(allow_list_mask(table.assign(AccountKey=keys), [entry])) == expected
+
+
+def test_allow_list_documented_semantics():
+    table = pd.DataFrame(
+        {
+            "DstUser": ["svc-x@contoso.com", "SVC-Y", "svc-z", "svc-a", "ab", "abc"],
+            "DstDomain": ["", "CONTOSO.local", "FABRIKAM", "contoso", "", ""],
+        }
+    )
+    assert list(allow_list_mask(table, ["CONTOSO\\svc-*"])) == [1, 1, 0, 1, 0, 0]
+    assert list(allow_list_mask(table, ["svc-?"])) == [1, 1, 1, 1, 0, 0]
+    assert list(allow_list_mask(table, ["a?"])) == [0, 0, 0, 0, 1, 0]
+    assert list(allow_list_mask(table, ["SVC-X@CONTOSO.COM"])) == [1, 0, 0, 0, 0, 0]
+    crafted = pd.DataFrame({"DstUser": ["svc-" + "-" * 300, "svc-" + "-" * 300 + "prod"]})
+    crafted["DstDomain"] = "CONTOSO"
+    assert list(allow_list_mask(crafted, ["CONTOSO\\svc-*-*-*-prod"])) == [0, 1]
+    # A key column without the "domain\\user" form: the value is the user.
+    keys = pd.DataFrame({"AccountKey": ["bob", "BOB2"], "DstUser": "x", "DstDomain": "y"})
+    assert list(allow_list_mask(keys, ["bob*"])) == [1, 1]
+
+
+@pytest.mark.slow
+def test_cli_crafted_name_against_allow_list_wildcards(tmp_path):
+    victim = "svc-" + "-" * 8_000
+    events = _events(20, 20, 400)
+    events.loc[:9, "TargetUserName"] = victim
+    events.loc[10:19, "TargetUserName"] = "svc-a-b-c-prod"
+    path = tmp_path / "events.csv"
+    events.to_csv(path, index=False)
+    out = tmp_path / "out"
+    args = ["--no-shap", "--n-estimators", "20", "--max-plots", "0", "--contamination", "0.5"]
+    entry = "CONTOSO\\svc-*-*-*-prod"
+    # Backtracking made this one match take minutes; the timeout catches a regression.
+    run = run_cli("run", path, "--out", out, *args, "-q", "--allow-account", entry, timeout=120)
+    assert_clean_exit(run, allowed=(0,))
+    days = pd.read_csv(out / "user_days.csv", keep_default_na=False)
+    allowed = days["suppressed"] == "allow-listed account"
+    assert set(days.loc[allowed, "DstUser"]) == {"svc-a-b-c-prod"}
+    assert (days["DstUser"] == victim).any()
