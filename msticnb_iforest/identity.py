@@ -23,7 +23,8 @@ Accounts (`account_keys`)
 * User and domain are lower-cased. An empty domain stays empty: ``\admin``
   is its own account, not merged with any domain's ``admin``.
 * The key is ``domain\user``, e.g. ``theshire\bob``. Rows keep an original
-  spelling (``DstDomain``, ``DstUser``) for display and pivots.
+  spelling (``DstDomain``, ``DstUser``) for display and pivots, exactly as
+  the logs write it: trimming and case folding make only the key.
 
 Sources (`normalize_ips`, `normalize_hosts`)
 --------------------------------------------
@@ -79,10 +80,15 @@ SOURCE_REAL, SOURCE_NONE, SOURCE_LOCAL = 0, 1, 2
 _SPACE = " \t\n\r\f"
 
 
+def _written(values: Iterable[object]) -> pd.Series:
+    """Values as str, as written (missing values are empty)."""
+    series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+    return series.astype(object).fillna("").astype(str).reset_index(drop=True)
+
+
 def _text(values: Iterable[object]) -> pd.Series:
     """Values as trimmed str (missing values are empty)."""
-    series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
-    return series.astype(object).fillna("").astype(str).str.strip(_SPACE).reset_index(drop=True)
+    return _written(values).str.strip(_SPACE)
 
 
 def normalize_ips(values: Iterable[object]) -> tuple[np.ndarray, np.ndarray]:
@@ -166,9 +172,16 @@ def account_keys(
 
 
 def display_domains(domains: Iterable[object], computers: Iterable[object]) -> np.ndarray:
-    """Trimmed domains for display, with the computer's short name in place of ``.``."""
-    domain = _text(domains)
-    return domain.where(domain != ".", _short(_text(computers))).to_numpy(dtype=object)
+    """
+    Domains for display: as written, with the computer's short name in place of ``.``.
+
+    Only a domain that is ``.`` (after trimming) is replaced; any other is
+    returned exactly as the logs spell it (white space included), so a
+    pivot on it finds the logged events.
+    """
+    written = _written(domains)
+    local = written.str.strip(_SPACE) == "."
+    return written.where(~local, _short(_text(computers))).to_numpy(dtype=object)
 
 
 def check_allow_accounts(allow_accounts: str | Iterable[str] | None) -> tuple[str, ...]:

@@ -22,6 +22,9 @@ from hypothesis import strategies as st
 from msticnb_iforest.account_profile import account_day_summary
 from msticnb_iforest.identity import account_keys, allow_list_mask
 from msticnb_iforest.intkeys import sorted_codes
+from msticnb_iforest.links import account_links
+from msticnb_iforest.pipeline import hunt
+from msticnb_iforest.query import ensure_queries
 from msticnb_iforest.summarize import user_day_summary
 
 from .capped import assert_clean_exit, run_cli
@@ -220,3 +223,105 @@ def test_cli_crafted_name_against_allow_list_wildcards(tmp_path):
     allowed = days["suppressed"] == "allow-listed account"
     assert set(days.loc[allowed, "DstUser"]) == {"svc-a-b-c-prod"}
     assert (days["DstUser"] == victim).any()
+
+
+# --------------------------------------------------------------------------
+# 3. The displayed spelling is one the logs hold
+# --------------------------------------------------------------------------
+def _spelled(rows: list[tuple[str, str, str, int]]) -> pd.DataFrame:
+    """Events for (user, domain, computer, logons) spellings, one day each, plus a crowd."""
+    events = _events(30, 10, 300)
+    extra = []
+    for user, domain, computer, count in rows:
+        for i in range(count):
+            row = events.iloc[i % len(events)].copy()
+            row["TargetUserName"], row["TargetDomainName"], row["Computer"] = user, domain, computer
+            extra.append(row)
+    return pd.concat([events, pd.DataFrame(extra)], ignore_index=True)
+
+
+SPELLINGS = [
+    ("\t=1+1", "CONTOSO", "srv1.contoso.com", 3),
+    ("=1+1", "CONTOSO", "srv1.contoso.com", 1),
+    (" Alice", " CONTOSO ", "srv1.contoso.com", 2),
+    ("alice ", "contoso", "srv1.contoso.com", 1),
+    ("Admin ", " . ", "SRV7.contoso.com", 2),
+]
+
+
+def _shown(table: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    first = table.drop_duplicates("AccountKey")
+    rows = zip(first["AccountKey"], first["DstDomain"], first["DstUser"], strict=True)
+    return {key: (domain, user) for key, domain, user in rows}
+
+
+def test_account_profile_shows_the_logged_spelling():
+    events = _spelled(SPELLINGS)
+    shown = _shown(account_day_summary(events))
+    # The most used spelling of each account, exactly as logged (white space kept).
+    assert shown["contoso\\=1+1"] == ("CONTOSO", "\t=1+1")
+    assert shown["contoso\\alice"] == (" CONTOSO ", " Alice")
+    # A "." domain is the computer's short name, as Windows writes local accounts.
+    assert shown["srv7\\admin"] == ("SRV7", "Admin ")
+
+
+@pytest.mark.parametrize("fset", ["baseline", "seed"])
+def test_results_and_pivots_use_only_logged_names(fset):
+    events = _spelled(SPELLINGS)
+    result = hunt(events, feature_set=fset, n_estimators=20, shap=False, contamination=0.2)
+    users, domains = set(events["TargetUserName"]), set(events["TargetDomainName"]) | {"SRV7"}
+    for frame in (result.user_days, result.outliers, result.explanations):
+        if "DstUser" in frame.columns:
+            assert set(frame["DstUser"]) <= users
+            assert set(frame["DstDomain"]) <= domains
+    assert "\t=1+1" in set(result.user_days["DstUser"])
+    links = account_links(result.outliers)
+    assert set(links["DstUser"]) <= users
+    for code, user in zip(links["code"], links["DstUser"], strict=True):
+        assert repr(user) in code
+
+
+def test_seed_summary_keeps_every_spelling():
+    summary = user_day_summary(_spelled(SPELLINGS))
+    pairs = set(zip(summary["DstDomain"], summary["DstUser"], strict=True))
+    assert {(d, u) for u, d, _, _ in SPELLINGS} <= pairs
+
+
+@pytest.fixture(scope="module")
+def kql() -> str:
+    import re
+    from datetime import datetime, timezone
+
+    from msticpy.data import QueryProvider
+
+    provider = QueryProvider("MSSentinel")
+    ensure_queries(provider, "account_day_summary")
+    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    end = datetime(2024, 1, 22, tzinfo=timezone.utc)
+    text = provider.AnomalousLogons.account_day_summary("print", start=start, end=end)
+    return re.sub(r"\s+", " ", text)
+
+
+def test_kql_display_spelling_agrees_with_local(kql):
+    """The query shows the most used (ShownDomain, DstUser) with DstUser = TargetUserName."""
+    assert "DstDomain = TargetDomainName, DstUser = TargetUserName" in kql
+    assert 'ShownDomain = iff(DomainText == ".", ComputerShort, DstDomain)' in kql
+    assert "summarize Logons = count() by AccountKey, ShownDomain, DstUser" in kql
+    assert "summarize arg_max(Logons, ShownDomain, DstUser) by AccountKey" in kql
+    assert "project AccountKey, DstDomain = ShownDomain, DstUser;" in kql
+
+    def kql_shown(user: str, domain: str, computer: str) -> tuple[str, str]:
+        short = computer.strip(" \t\n\r\f").split(".")[0]
+        return (short if domain.strip(" \t\n\r\f") == "." else domain), user
+
+    events = _spelled(SPELLINGS)
+    keys = account_keys(events["TargetUserName"], events["TargetDomainName"], events["Computer"])
+    counts: dict[str, dict[tuple[str, str], int]] = {}
+    for key, user, domain, computer in zip(
+        keys, events["TargetUserName"], events["TargetDomainName"], events["Computer"], strict=True
+    ):
+        spelled = counts.setdefault(key, {})
+        shown = kql_shown(user, domain, computer)
+        spelled[shown] = spelled.get(shown, 0) + 1
+    expected = {key: max(spelled, key=spelled.get) for key, spelled in counts.items()}
+    assert _shown(account_day_summary(events)) == expected
