@@ -331,7 +331,8 @@ def _accounts(
     Keys are computed once per distinct (domain, user) spelling, and per
     computer only for spellings whose domain is ``.`` (local accounts).
     Accounts are numbered in key order. The display spelling of an account
-    is its most frequent one in the rows (ties: the smallest).
+    is its most frequent one in the rows (ties: the smallest), as written
+    (only a ``.`` domain becomes the computer's short name).
     """
     (domain, domain_labels), (user, user_labels) = domain_text, user_text
     computer, computer_labels = computer_column
@@ -350,11 +351,12 @@ def _accounts(
     s_computer = np.where(s_comp >= 0, computer_labels[np.maximum(s_comp, 0)], "")
     s_key = account_keys(s_user, s_domain, s_computer)
     s_display_domain = display_domains(s_domain, s_computer)
-    s_display_user = pd.Series(s_user, dtype=object).astype(str).str.strip(" \t\n\r\f")
-    keys, s_account = np.unique(s_key.astype(str), return_inverse=True)
-    s_account = s_account.reshape(-1)
+    # The user exactly as logged: trimming would show (and pivot on) a name not in the logs.
+    s_display_user = pd.Series(s_user, dtype=object)
+    # Keys stay str objects: fixed-width numpy text would pad each to the longest.
+    s_account, keys = sorted_codes(*pd.factorize(s_key))
     # Display: the most frequent display spelling of each account (ties: smallest text).
-    shown = pd.MultiIndex.from_arrays([s_display_domain.astype(str), s_display_user.to_numpy()])
+    shown = pd.MultiIndex.from_arrays([s_display_domain, s_display_user.to_numpy()])
     shown_codes, shown_text = pd.factorize(shown, sort=True)
     counts = np.bincount(spelling, minlength=len(spelling_keys))
     per = pd.DataFrame({"account": s_account, "shown": shown_codes, "n": counts})
