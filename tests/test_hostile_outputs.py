@@ -1,15 +1,25 @@
 """
-Hostile names on the output side.
+Hostile names and hostile files on the output side.
 
 CSV cells an attacker chooses (account names of failed logons) must not run
-as spreadsheet formulas nor break rows, whatever their dtype.
+as spreadsheet formulas nor break rows, whatever their dtype; and a run
+writes its files into --out as one set: a failed, interrupted, killed or
+concurrent run never leaves a mix of two runs' files.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 import unicodedata
 from pathlib import Path
 
@@ -20,9 +30,18 @@ import pytest
 
 from msticnb_iforest import outputs
 from msticnb_iforest.cli import main
-from msticnb_iforest.outputs import FORMULA_STARTS, csv_ready, csv_safe_text, write_outputs
+from msticnb_iforest.errors import ParameterError
+from msticnb_iforest.outputs import (
+    FORMULA_STARTS,
+    OutputBusyError,
+    OutputFolder,
+    csv_ready,
+    csv_safe_text,
+    write_outputs,
+)
 from msticnb_iforest.pipeline import hunt
 
+from .capped import DEFAULT_MEMORY_MB, REPO
 from .conftest import DEMO_CSV
 
 #: A quick run: the seed feature set, no SHAP, no per-outlier plots.
@@ -199,3 +218,358 @@ def test_csv_text_round_trips_exactly(tmp_path):
     assert _column(parsed, "name") == [_expected(cell) for cell in HOSTILE_CELLS]
     back = pa_csv.read_csv(path).column("name").to_pylist()
     assert back == [_expected(cell) for cell in HOSTILE_CELLS]
+
+
+# --------------------------------------------------------------------------
+# 2. Outputs are written as one set
+# --------------------------------------------------------------------------
+def _snapshot(folder: Path) -> dict[str, tuple[bytes, int, int]]:
+    """Every file under `folder`: bytes, modification time and inode."""
+    return {
+        str(path.relative_to(folder)): (
+            path.read_bytes(),
+            path.stat().st_mtime_ns,
+            path.stat().st_ino,
+        )
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture
+def previous(tmp_path, capsys):
+    """An output folder holding a finished run's files (as a demo: with labels.csv)."""
+    out = tmp_path / "out"
+    assert _run("run", DEMO_CSV, "--out", out, *FAST, "-q") == 0
+    (out / "labels.csv").write_text("Date,DstUser\n", encoding="utf-8")
+    capsys.readouterr()
+    return out
+
+
+def _one_error_line(capsys) -> str:
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("msticnb-iforest: error: "), captured.err
+    assert all(ch.isprintable() for ch in lines[0])
+    return lines[0]
+
+
+def _only(folder: Path, *names: str) -> None:
+    """The parent of --out holds these entries and nothing else (no temp folder, no lock)."""
+    assert sorted(os.listdir(folder)) == sorted(names)
+
+
+@pytest.mark.parametrize(
+    "code", [errno.ENOSPC, errno.EACCES, errno.EROFS], ids=["ENOSPC", "EACCES", "EROFS"]
+)
+def test_write_error_names_the_file_and_keeps_the_previous_set(previous, code, monkeypatch, capsys):
+    before = _snapshot(previous)
+    real = pd.DataFrame.to_csv
+
+    def failing(frame, target=None, *args, **kwargs):
+        if str(getattr(target, "name", target)).endswith("user_days.csv"):
+            raise OSError(code, os.strerror(code))
+        return real(frame, target, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", failing)
+    assert _run("run", DEMO_CSV, "--out", previous, *FAST, "--contamination", "0.05") == 2
+    line = _one_error_line(capsys)
+    assert f"{previous / 'user_days.csv'}" in line and os.strerror(code) in line
+    assert _snapshot(previous) == before
+    _only(previous.parent, "out")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes read-only files anyway")
+def test_read_only_file_in_out_is_replaced_with_the_set(previous, capsys):
+    (previous / "user_days.csv").chmod(0o444)
+    assert _run("run", DEMO_CSV, "--out", previous, *FAST, "--contamination", "0.05") == 0
+    record = json.loads((previous / "run.json").read_text())
+    assert "0.05" in record["command"]
+    assert len(pd.read_csv(previous / "user_days.csv")) == record["counts"]["user_days"]
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 1 MB tmpfs (root only; skipped where mounting is not permitted)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+
+
+def test_real_disk_full_keeps_the_previous_set(tiny_disk, capsys):
+    out = tiny_disk / "out"
+    few_days = ["--start", "2022-09-20", "--end", "2022-09-21"]  # a small previous set
+    assert _run("run", DEMO_CSV, "--out", out, *FAST, *few_days, "-q") == 0
+    capsys.readouterr()
+    before = _snapshot(out)
+    stats = os.statvfs(tiny_disk)
+    room = stats.f_bavail * stats.f_frsize
+    (tiny_disk / "filler").write_bytes(b"\0" * max(0, room - 24 * 1024))
+    assert _run("run", DEMO_CSV, "--out", out, *FAST, "--contamination", "0.05") == 2
+    line = _one_error_line(capsys)
+    assert "No space left on device" in line and f"cannot write {out}{os.sep}" in line
+    assert _snapshot(out) == before
+    _only(tiny_disk, "out", "filler")
+    (tiny_disk / "filler").unlink()
+    assert _run("run", DEMO_CSV, "--out", out, *FAST, "--contamination", "0.05", "-q") == 0
+    assert "0.05" in json.loads((out / "run.json").read_text())["command"]
+
+
+def test_mount_point_out_is_written_in_place(tiny_disk, capsys):
+    for contamination in ("0.01", "0.05"):
+        assert (
+            _run("run", DEMO_CSV, "--out", tiny_disk, *FAST, "--contamination", contamination) == 0
+        )
+        assert os.path.ismount(tiny_disk)
+        assert sorted(os.listdir(tiny_disk)) == [
+            "outliers.csv",
+            "report.html",
+            "run.json",
+            "user_days.csv",
+        ]
+    assert "0.05" in json.loads((tiny_disk / "run.json").read_text())["command"]
+
+
+def test_current_folder_is_not_swapped_away(previous, monkeypatch, capsys):
+    monkeypatch.chdir(previous)
+    folder_inode = previous.stat().st_ino
+    assert _run("run", DEMO_CSV, "--out", ".", *FAST, "--contamination", "0.05", "-q") == 0
+    assert previous.stat().st_ino == folder_inode and os.path.samefile(".", previous)
+    assert "0.05" in json.loads(Path("run.json").read_text())["command"]
+    assert sorted(os.listdir(".")) == ["outliers.csv", "report.html", "run.json", "user_days.csv"]
+    _only(previous.parent, "out")
+
+
+def test_previous_set_is_replaced_as_a_whole(previous, capsys, monkeypatch):
+    before = _snapshot(previous)
+    folder_inode = previous.stat().st_ino
+    seen = {}
+    real = outputs._exchange
+
+    def exchange(staging, target):
+        # At the swap the output folder still holds the previous set, untouched,
+        # and the staging folder the complete new one, run.json included.
+        seen["target"] = _snapshot(target)
+        seen["staging"] = sorted(os.listdir(staging))
+        return real(staging, target)
+
+    monkeypatch.setattr(outputs, "_exchange", exchange)
+    assert _run("run", DEMO_CSV, "--out", previous, *FAST, "--contamination", "0.05", "-q") == 0
+    assert seen["target"] == before
+    assert seen["staging"] == ["outliers.csv", "report.html", "run.json", "user_days.csv"]
+    assert sorted(os.listdir(previous)) == seen["staging"]  # labels.csv went with its set
+    assert previous.stat().st_ino != folder_inode
+    assert "0.05" in json.loads((previous / "run.json").read_text())["command"]
+    _only(previous.parent, "out")
+
+
+def test_two_renames_where_the_folders_cannot_be_exchanged(previous, capsys, monkeypatch):
+    monkeypatch.setattr(outputs, "_exchange", lambda staging, target: False)
+    assert _run("run", DEMO_CSV, "--out", previous, *FAST, "--contamination", "0.05", "-q") == 0
+    assert sorted(os.listdir(previous)) == [
+        "outliers.csv",
+        "report.html",
+        "run.json",
+        "user_days.csv",
+    ]
+    _only(previous.parent, "out")
+
+
+def test_other_files_in_out_are_kept_untouched(previous, capsys):
+    (previous / "notes.txt").write_text("my notes", encoding="utf-8")
+    (previous / "case").mkdir()
+    (previous / "case" / "ticket.txt").write_text("4711", encoding="utf-8")
+    (previous / ".keep").write_text("", encoding="utf-8")
+    mine = {k: v for k, v in _snapshot(previous).items() if k in {"notes.txt", ".keep"} or "/" in k}
+    folder_inode = previous.stat().st_ino
+    assert _run("run", DEMO_CSV, "--out", previous, *FAST, "--contamination", "0.05", "-q") == 0
+    after = _snapshot(previous)
+    assert {k: after[k] for k in mine} == mine
+    assert "labels.csv" not in after  # the previous run's set is replaced as a set
+    assert {"outliers.csv", "user_days.csv", "report.html", "run.json"} <= set(after)
+    assert "0.05" in json.loads((previous / "run.json").read_text())["command"]
+    assert previous.stat().st_ino == folder_inode  # not swapped: files moved in one by one
+    _only(previous.parent, "out")
+    assert sorted(os.listdir(previous)) == [
+        ".keep",
+        "case",
+        "notes.txt",
+        "outliers.csv",
+        "report.html",
+        "run.json",
+        "user_days.csv",
+    ]
+
+
+def test_in_place_moves_put_run_json_last(previous, monkeypatch):
+    (previous / "notes.txt").write_text("my notes", encoding="utf-8")
+    moves = []
+    real = os.replace
+
+    def replace(src, dst):
+        moves.append((Path(dst).name, (previous / "run.json").exists()))
+        return real(src, dst)
+
+    monkeypatch.setattr(outputs.os, "replace", replace)
+    result = hunt(pd.read_csv(DEMO_CSV), feature_set="seed", n_estimators=20, shap=False)
+    write_outputs(result, previous, figures={})
+    assert moves[-1] == ("run.json", False)
+    assert all(not marker for _, marker in moves)  # the old run.json went first
+
+
+def test_second_run_on_the_same_out_stops_with_one_line(previous, tmp_path, capsys):
+    before = _snapshot(previous)
+    alias = tmp_path / "alias"
+    alias.symlink_to(previous)
+    with OutputFolder(previous) as holder:
+        for target in (previous, alias):
+            assert _run("run", DEMO_CSV, "--out", target, *FAST) == 2
+            line = _one_error_line(capsys)
+            assert "is being written by another run" in line
+        assert _snapshot(previous) == before
+        holder.write_text("run.json", "{}\n")
+        holder.publish()
+    assert json.loads((previous / "run.json").read_text()) == {}
+    with pytest.raises(OutputBusyError), OutputFolder(previous), OutputFolder(previous):
+        pass
+    assert sorted(os.listdir(tmp_path)) == ["alias", "out"]  # lock file removed
+
+
+def test_failed_or_interrupted_api_write_keeps_the_previous_set(previous, monkeypatch):
+    from msticnb_iforest import report
+
+    result = hunt(pd.read_csv(DEMO_CSV), feature_set="seed", n_estimators=20, shap=False)
+    before = _snapshot(previous)
+    for error in (ValueError("render failed"), KeyboardInterrupt()):
+
+        def fail(*args, error=error, **kwargs):
+            raise error
+
+        monkeypatch.setattr(report, "render_report", fail)
+        with pytest.raises(type(error)):
+            write_outputs(result, previous, figures={})
+        assert _snapshot(previous) == before
+        _only(previous.parent, "out")
+
+
+def test_api_returns_the_final_paths(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = hunt(pd.read_csv(DEMO_CSV), feature_set="seed", n_estimators=20, shap=False)
+    out = tmp_path / "a" / "b"
+    paths = write_outputs(result, out, figures={})
+    assert paths == {
+        "outliers": out / "outliers.csv",
+        "user_days": out / "user_days.csv",
+        "report": out / "report.html",
+        "run": out / "run.json",
+    }
+    assert all(path.is_file() for path in paths.values())
+    _only(tmp_path / "a", "b")
+    with pytest.raises(ParameterError, match="must be named"):
+        write_outputs(result, " ", figures={})
+    assert os.listdir(tmp_path) == ["a"]
+
+
+def test_symlinked_out_stays_a_link(previous, tmp_path, capsys):
+    link = tmp_path / "link"
+    link.symlink_to(previous)
+    assert _run("run", DEMO_CSV, "--out", link, *FAST, "--contamination", "0.05", "-q") == 0
+    assert link.is_symlink() and link.resolve() == previous.resolve()
+    assert "0.05" in json.loads((previous / "run.json").read_text())["command"]
+
+
+def test_leftovers_of_a_killed_run_are_tidied(previous, capsys):
+    before = _snapshot(previous)
+    staging = previous.parent / ".out.tmp-12345-0badc0de"
+    staging.mkdir()
+    (staging / "outliers.csv").write_text("half", encoding="utf-8")
+    with OutputFolder(previous):
+        pass
+    _only(previous.parent, "out")
+    # Killed between the two renames of the fallback: the previous set is put back.
+    previous.rename(previous.parent / ".out.old-12345-0badc0de")
+    with OutputFolder(previous):
+        pass
+    assert _snapshot(previous) == before
+    _only(previous.parent, "out")
+
+
+# --------------------------------------------------------------------------
+# Killed while writing: a child process stopped in the middle of the set
+# --------------------------------------------------------------------------
+_CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from msticnb_iforest.cli import main
+
+    import pandas as pd
+
+    real = pd.DataFrame.to_csv
+
+    def stalled(self, *args, **kwargs):
+        done = real(self, *args, **kwargs)
+        Path(sys.argv[1]).write_text("one file of the set is written")
+        time.sleep(600)
+        return done
+
+    pd.DataFrame.to_csv = stalled
+    sys.exit(main(sys.argv[2:]))
+    """
+)
+
+
+def _cap_memory() -> None:
+    size = DEFAULT_MEMORY_MB * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (size, size))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_killed_mid_write_leaves_the_previous_set(previous, tmp_path, sig, capsys):
+    before = _snapshot(previous)
+    ready = tmp_path / "ready"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+    argv = ["run", str(DEMO_CSV), "--out", str(previous), *FAST, "--contamination", "0.05"]
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(ready), *argv],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=_cap_memory,
+    )
+    try:
+        waited = 0.0
+        while not ready.exists() and child.poll() is None and waited < 240:
+            time.sleep(0.2)
+            waited += 0.2
+        assert ready.exists(), child.communicate(timeout=60)
+        child.send_signal(sig)
+        _, stderr = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert _snapshot(previous) == before
+    if sig == signal.SIGINT:
+        assert child.returncode == 130 and "interrupted" in stderr
+        _only(previous.parent, "out", "ready")
+        return
+    assert child.returncode == -signal.SIGKILL
+    left = sorted(p.name for p in previous.parent.iterdir() if p.name.startswith(".out.tmp-"))
+    assert len(left) == 1 and not (previous.parent / left[0] / "run.json").exists()
+    assert _run("run", DEMO_CSV, "--out", previous, *FAST, "--contamination", "0.05", "-q") == 0
+    assert "0.05" in json.loads((previous / "run.json").read_text())["command"]
+    _only(previous.parent, "out", "ready")
