@@ -120,6 +120,12 @@ def _positive(text: str) -> int:
     return value
 
 
+def _out_folder(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"must name a folder, got {text!r}")
+    return text
+
+
 def _hunt_options(parser: argparse.ArgumentParser) -> None:
     """
     Add the options that `demo` and `run` share.
@@ -135,6 +141,7 @@ def _hunt_options(parser: argparse.ArgumentParser) -> None:
         "--out",
         "-o",
         required=True,
+        type=_out_folder,
         metavar="DIR",
         help="folder for the output files (replaced as a set; see the README)",
     )
@@ -386,7 +393,7 @@ def _write(result, figures, args, info, progress: _Progress, folder, tables=None
     """Write the outputs (and `tables`: key -> (file name, frame)) and publish them."""
     from .outputs import write_outputs
 
-    progress(f"Writing outputs to {args.out}")
+    progress(f"Writing outputs to {_printable(args.out)}")
     paths = write_outputs(result, folder, figures=figures, run_info=info)
     for key, (name, frame) in (tables or {}).items():
         paths[key] = folder.write_csv(name, frame)
@@ -405,7 +412,7 @@ def _summary_lines(result, paths: dict[str, Path], quiet: bool, extra: str = "")
         f"(feature set '{result.feature_set}')."
     )
     if quiet:
-        report = f"Report: {paths['report']}"
+        report = f"Report: {_printable(paths['report'])}"
         return [" ".join(filter(None, [head, extra, report]))]
     lines = [head, extra] if extra else [head]
     expl = result.explanations
@@ -427,8 +434,8 @@ def _summary_lines(result, paths: dict[str, Path], quiet: bool, extra: str = "")
     for note in result.notes:
         lines.append(f"Note: {_printable(note)}")
     folder = paths["report"].parent
-    names = ", ".join(path.name for path in paths.values())
-    lines.append(f"Files in {folder}: {names}")
+    names = ", ".join(_printable(path.name) for path in paths.values())
+    lines.append(f"Files in {_printable(folder)}: {names}")
     return lines
 
 

@@ -573,3 +573,28 @@ def test_killed_mid_write_leaves_the_previous_set(previous, tmp_path, sig, capsy
     assert _run("run", DEMO_CSV, "--out", previous, *FAST, "--contamination", "0.05", "-q") == 0
     assert "0.05" in json.loads((previous / "run.json").read_text())["command"]
     _only(previous.parent, "out", "ready")
+
+
+# --------------------------------------------------------------------------
+# 3 and 4. --out must name a folder, and is printed escaped
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("value", ["", "   ", "\t"], ids=["empty", "spaces", "tab"])
+def test_blank_out_is_a_usage_error(value, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert _run("run", DEMO_CSV, "--out", value, *FAST) == 2
+    line = _one_error_line(capsys)
+    assert "--out" in line and "must name a folder" in line
+    assert os.listdir(tmp_path) == []
+
+
+def test_out_path_is_printed_escaped(tmp_path, capsys):
+    out = tmp_path / "o\x1b[2Jut\x07"
+    assert _run("run", DEMO_CSV, "--out", out, *FAST, "-v") == 0
+    captured = capsys.readouterr()
+    for text in (captured.out, captured.err):
+        assert "\x1b" not in text and "\x07" not in text
+    assert "o\\x1b[2Jut\\x07" in captured.out and "o\\x1b[2Jut\\x07" in captured.err
+    assert (out / "run.json").is_file()
+    assert _run("run", DEMO_CSV, "--out", out, *FAST, "-q") == 0
+    quiet = capsys.readouterr().out
+    assert "\x1b" not in quiet and quiet.rstrip().endswith("o\\x1b[2Jut\\x07/report.html")
