@@ -569,7 +569,8 @@ class OutputFolder:
     Parameters
     ----------
     out_dir : str or Path
-        The output folder; created (with missing parents) when published.
+        The output folder; created when published. Missing parent folders
+        are created on entry and removed again if nothing is published.
 
     Raises
     ------
@@ -630,9 +631,9 @@ class OutputFolder:
         try:
             if not self._published and self._staging is not None:
                 _dispose(self._staging, None)
-                self._remove_made()
         finally:
             self._release()
+            self._remove_made()  # after the lock file beside the folder is gone
 
     def _make_parents(self, parent: Path) -> None:
         missing = []
@@ -796,8 +797,11 @@ class OutputFolder:
                 return False  # a shell in it would be left in a deleted folder
         except OSError:
             pass
-        with os.scandir(target) as entries:
-            return all(_is_ours(entry) for entry in entries)
+        try:
+            with os.scandir(target) as entries:
+                return all(_is_ours(entry) for entry in entries)
+        except OSError:
+            return False
 
     def publish(self) -> dict[str, Path]:
         """

@@ -460,6 +460,10 @@ def test_failed_or_interrupted_api_write_keeps_the_previous_set(previous, monkey
             write_outputs(result, previous, figures={})
         assert _snapshot(previous) == before
         _only(previous.parent, "out")
+        # A folder that did not exist is not left behind, nor are the parents made for it.
+        with pytest.raises(type(error)):
+            write_outputs(result, previous.parent / "new" / "deeper" / "out", figures={})
+        _only(previous.parent, "out")
 
 
 def test_api_returns_the_final_paths(tmp_path, monkeypatch):
