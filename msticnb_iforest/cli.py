@@ -120,6 +120,12 @@ def _positive(text: str) -> int:
     return value
 
 
+def _out_folder(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"must name a folder, got {text!r}")
+    return text
+
+
 def _hunt_options(parser: argparse.ArgumentParser) -> None:
     """
     Add the options that `demo` and `run` share.
@@ -132,7 +138,12 @@ def _hunt_options(parser: argparse.ArgumentParser) -> None:
         return PARAMETERS[name].default
 
     parser.add_argument(
-        "--out", "-o", required=True, metavar="DIR", help="folder for the output files"
+        "--out",
+        "-o",
+        required=True,
+        type=_out_folder,
+        metavar="DIR",
+        help="folder for the output files (replaced as a set; see the README)",
     )
     parser.add_argument(
         "--feature-set",
@@ -378,11 +389,16 @@ def _check_out(folder: str) -> None:
         raise PermissionError(f"--out {folder}: cannot write in {existing}.")
 
 
-def _write(result, figures, args, info, progress: _Progress) -> dict[str, Path]:
+def _write(result, figures, args, info, progress: _Progress, folder, tables=None):
+    """Write the outputs (and `tables`: key -> (file name, frame)) and publish them."""
     from .outputs import write_outputs
 
-    progress(f"Writing outputs to {args.out}")
-    return write_outputs(result, args.out, figures=figures, run_info=info)
+    progress(f"Writing outputs to {_printable(args.out)}")
+    paths = write_outputs(result, folder, figures=figures, run_info=info)
+    for key, (name, frame) in (tables or {}).items():
+        paths[key] = folder.write_csv(name, frame)
+    folder.publish()
+    return paths
 
 
 def _summary_lines(result, paths: dict[str, Path], quiet: bool, extra: str = "") -> list[str]:
@@ -396,7 +412,8 @@ def _summary_lines(result, paths: dict[str, Path], quiet: bool, extra: str = "")
         f"(feature set '{result.feature_set}')."
     )
     if quiet:
-        return [" ".join(filter(None, [head, extra, f"Report: {paths['report']}"]))]
+        report = f"Report: {_printable(paths['report'])}"
+        return [" ".join(filter(None, [head, extra, report]))]
     lines = [head, extra] if extra else [head]
     expl = result.explanations
     for rank, (idx, row) in enumerate(outliers.head(_TOP_SHOWN).iterrows(), start=1):
@@ -417,8 +434,8 @@ def _summary_lines(result, paths: dict[str, Path], quiet: bool, extra: str = "")
     for note in result.notes:
         lines.append(f"Note: {_printable(note)}")
     folder = paths["report"].parent
-    names = ", ".join(path.name for path in paths.values())
-    lines.append(f"Files in {folder}: {names}")
+    names = ", ".join(_printable(path.name) for path in paths.values())
+    lines.append(f"Files in {_printable(folder)}: {names}")
     return lines
 
 
@@ -426,7 +443,7 @@ def _counts_text(counts: dict[str, int]) -> str:
     return "; ".join(f"{_printable(reason)} {int(n):,}" for reason, n in counts.items() if n)
 
 
-def _cmd_demo(args: argparse.Namespace, argv: Sequence[str], progress: _Progress) -> int:
+def _cmd_demo(args: argparse.Namespace, argv: Sequence[str], progress: _Progress, folder) -> int:
     import pandas as pd
 
     from .demo import generate_demo, match_labels
@@ -446,12 +463,8 @@ def _cmd_demo(args: argparse.Namespace, argv: Sequence[str], progress: _Progress
         window={"start": demo.start, "end": demo.end - pd.Timedelta(1, "ns")},
         demo={"users": args.users, "days": args.days, "seed": args.seed, **match},
     )
-    paths = _write(result, figures, args, info, progress)
-    labels_path = Path(args.out) / "labels.csv"
-    labels = demo.labels.copy()
-    labels["Date"] = labels["Date"].dt.strftime("%Y-%m-%d")
-    labels.to_csv(labels_path, index=False)
-    paths["labels"] = labels_path
+    labels = {"labels": ("labels.csv", demo.labels)}
+    paths = _write(result, figures, args, info, progress, folder, labels)
     found = (
         f"Labelled attack user-days among the outliers: {match['labelled_in_outliers']:,} of "
         f"{match['labelled_user_days']:,} (labels.csv lists them)."
@@ -469,7 +482,7 @@ def _window(args: argparse.Namespace) -> tuple[Any, Any]:
     return start, end
 
 
-def _cmd_run(args: argparse.Namespace, argv: Sequence[str], progress: _Progress) -> int:
+def _cmd_run(args: argparse.Namespace, argv: Sequence[str], progress: _Progress, folder) -> int:
     from .readers import read_tables
 
     start, end = args.window
@@ -483,7 +496,7 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str], progress: _Progress)
     if start is not None or end is not None:
         window = {"start": start, "end": end}
     info = _run_info(args, argv, inputs=files, window=window)
-    paths = _write(result, figures, args, info, progress)
+    paths = _write(result, figures, args, info, progress, folder)
     print("\n".join(_summary_lines(result, paths, args.quiet)))
     return 0
 
@@ -530,6 +543,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import matplotlib
 
     from .errors import AnomalousLogonsError
+    from .outputs import OutputFolder
 
     if "matplotlib.pyplot" not in sys.modules:
         matplotlib.use("Agg")
@@ -537,7 +551,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = _cmd_demo if args.command == "demo" else _cmd_run
     try:
         _check_out(args.out)
-        return command(args, argv, progress)
+        with OutputFolder(args.out) as folder:  # held from here: a second run stops now
+            return command(args, argv, progress, folder)
     except (AnomalousLogonsError, OSError) as err:
         print(f"{PROG}: error: {_one_line(err)}", file=sys.stderr)
         return 2

@@ -574,7 +574,8 @@ def write_notebook_outputs(
 
     Writes outliers.csv, user_days.csv, report.html and run.json with
     `outputs.write_outputs`, and for the demo also labels.csv and the
-    label match in run.json, as ``msticnb-iforest demo`` does.
+    label match in run.json, as ``msticnb-iforest demo`` does. The files
+    are moved into the folder as one set (`outputs.OutputFolder`).
 
     Parameters
     ----------
@@ -593,7 +594,7 @@ def write_notebook_outputs(
         Paths of the files written, by kind.
 
     """
-    from .outputs import write_outputs
+    from .outputs import OutputFolder, write_outputs
 
     start, end = (pd.Timestamp(t) for t in (source.timespan.start, source.timespan.end))
     info: dict[str, Any] = {
@@ -610,10 +611,9 @@ def write_notebook_outputs(
         info["title"] = "Anomalous logon users: demo data"
         info["inputs"] = [{"path": "generated demo events", "rows": len(events), "format": "demo"}]
         info["demo"] = {**source.settings, **(demo_match(result, source) or {})}
-    paths = write_outputs(result, output_dir, run_info=info)
-    if source.demo is not None:
-        labels = source.demo.labels.copy()
-        labels["Date"] = labels["Date"].dt.strftime("%Y-%m-%d")
-        paths["labels"] = Path(output_dir) / "labels.csv"
-        labels.to_csv(paths["labels"], index=False)
+    with OutputFolder(output_dir) as folder:
+        paths = write_outputs(result, folder, run_info=info)
+        if source.demo is not None:
+            paths["labels"] = folder.write_csv("labels.csv", source.demo.labels)
+        folder.publish()
     return paths
