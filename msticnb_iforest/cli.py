@@ -58,13 +58,13 @@ class _Parser(argparse.ArgumentParser):
 class _Progress:
     """Print one-line stage messages to stderr, with the elapsed time."""
 
-    def __init__(self, enabled: bool):
+    def __init__(self, enabled: bool, started: float | None = None):
         self.enabled = enabled
-        self._start = time.perf_counter()
+        self.started = time.perf_counter() if started is None else started
 
     def __call__(self, message: str) -> None:
         if self.enabled:
-            elapsed = time.perf_counter() - self._start
+            elapsed = time.perf_counter() - self.started
             print(f"[{elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
@@ -394,7 +394,7 @@ def _write(result, figures, args, info, progress: _Progress, folder, tables=None
     from .outputs import write_outputs
 
     progress(f"Writing outputs to {_printable(args.out)}")
-    paths = write_outputs(result, folder, figures=figures, run_info=info)
+    paths = write_outputs(result, folder, figures=figures, run_info=info, started=progress.started)
     for key, (name, frame) in (tables or {}).items():
         paths[key] = folder.write_csv(name, frame)
     folder.publish()
@@ -523,6 +523,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         interrupted.
 
     """
+    started = time.perf_counter()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         parser = build_parser()
@@ -547,7 +548,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if "matplotlib.pyplot" not in sys.modules:
         matplotlib.use("Agg")
-    progress = _Progress(not args.quiet and (args.verbose or sys.stderr.isatty()))
+    progress = _Progress(not args.quiet and (args.verbose or sys.stderr.isatty()), started)
     command = _cmd_demo if args.command == "demo" else _cmd_run
     try:
         _check_out(args.out)

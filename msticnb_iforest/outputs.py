@@ -22,6 +22,7 @@ import re
 import secrets
 import stat
 import sys
+import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -906,6 +907,7 @@ def write_outputs(
     *,
     figures: dict[str, Any] | None = None,
     run_info: dict[str, Any] | None = None,
+    started: float | None = None,
 ) -> dict[str, Path]:
     """
     Write outliers.csv, user_days.csv, report.html and run.json to a folder.
@@ -933,6 +935,11 @@ def write_outputs(
     run_info : dict, optional
         Extra facts for run.json and the report (see `run_record`), e.g.
         ``{"inputs": [...], "query": "...", "title": "..."}``.
+    started : float, optional
+        ``time.perf_counter()`` when the run began. run.json's ``timings``
+        always include ``write_tables`` (the CSV files) and ``report``
+        (encoding the figures and writing report.html); with `started`
+        they also include ``total``, the run's wall time up to run.json.
 
     Returns
     -------
@@ -951,7 +958,9 @@ def write_outputs(
     """
     if not isinstance(out_dir, OutputFolder):
         with OutputFolder(out_dir) as folder:
-            paths = write_outputs(result, folder, figures=figures, run_info=run_info)
+            paths = write_outputs(
+                result, folder, figures=figures, run_info=run_info, started=started
+            )
             folder.publish()
         return paths
 
@@ -971,14 +980,21 @@ def write_outputs(
     cap = getattr(result, "plot_cap", None)
     if info.get("plot_cap") is None and isinstance(cap, int):
         info["plot_cap"] = cap
+    begin = time.perf_counter()
     paths = {
         "outliers": folder.write_csv("outliers.csv", outlier_table(view)),
         "user_days": folder.write_csv("user_days.csv", view.user_days),
     }
+    written = {"write_tables": round(time.perf_counter() - begin, 4)}
     title = info.pop("title", None)
     record = run_record(view, info)
+    begin = time.perf_counter()
     html = render_report(view, record, figures=figures, title=title)
     paths["report"] = folder.write_text("report.html", html)
+    written["report"] = round(time.perf_counter() - begin, 4)
+    if started is not None:
+        written["total"] = round(time.perf_counter() - started, 4)
+    record["timings"] = {**record.get("timings", {}), **written}
     text = json.dumps(record, indent=2, allow_nan=False) + "\n"
     paths["run"] = folder.write_text(MARKER, text)  # written last, by publish
     return paths
