@@ -39,6 +39,7 @@ import json
 import re
 import struct
 import warnings
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -221,15 +222,18 @@ def read_evtx(
 # File layout: header, chunks, a truncated last chunk
 # --------------------------------------------------------------------------
 class _Chunk:
-    """What a chunk header says: position, state and the records it lists."""
+    """What a chunk header says: position, state and the records it holds."""
 
-    __slots__ = ("expected", "index", "offset", "state")
+    __slots__ = ("checksum_ok", "expected", "index", "offset", "state")
 
-    def __init__(self, index: int, offset: int, state: str, expected: int | None) -> None:
+    def __init__(
+        self, index: int, offset: int, state: str, expected: int | None, checksum_ok: bool = True
+    ) -> None:
         self.index = index
         self.offset = offset
         self.state = state  # "ok", "damaged" or "unused"
         self.expected = expected
+        self.checksum_ok = checksum_ok
 
 
 class _Partial:
@@ -303,11 +307,24 @@ class _Layout:
     def _chunk(index: int, offset: int, head: bytes, handle: Any) -> _Chunk:
         """Classify one whole chunk by its header."""
         if head.startswith(_CHUNK_MAGIC):
-            return _Chunk(index, offset, "ok", _expected_records(head))
+            if _header_checksum_ok(head):
+                return _Chunk(index, offset, "ok", _expected_records(head))
+            # Damaged record numbers can make the parser skip records without
+            # a word: count the records by their own headers instead.
+            walked, _ = _complete_records(head + handle.read(_CHUNK_SIZE - len(head)))
+            return _Chunk(index, offset, "ok", len(walked), checksum_ok=False)
         rest = handle.read(_CHUNK_SIZE - len(head))
         if not head.strip(b"\x00") and not rest.strip(b"\x00"):
             return _Chunk(index, offset, "unused", 0)
-        return _Chunk(index, offset, "damaged", _expected_records(head))
+        # The records the damaged header hides, counted by their own headers.
+        walked, _ = _complete_records(head + rest, check_magic=False)
+        return _Chunk(index, offset, "damaged", len(walked) or _expected_records(head))
+
+
+def _header_checksum_ok(head: bytes) -> bool:
+    """Check a chunk header's CRC32 (of its bytes 0-120 and 128-512)."""
+    stored = struct.unpack_from("<I", head, 124)[0]
+    return zlib.crc32(head[:120] + head[128:_CHUNK_HEADER_SIZE]) == stored
 
 
 def _expected_records(head: bytes) -> int | None:
@@ -320,17 +337,19 @@ def _expected_records(head: bytes) -> int | None:
     return int(last - first + 1)
 
 
-def _complete_records(chunk: bytes) -> tuple[set[int], int]:
+def _complete_records(chunk: bytes, *, check_magic: bool = True) -> tuple[set[int], int]:
     """
-    Find the records of a truncated chunk that end before the cut.
+    Find the complete records of a chunk (one cut by the end of the file).
 
     Walks the record headers from the first record; a record is complete
     when its header is intact, it ends inside the data and its trailing copy
-    of the size matches. Returns their record ids and where they end.
+    of the size matches. Returns their record ids and where they end. With
+    `check_magic` false the chunk's own header is not checked (to count the
+    records behind a damaged one).
     """
     ids: set[int] = set()
     offset = _CHUNK_HEADER_SIZE
-    if not chunk.startswith(_CHUNK_MAGIC):
+    if check_magic and not chunk.startswith(_CHUNK_MAGIC):
         return ids, 0
     while offset + _RECORD_HEADER_SIZE <= len(chunk):
         if chunk[offset : offset + 4] != _RECORD_MAGIC:
@@ -751,7 +770,7 @@ def _info(path: Path, layout: _Layout, reader: _RecordReader, rows: int) -> dict
         not_read = total - reader.records_read + reader.unreadable
         if not_read > unreadable:
             unreadable = not_read
-            counted = f" (the chunk headers list {total:,}, {reader.records_read:,} were read)"
+            counted = f" (the chunks hold {total:,}, {reader.records_read:,} were read)"
     if unreadable:
         reasons = "; ".join(
             f"{message} ({count}x)" if count > 1 else message
@@ -759,6 +778,11 @@ def _info(path: Path, layout: _Layout, reader: _RecordReader, rows: int) -> dict
         )
         if reader.other_reasons:
             reasons += f"; {reader.other_reasons:,} other message(s)"
+        bad_headers = [str(c.index) for c in layout.chunks if not c.checksum_ok]
+        if bad_headers and counted:
+            reasons = "; ".join(
+                filter(None, [reasons, "damaged header of chunk(s) " + ", ".join(bad_headers)])
+            )
         if partial is not None:
             reasons = "; ".join(filter(None, ["the end of the file cuts a chunk", reasons]))
         problems.append(
