@@ -170,6 +170,19 @@ def test_fast_decoding_equals_decoding_each_record_whole(path, monkeypatch):
     assert fast_info == whole_info
 
 
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.stem)
+def test_batches_and_small_inputs_build_the_same_frame(path, monkeypatch):
+    # Big logs are turned into columns in batches and small ones without
+    # pandas' factorize; both must give the frame of the direct build.
+    expected, _ = read_evtx(path)
+    monkeypatch.setattr(evtx_module, "_BATCH_ROWS", 3)
+    monkeypatch.setattr(evtx_module, "_SMALL", 0)
+    batched, _ = read_evtx(path)
+    _frames_equal(batched, expected)
+    for name in TEXT_COLUMNS:  # one shared str per distinct value, across batches
+        assert len({id(v) for v in batched[name]}) == batched[name].nunique(), name
+
+
 def test_logon_type_names_and_odd_values():
     numbers, names = evtx_module._logon_types([3, 8, 0, 99, None, "10", {"#text": 2}])
     assert list(names) == [
