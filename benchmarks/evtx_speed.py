@@ -1,0 +1,108 @@
+"""
+Records per second of the EVTX reader, on copies of the real sample logs.
+
+    python benchmarks/evtx_speed.py [--copies 300] [--chunks 2000]
+
+Two inputs, built in a temporary folder:
+
+* a folder of ``--copies`` copies of each of the three files in
+  ``../shared/data/evtx`` (many small files: per-file costs count);
+* one file of ``--chunks`` chunks (the records chunk of the logon sample
+  repeated behind one file header: a large log, no per-file costs).
+
+For each it times :func:`msticnb_iforest.evtx.read_evtx` alone, then reading
+plus stacking plus :func:`msticnb_iforest.summarize.user_day_summary` (what
+the command line does before the model), and the parser alone (iterating
+``records_json()`` without decoding anything) as the floor. Best of
+``--repeat`` runs, in wall-clock and in CPU time of this process (all of it
+runs in one thread, so CPU time is the cost without other load's share).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+from evtx import PyEvtxParser
+
+from msticnb_iforest.evtx import read_evtx
+from msticnb_iforest.summarize import user_day_summary
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "evtx"
+
+
+def _best(func, repeat):
+    """Best wall and CPU seconds of `repeat` runs (CPU time is steadier on a busy machine)."""
+    wall = cpu = None
+    for _ in range(repeat):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        result = func()
+        elapsed, elapsed_cpu = time.perf_counter() - start, time.process_time() - start_cpu
+        wall = elapsed if wall is None else min(wall, elapsed)
+        cpu = elapsed_cpu if cpu is None else min(cpu, elapsed_cpu)
+    return (wall, cpu), result
+
+
+def _parser_only(files):
+    count = 0
+    for path in files:
+        for _ in PyEvtxParser(str(path), number_of_threads=1, indent=False).records_json():
+            count += 1
+    return count
+
+
+def _read(files):
+    frames, records = [], 0
+    for path in files:
+        frame, info = read_evtx(path)
+        frames.append(frame)
+        records += info["records_read"]
+    return frames, records
+
+
+def _cli_path(files):
+    frames, records = _read(files)
+    events = pd.concat(frames, ignore_index=True)
+    user_day_summary(events)
+    return records
+
+
+def _report(label, files, repeat):
+    floor, records = _best(lambda: _parser_only(files), repeat)
+    read, (frames, _) = _best(lambda: _read(files), repeat)
+    rows = sum(len(frame) for frame in frames)
+    cli, _ = _best(lambda: _cli_path(files), repeat)
+    print(f"{label}: {records:,} records ({rows:,} logon rows) in {len(files):,} file(s)")
+    for name, (wall, cpu) in (("parser only", floor), ("read_evtx", read), ("read+summary", cli)):
+        print(
+            f"  {name:<13} wall {wall:7.3f} s {records / wall:10,.0f} records/s"
+            f"   cpu {cpu:7.3f} s {records / cpu:10,.0f} records/s"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--copies", type=int, default=300)
+    parser.add_argument("--chunks", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    samples = sorted(SAMPLES.glob("*.evtx"))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "many"
+        folder.mkdir()
+        for copy in range(args.copies):
+            for sample in samples:
+                shutil.copy(sample, folder / f"{copy:04d}_{sample.name}")
+        _report("many files", sorted(folder.glob("*.evtx")), args.repeat)
+        data = (SAMPLES / "LM_WMI_4624_4688_TargetHost.evtx").read_bytes()
+        big = Path(tmp) / "big.evtx"
+        big.write_bytes(data[:4096] + data[4096:] * args.chunks)
+        _report("one large file", [big], args.repeat)
+
+
+if __name__ == "__main__":
+    main()
