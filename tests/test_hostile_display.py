@@ -1,0 +1,198 @@
+r"""
+Hostile names on their way to a person's eyes: terminal, report, widget, plots.
+
+An attacker chooses the account name of a failed logon. A right-to-left
+override makes ``admin\u202egnp.exe`` read as ``adminexe.png``, zero-width
+characters make two names look alike, control characters drive the
+terminal, and a name of a million characters made each plot title take
+minutes. Everything shown is escaped with `display.safe_text` (and cut to a
+label width in plots and widgets); the DataFrames and CSV files keep the
+exact names. Plots are bounded in number (`MAX_PLOTS_LIMIT`) and, on the
+command line, rendered to PNG bytes as they are drawn.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from msticnb_iforest import cli
+from msticnb_iforest.display import LABEL_WIDTH, account_label, safe_text
+from msticnb_iforest.pipeline import hunt
+
+from .capped import assert_clean_exit, run_cli
+
+RLO = "\u202e"
+SPOOF = f"admin{RLO}gnp.exe"  # shown by a browser as "adminexe.png"
+INVISIBLE = "zero\u200bwidth\ufeffbom\u2060joiner\u200d"
+CONTROLS = "svc\x00\x1b[31m\x07\r\x7f\x9bend"
+
+
+def _hidden(text: str) -> list[str]:
+    """Characters that would not be shown as themselves (LF, the line break, allowed)."""
+    return [
+        ch
+        for ch in text
+        if ch != "\n" and (unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp", "Cs", "Co"})
+    ]
+
+
+def _renamed(table: pd.DataFrame, first: str, second: str) -> pd.DataFrame:
+    """The demo table with its two seed outliers' accounts renamed."""
+    return table.assign(
+        DstUser=table["DstUser"].replace({"SVC-ACC-02": first, "SRVACC-04": second})
+    )
+
+
+def _write_jsonl(frame: pd.DataFrame, path: Path) -> Path:
+    """JSON lines keep every character of a name (a CSV reader may split on CR)."""
+    frame.to_json(path, orient="records", lines=True)
+    return path
+
+
+# --------------------------------------------------------------------------
+# The helper
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (SPOOF, "admin\\u202egnp.exe"),
+        ("a\u202a\u202b\u202c\u202db", "a\\u202a\\u202b\\u202c\\u202db"),
+        ("a\u2066\u2067\u2068\u2069b", "a\\u2066\\u2067\\u2068\\u2069b"),
+        ("a\u200e\u200f\u061cb", "a\\u200e\\u200f\\u061cb"),
+        (INVISIBLE, "zero\\u200bwidth\\ufeffbom\\u2060joiner\\u200d"),
+        (CONTROLS, "svc\\x00\\x1b[31m\\x07\\x0d\\x7f\\x9bend"),
+        ("line\nbreak\ttab", "line\\x0abreak\\x09tab"),
+        ("a\u2028b\u2029c\u00a0d", "a\\u2028b\\u2029c\\xa0d"),
+        ("hangul\u3164filler\U000e0041tag", "hangul\\u3164filler\\U000e0041tag"),
+        ("soft\u00adhyphen\ufe0f", "soft\\xadhyphen\\ufe0f"),
+    ],
+)
+def test_safe_text_escapes_what_would_not_show(value, shown):
+    assert safe_text(value) == shown
+
+
+@pytest.mark.parametrize("name", ["alice", "Zoë", "名前", 'o"q\\x', "<b>tag</b>", "a b", ""])
+def test_safe_text_keeps_ordinary_names(name):
+    assert safe_text(name) == name
+
+
+def test_safe_text_cuts_long_text_but_never_inside_an_escape():
+    assert safe_text("x" * 1_000_000, 60) == "x" * 59 + "…"
+    assert safe_text("abc", 3) == "abc"
+    assert safe_text("abcd", 3) == "ab…"
+    cut = safe_text("ab" + RLO * 10, 9)  # "ab\u202e" is 8 characters, one more does not fit
+    assert cut == "ab\\u202e…"
+    assert len(safe_text("\x1b" * 100, 10)) <= 10
+    label = account_label("D" * 500, "u" * 500)
+    assert len(label) <= LABEL_WIDTH and "\\u" in label  # the user name is still seen
+
+
+def test_cli_printable_is_the_display_helper():
+    assert cli._printable("a\x1bb\u202ec") == "a\\x1bb\\u202ec"
+    assert cli._printable("y" * 100, 40) == "y" * 39 + "…"
+
+
+# --------------------------------------------------------------------------
+# Report, widget and terminal
+# --------------------------------------------------------------------------
+def test_report_shows_spoofing_characters_escaped(demo_table, tmp_path, capsys):
+    path = _write_jsonl(_renamed(demo_table, SPOOF, INVISIBLE), tmp_path / f"logons{RLO}lmth.jsonl")
+    out = tmp_path / "out"
+    argv = ["run", str(path), "--out", str(out), "--feature-set", "seed", "-q"]
+    assert cli.main([*argv, "--allow-account", f"evil{RLO}\u200b*"]) == 0
+    capsys.readouterr()
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert not _hidden(html), sorted(set(_hidden(html)))
+    assert "admin\\u202egnp.exe" in html
+    assert "zero\\u200bwidth\\ufeffbom\\u2060joiner\\u200d" in html
+    assert "logons\\u202elmth.jsonl" in html  # the input file's name
+    assert "evil\\u202e\\u200b*" in html  # parameters and the command line
+    # The data keep the exact names.
+    outliers = pd.read_csv(out / "outliers.csv")
+    assert {SPOOF, INVISIBLE} <= set(outliers["DstUser"])
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert record["parameters"]["allow_accounts"] == [f"evil{RLO}\u200b*"]
+
+
+def test_report_shows_a_reason_or_note_escaped(demo_table, tmp_path):
+    from msticnb_iforest.outputs import write_outputs
+
+    found = hunt(demo_table, feature_set="seed")
+    idx = found.outliers.index[0]
+    found.explanations.loc[idx, "reason"] = f"reason{RLO}\x1b[2J"
+    found.notes.append(f"note\u2066{RLO}\x07")
+    paths = write_outputs(found, tmp_path, figures={}, run_info={"query": f"q{RLO}\nline2"})
+    html = paths["report"].read_text(encoding="utf-8")
+    assert not _hidden(html)
+    assert "reason\\u202e\\x1b[2J" in html and "note\\u2066\\u202e\\x07" in html
+    assert "q\\u202e\nline2" in html  # a query keeps its line breaks
+
+
+def test_browser_shows_names_escaped(nb_local, demo_table):
+    from msticnb_iforest import AnomalousLogonUsers
+
+    long_spoof = SPOOF + "y" * 500
+    nblt = AnomalousLogonUsers()
+    nblt.run(data=_renamed(demo_table, long_spoof, INVISIBLE + CONTROLS), feature_set="seed")
+    box = nblt.browse_outliers()
+    select, reason = box.children[0].children
+    labels = [label for label, _ in select.options]
+    assert len(labels) == 2
+    assert not _hidden("".join(labels))
+    assert max(map(len, labels)) < LABEL_WIDTH + 30  # day, account label, score
+    assert any("admin\\u202egnp.exe" in label for label in labels)
+    for _, idx in select.options:
+        select.value = idx
+        assert not _hidden(reason.value)
+        assert "\\u202e" in reason.value or "\\u200b" in reason.value
+        assert box.children[1].children[0].value[:4] == b"\x89PNG"
+
+
+def _control_chars(text: str) -> list[str]:
+    """C0 and C1 controls and DEL other than LF, plus format (bidi, zero-width) characters."""
+    return [
+        ch
+        for ch in text
+        if ch != "\n"
+        and (ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F or unicodedata.category(ch) == "Cf")
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("flags", [["-q"], ["-v"], []], ids=["quiet", "verbose", "plain"])
+def test_cli_streams_carry_no_control_characters(demo_table, tmp_path, flags):
+    table = _renamed(demo_table, CONTROLS, f"srv\x1b]0;title\x07{RLO}\x00")
+    path = _write_jsonl(table, tmp_path / "logons.jsonl")
+    run = run_cli("run", path, "--out", tmp_path / "out", "--feature-set", "seed", *flags)
+    assert_clean_exit(run, allowed=(0,))
+    assert not _control_chars(run.stdout), sorted(set(_control_chars(run.stdout)))
+    assert not _control_chars(run.stderr), sorted(set(_control_chars(run.stderr)))
+    if flags == ["-q"]:
+        assert run.stderr == ""
+    if flags == ["-v"]:
+        assert "CONTOSO\\svc\\x00\\x1b[31m\\x07" in run.stdout
+
+
+def test_cli_warnings_are_one_escaped_line(tmp_path, capsys):
+    import warnings
+
+    def _warns(args, argv, progress):
+        warnings.warn("Glyph 27 (\x1b) missing\nfrom font", UserWarning, stacklevel=1)
+        return 0
+
+    for quiet in (False, True):
+        args = cli.build_parser().parse_args(["run", "x", "--out", str(tmp_path)])
+        args.quiet = quiet
+        assert cli._with_warnings_shown_safely(_warns, args, [], None) == 0
+        err = capsys.readouterr().err
+        if quiet:
+            assert err == ""
+        else:
+            assert err == (
+                "msticnb-iforest: warning: Glyph 27 (\\x1b) missing from font (UserWarning)\n"
+            )
