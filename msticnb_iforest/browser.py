@@ -119,11 +119,12 @@ class OutlierBrowser:
             fig = dict(self.result.outlier_plots).get(label)
             shap = self.result.shap_values
             if fig is None and shap is not None and idx in shap.index:
+                title = (
+                    f"{account_label(row['DstDomain'], row['DstUser'])} "
+                    f"{row['Date']:%Y-%m-%d} (score {row['score']:.3f})"
+                )
                 fig = plots.outlier_plot(
-                    shap.loc[idx],
-                    row[self.result.features],
-                    f"{label} (score {row['score']:.3f})",
-                    self.result.shap_expected_value,
+                    shap.loc[idx], row[self.result.features], title, self.result.shap_expected_value
                 )
             self._drawn[key] = b"" if fig is None else _figure_png(fig)
         return self._drawn[key]

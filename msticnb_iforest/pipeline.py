@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import explain, plots
+from .display import account_label
 from .errors import InputDataError
 from .features import FeatureSet, get_feature_set
 from .identity import account_keys, allow_list_mask
@@ -563,14 +564,14 @@ def make_plots(
             )
     if per_outlier and shap_ok:
         for idx, row in top.iterrows():
-            label = _label(row)
-            fig = plots.outlier_plot(
-                result.shap_values.loc[idx],
-                row[result.features],
-                f"{label} (score {row['score']:.3f})",
-                result.expected_value,
+            title = (
+                f"{account_label(row['DstDomain'], row['DstUser'])} "
+                f"{pd.Timestamp(row['Date']):%Y-%m-%d} (score {row['score']:.3f})"
             )
-            out["outlier_plots"].append((label, fig))
+            fig = plots.outlier_plot(
+                result.shap_values.loc[idx], row[result.features], title, result.expected_value
+            )
+            out["outlier_plots"].append((_label(row), fig))
     if trends:
         out["trend_plots"] = _trend_plots(result, fset, max_plots)
     if histogram and not result.user_days.empty:

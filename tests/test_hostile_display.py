@@ -17,12 +17,15 @@ import json
 import unicodedata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from msticnb_iforest import cli
-from msticnb_iforest.display import LABEL_WIDTH, account_label, safe_text
-from msticnb_iforest.pipeline import hunt
+from msticnb_iforest.display import LABEL_WIDTH, TITLE_WIDTH, account_label, safe_text
+from msticnb_iforest.pipeline import hunt, make_plots
 
 from .capped import assert_clean_exit, run_cli
 
@@ -52,6 +55,33 @@ def _write_jsonl(frame: pd.DataFrame, path: Path) -> Path:
     """JSON lines keep every character of a name (a CSV reader may split on CR)."""
     frame.to_json(path, orient="records", lines=True)
     return path
+
+
+def _user_day_table(
+    n_accounts: int, n_days: int, outlier_name: str | None = None, seed: int = 0
+) -> pd.DataFrame:
+    """A per-user-day table; with `outlier_name`, that account has one extreme day."""
+    rng = np.random.default_rng(seed)
+    users = [f"user{i:04d}" for i in range(n_accounts)]
+    if outlier_name is not None:
+        users[0] = outlier_name
+    dates = pd.date_range("2024-03-01", periods=n_days, freq="D").strftime("%Y-%m-%d")
+    rows = n_accounts * n_days
+    table = pd.DataFrame(
+        {
+            "Date": np.tile(dates, n_accounts),
+            "DstDomain": "CONTOSO",
+            "DstUser": np.repeat(users, n_days),
+            "SuccessfulLogons": rng.poisson(20, rows),
+            "FailedLogons": rng.poisson(1, rows),
+            "ComputersSuccessfulAccess": rng.poisson(2, rows) + 1,
+            "SrcIpSuccessfulAccess": rng.poisson(2, rows) + 1,
+        }
+    )
+    if outlier_name is not None:
+        table.loc[n_days - 1, ["SuccessfulLogons", "FailedLogons"]] = [900, 400]
+        table.loc[n_days - 1, ["ComputersSuccessfulAccess", "SrcIpSuccessfulAccess"]] = [60, 70]
+    return table
 
 
 # --------------------------------------------------------------------------
@@ -95,6 +125,50 @@ def test_safe_text_cuts_long_text_but_never_inside_an_escape():
 def test_cli_printable_is_the_display_helper():
     assert cli._printable("a\x1bb\u202ec") == "a\\x1bb\\u202ec"
     assert cli._printable("y" * 100, 40) == "y" * 39 + "…"
+
+
+# --------------------------------------------------------------------------
+# Plots
+# --------------------------------------------------------------------------
+def _texts(fig: Figure) -> list[str]:
+    return [text.get_text() for text in fig.findobj(Text)]
+
+
+def test_plot_text_is_escaped_and_cut(demo_table):
+    long_spoof = SPOOF + "x" * 5000
+    found = hunt(_renamed(demo_table, long_spoof, CONTROLS + INVISIBLE), feature_set="seed")
+    assert {long_spoof, CONTROLS + INVISIBLE} <= set(found.outliers["DstUser"])  # exact names
+    figures = make_plots(found, histogram=True)
+    assert len(figures["outlier_plots"]) == 2 and len(figures["trend_plots"]) == 2
+    figs = [fig for _, fig in figures["outlier_plots"] + figures["trend_plots"]]
+    texts = [text for fig in figs for text in _texts(fig)]
+    assert not _hidden("".join(texts))
+    assert not any("x" * LABEL_WIDTH in text for text in texts)  # the name is cut
+    assert max(map(len, texts)) <= TITLE_WIDTH + 50  # a label and the plot's own words
+    assert any("admin\\u202egnp.exe" in text for text in texts)
+    assert any("\\u200b" in text and "\\x1b" in text for text in texts)
+    # The labels (keys for the browser) keep the exact names.
+    assert any(long_spoof in label for label, _ in figures["outlier_plots"])
+
+
+# --------------------------------------------------------------------------
+# A name of a million characters
+# --------------------------------------------------------------------------
+@pytest.mark.slow
+def test_cli_million_character_name_draws_quickly(tmp_path):
+    name = "x" * 1_000_000
+    path = tmp_path / "days.csv"
+    _user_day_table(40, 12, outlier_name=name).to_csv(path, index=False)
+    out = tmp_path / "out"
+    # Before names were cut, each figure showing this name took minutes to lay out.
+    run = run_cli("run", path, "--out", out, "-q", "--max-plots", "1", timeout=120)
+    assert_clean_exit(run, allowed=(0,))
+    assert len(run.stdout) < 1000
+    outliers = pd.read_csv(out / "outliers.csv")
+    assert outliers.loc[0, "DstUser"] == name  # the tables keep the whole name
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert f"CONTOSO\\{name}</td>" in html
+    assert html.count("<img") >= 3  # SHAP summary, the outlier's chart, its trend
 
 
 # --------------------------------------------------------------------------
