@@ -23,6 +23,8 @@ __all__ = ["OutlierBrowser"]
 
 
 def _figure_png(fig: Any) -> bytes:
+    if isinstance(fig, bytes | bytearray):  # drawn as PNG already
+        return bytes(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
     return buf.getvalue()

@@ -381,7 +381,7 @@ def _hunt(data, args: argparse.Namespace, progress: _Progress, start=None, end=N
     result.dropped = {**dropped, **result.dropped}
     progress(f"Drawing plots (up to {args.max_plots} per kind)")
     begin = time.perf_counter()
-    figures = make_plots(result, histogram=True, max_plots=args.max_plots)
+    figures = make_plots(result, histogram=True, max_plots=args.max_plots, as_png=True)
     plots_s = round(time.perf_counter() - begin, 4)
     result.timings = {**timings, **result.timings, "plots": plots_s}
     return result, figures

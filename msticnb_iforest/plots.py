@@ -12,6 +12,8 @@ characters would be drawn as missing glyphs or reorder the title.
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -20,6 +22,7 @@ from .display import LABEL_WIDTH, TITLE_WIDTH, account_label, safe_text
 
 __all__ = [
     "outlier_plot",
+    "png_bytes",
     "score_histogram",
     "shap_summary_plot",
     "trend_plot",
@@ -182,3 +185,26 @@ def score_histogram(scores: pd.Series | np.ndarray, bins: int = 60) -> Figure:
     ax.set_ylabel("user-days (log)")
     ax.legend(loc="upper right")
     return fig
+
+
+def png_bytes(fig: Figure, dpi: int = 96) -> bytes:
+    """
+    Render a figure as PNG bytes without metadata (no software name or link).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure; PNG bytes are returned as they are.
+    dpi : int, default=96
+        Resolution.
+
+    Returns
+    -------
+    bytes
+
+    """
+    if isinstance(fig, bytes | bytearray):
+        return bytes(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()

@@ -110,13 +110,17 @@ def _pre(text: Any) -> str:
 
 def figure_to_data_uri(fig: Any, dpi: int = 96) -> str:
     """
-    Render a matplotlib Figure as a ``data:image/png;base64,...`` URI.
+    Render a matplotlib Figure (or PNG bytes) as a ``data:image/png;base64,...`` URI.
 
     The PNG carries no metadata (no software name or link).
     """
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    if isinstance(fig, bytes | bytearray):
+        png = bytes(fig)
+    else:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+        png = buffer.getvalue()
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def _img(fig: Any, caption: str, alt: str | None = None) -> str:

@@ -13,6 +13,7 @@ command line, rendered to PNG bytes as they are drawn.
 
 from __future__ import annotations
 
+import gc
 import json
 import unicodedata
 from pathlib import Path
@@ -23,8 +24,10 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from msticnb_iforest import cli
+from msticnb_iforest import cli, pipeline
 from msticnb_iforest.display import LABEL_WIDTH, TITLE_WIDTH, account_label, safe_text
+from msticnb_iforest.errors import ParameterError
+from msticnb_iforest.params import MAX_PLOTS_LIMIT
 from msticnb_iforest.pipeline import hunt, make_plots
 
 from .capped import assert_clean_exit, run_cli
@@ -149,6 +152,107 @@ def test_plot_text_is_escaped_and_cut(demo_table):
     assert any("\\u200b" in text and "\\x1b" in text for text in texts)
     # The labels (keys for the browser) keep the exact names.
     assert any(long_spoof in label for label, _ in figures["outlier_plots"])
+
+
+# --------------------------------------------------------------------------
+# How many plots, and how much memory they hold
+# --------------------------------------------------------------------------
+def test_make_plots_asks_for_more_plots_than_are_explained(demo_table):
+    found = hunt(demo_table, feature_set="seed", contamination=0.1, max_explained=3)
+    assert len(found.outliers) > 3 and len(found.shap_values) == 3
+    figures = make_plots(found, max_plots=len(found.outliers) + 5)
+    assert [label for label, _ in figures["outlier_plots"]] == [
+        f"{d}\\{u} {pd.Timestamp(t):%Y-%m-%d}"
+        for d, u, t in found.outliers.head(3)[["DstDomain", "DstUser", "Date"]].to_numpy()
+    ]
+    accounts = found.outliers[["DstDomain", "DstUser"]].drop_duplicates()
+    assert len(figures["trend_plots"]) == len(accounts)
+    assert "drawn for the 3 explained outlier(s)" in figures["plot_cap"]
+
+
+def test_cli_max_plots_above_max_explained(demo_table, tmp_path, capsys):
+    path = tmp_path / "days.csv"
+    demo_table.to_csv(path, index=False)
+    out = tmp_path / "out"
+    argv = ["run", str(path), "--out", str(out), "--feature-set", "seed", "-q"]
+    assert cli.main([*argv, "--contamination", "0.1", "--max-explained", "2"]) == 0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "drawn for the 2 explained outlier(s)" in html
+
+
+@pytest.mark.parametrize("bad", [MAX_PLOTS_LIMIT + 1, 500, 10**9, -1, 2.5, True])
+def test_make_plots_checks_max_plots(demo_table, bad):
+    found = hunt(demo_table, feature_set="seed", shap=False)
+    with pytest.raises(
+        ParameterError, match=rf"max_plots must be an integer in \[0, {MAX_PLOTS_LIMIT}\]"
+    ):
+        make_plots(found, max_plots=bad)
+
+
+def test_make_plots_as_png_holds_no_figure(demo_table):
+    found = hunt(demo_table, feature_set="seed", contamination=0.05)
+    gc.collect()
+    before = sum(isinstance(obj, Figure) for obj in gc.get_objects())
+    figures = make_plots(found, histogram=True, max_plots=5, as_png=True)
+    gc.collect()
+    assert sum(isinstance(obj, Figure) for obj in gc.get_objects()) == before
+    drawn = [figures["shap_summary_plot"], figures["score_histogram"]]
+    drawn += [png for _, png in figures["outlier_plots"] + figures["trend_plots"]]
+    assert len(drawn) > 4
+    assert all(isinstance(png, bytes) and png[:8] == b"\x89PNG\r\n\x1a\n" for png in drawn)
+
+
+def test_cli_renders_plots_as_they_are_drawn(demo_table, tmp_path, monkeypatch, capsys):
+    seen = []
+    draw = pipeline.make_plots
+
+    def _spy(*args, **kwargs):
+        figures = draw(*args, **kwargs)
+        seen.append(figures)
+        return figures
+
+    monkeypatch.setattr(pipeline, "make_plots", _spy)
+    path = tmp_path / "days.csv"
+    demo_table.to_csv(path, index=False)
+    out = tmp_path / "out"
+    assert cli.main(["run", str(path), "--out", str(out), "--feature-set", "seed"]) == 0
+    (figures,) = seen
+    kept = [figures["shap_summary_plot"], figures["score_histogram"]]
+    kept += [fig for _, fig in figures["outlier_plots"] + figures["trend_plots"]]
+    assert kept and all(isinstance(fig, bytes) for fig in kept)
+    assert (out / "report.html").read_text(encoding="utf-8").count("<img") == len(kept)
+
+
+@pytest.fixture(scope="module")
+def many_outliers(tmp_path_factory) -> Path:
+    """A per-user-day table on which contamination 0.3 reports more than 500 outliers."""
+    table = _user_day_table(300, 10)
+    found = hunt(table, contamination=0.3, shap=False, n_estimators=50)
+    assert len(found.outliers) > 500
+    path = tmp_path_factory.mktemp("many") / "days.csv"
+    table.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("max_plots", ["500", "501"])
+def test_cli_many_plots_are_refused_before_any_work(many_outliers, tmp_path, max_plots):
+    run = run_cli(
+        "run",
+        many_outliers,
+        "--out",
+        tmp_path / "out",
+        "--contamination",
+        "0.3",
+        "--max-plots",
+        max_plots,
+        memory_mb=3072,
+        timeout=90,
+    )
+    assert_clean_exit(run, allowed=(2,))
+    (line,) = run.error_lines
+    assert "--max-plots" in line and f"[0, {MAX_PLOTS_LIMIT}]" in line and max_plots in line
+    assert not (tmp_path / "out").exists()
 
 
 # --------------------------------------------------------------------------
