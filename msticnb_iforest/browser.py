@@ -1,4 +1,10 @@
-"""An ipywidgets view for walking through the outliers of a result."""
+"""
+An ipywidgets view for walking through the outliers of a result.
+
+Names and reasons come from the data: every one shown (option labels, the
+reason panel) is made safe with `display.safe_text` first, and the panel's
+HTML is escaped as well.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +16,23 @@ import ipywidgets as widgets
 from IPython.display import display
 
 from . import plots
+from .display import account_label, safe_text
 from .pipeline import trend_figure
 
 __all__ = ["OutlierBrowser"]
 
 
 def _figure_png(fig: Any) -> bytes:
+    if isinstance(fig, bytes | bytearray):  # drawn as PNG already
+        return bytes(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
     return buf.getvalue()
+
+
+def _option(row: Any) -> str:
+    """Return the dropdown label of an outlier: day, account (made safe, cut) and score."""
+    return f"{row.Date:%Y-%m-%d}  {account_label(row.DstDomain, row.DstUser)}  ({row.score:.3f})"
 
 
 class OutlierBrowser:
@@ -47,7 +61,7 @@ class OutlierBrowser:
         self._run_summary = run_summary
         outliers = result.outliers
         options = [
-            (f"{row.Date:%Y-%m-%d}  {row.DstDomain}\\{row.DstUser}  ({row.score:.3f})", idx)
+            (_option(row), idx)
             for idx, row in zip(outliers.index, outliers.itertuples(), strict=True)
         ]
         self.select = widgets.Select(options=options, rows=min(10, max(len(options), 2)))
@@ -93,8 +107,8 @@ class OutlierBrowser:
                 else ""
             )
         self.reason.value = (
-            f"<b>{escape(str(row['DstDomain']))}\\{escape(str(row['DstUser']))}</b> on "
-            f"{row['Date']:%Y-%m-%d}, score {row['score']:.3f}<br>{escape(reason)}"
+            f"<b>{escape(safe_text(row['DstDomain']))}\\{escape(safe_text(row['DstUser']))}</b>"
+            f" on {row['Date']:%Y-%m-%d}, score {row['score']:.3f}<br>{escape(safe_text(reason))}"
         )
         self.shap_image.value = self._shap_png(idx, row)
         self.trend_image.value = self._trend_png(row)
@@ -107,11 +121,12 @@ class OutlierBrowser:
             fig = dict(self.result.outlier_plots).get(label)
             shap = self.result.shap_values
             if fig is None and shap is not None and idx in shap.index:
+                title = (
+                    f"{account_label(row['DstDomain'], row['DstUser'])} "
+                    f"{row['Date']:%Y-%m-%d} (score {row['score']:.3f})"
+                )
                 fig = plots.outlier_plot(
-                    shap.loc[idx],
-                    row[self.result.features],
-                    f"{label} (score {row['score']:.3f})",
-                    self.result.shap_expected_value,
+                    shap.loc[idx], row[self.result.features], title, self.result.shap_expected_value
                 )
             self._drawn[key] = b"" if fig is None else _figure_png(fig)
         return self._drawn[key]

@@ -17,12 +17,13 @@ import os
 import re
 import sys
 import time
-import unicodedata
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ._version import VERSION
+from .display import safe_text
 from .errors import ParameterError
 from .params import (
     DEFAULT_FEATURE_SET,
@@ -65,7 +66,7 @@ class _Progress:
     def __call__(self, message: str) -> None:
         if self.enabled:
             elapsed = time.perf_counter() - self.started
-            print(f"[{elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
+            print(f"[{elapsed:6.1f}s] {_printable(message)}", file=sys.stderr, flush=True)
 
 
 def _param_type(
@@ -304,13 +305,29 @@ def _parse_time(text: str | None, option: str, *, end: bool = False):
 
 
 def _printable(value: Any, width: int | None = None) -> str:
-    """Make a data value safe to print on a terminal (no control characters)."""
-    text = "".join(
-        f"\\x{ord(ch):02x}" if unicodedata.category(ch).startswith("C") else ch for ch in str(value)
-    )
-    if width and len(text) > width:
-        text = text[: width - 1] + "…"
-    return text
+    """Make a data value safe to print on a terminal (`display.safe_text`)."""
+    return safe_text(value, width or None)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print a Python warning as one line with control characters escaped."""
+    text = _printable(" ".join(str(message).split()), 1000)
+    print(f"{PROG}: warning: {text} ({category.__name__})", file=file or sys.stderr)
+
+
+def _with_warnings_shown_safely(command, args: argparse.Namespace, *rest: Any) -> int:
+    """
+    Run a command with Python warnings printed by `_show_warning`; none with -q.
+
+    Warnings may quote the data (matplotlib names a glyph it cannot draw), so
+    each is one line with control characters escaped. The previous warning
+    settings are restored afterwards.
+    """
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        if args.quiet:
+            warnings.simplefilter("ignore")
+        return command(args, *rest)
 
 
 def _window_table(
@@ -364,7 +381,7 @@ def _hunt(data, args: argparse.Namespace, progress: _Progress, start=None, end=N
     result.dropped = {**dropped, **result.dropped}
     progress(f"Drawing plots (up to {args.max_plots} per kind)")
     begin = time.perf_counter()
-    figures = make_plots(result, histogram=True, max_plots=args.max_plots)
+    figures = make_plots(result, histogram=True, max_plots=args.max_plots, as_png=True)
     plots_s = round(time.perf_counter() - begin, 4)
     result.timings = {**timings, **result.timings, "plots": plots_s}
     return result, figures
@@ -553,7 +570,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _check_out(args.out)
         with OutputFolder(args.out) as folder:  # held from here: a second run stops now
-            return command(args, argv, progress, folder)
+            return _with_warnings_shown_safely(command, args, argv, progress, folder)
     except (AnomalousLogonsError, OSError) as err:
         print(f"{PROG}: error: {_one_line(err)}", file=sys.stderr)
         return 2

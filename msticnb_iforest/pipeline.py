@@ -10,7 +10,7 @@ needs msticnb; the notebooklet and the command line both call them.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import explain, plots
+from .display import account_label
 from .errors import InputDataError
 from .features import FeatureSet, get_feature_set
 from .identity import account_keys, allow_list_mask
@@ -520,28 +521,52 @@ def make_plots(
     histogram: bool = False,
     max_plots: int = DEFAULT_MAX_PLOTS,
     max_summary_rows: int = DEFAULT_MAX_SUMMARY_ROWS,
+    as_png: bool = False,
 ) -> dict[str, Any]:
     """
     Draw the hunt's figures, at most `max_plots` of each per-outlier kind.
 
-    Figures cost about a tenth of a second each whatever the size of the
-    hunt, so a run with thousands of outliers draws only the top ones: the
-    per-outlier and trend plots of the `max_plots` highest-scoring outliers
-    (trends: distinct accounts) and a SHAP summary of at most
-    `max_summary_rows` explained outliers (one point per outlier and
-    feature). ``plot_cap`` states any cap that applied.
+    Figures cost up to about a second each whatever the size of the hunt,
+    so a run with thousands of outliers draws only the top ones: the
+    per-outlier SHAP charts of the `max_plots` highest-scoring explained
+    outliers (only outliers with SHAP values have one), the trend plots of
+    the accounts of the `max_plots` highest-scoring outliers and a SHAP
+    summary of at most `max_summary_rows` explained outliers (one point per
+    outlier and feature). ``plot_cap`` states any cap that applied.
+
+    Parameters
+    ----------
+    result : Hunt
+        A finished hunt.
+    summary, per_outlier, trends, histogram : bool
+        Which kinds to draw.
+    max_plots : int, default=10
+        Most per-outlier and trend plots, 0 to `params.MAX_PLOTS_LIMIT` (100).
+    max_summary_rows : int, default=2000
+        Most outliers in the SHAP summary.
+    as_png : bool, default=False
+        Render each figure to PNG bytes as soon as it is drawn and keep
+        only the bytes, so at most one figure is held at a time (the
+        command line does this; `report.render_report` takes either).
 
     Returns
     -------
     dict
-        ``shap_summary_plot`` (Figure or None), ``outlier_plots`` and
-        ``trend_plots`` (lists of (label, Figure) pairs), ``score_histogram``
-        (Figure or None) and ``plot_cap`` (a sentence when outliers were
-        left without plots, else "").
+        ``shap_summary_plot`` (Figure, PNG bytes or None), ``outlier_plots``
+        and ``trend_plots`` (lists of (label, Figure or PNG bytes) pairs;
+        labels hold the exact names), ``score_histogram`` (Figure, PNG
+        bytes or None) and ``plot_cap`` (a sentence when outliers were left
+        without plots, else "").
+
+    Raises
+    ------
+    ParameterError
+        If `max_plots` is not a whole number from 0 to `params.MAX_PLOTS_LIMIT`.
 
     """
+    max_plots = check_params(names=["max_plots"], max_plots=max_plots)["max_plots"]
+    keep = plots.png_bytes if as_png else (lambda fig: fig)
     fset = get_feature_set(result.feature_set)
-    top = result.outliers.head(max_plots)
     out: dict[str, Any] = {
         "shap_summary_plot": None,
         "outlier_plots": [],
@@ -553,8 +578,8 @@ def make_plots(
     caps = []
     if summary and shap_ok:
         shown = result.shap_values.head(max_summary_rows)
-        out["shap_summary_plot"] = plots.shap_summary_plot(
-            shown, result.user_days.loc[shown.index, result.features]
+        out["shap_summary_plot"] = keep(
+            plots.shap_summary_plot(shown, result.user_days.loc[shown.index, result.features])
         )
         if len(shown) < len(result.outliers):
             caps.append(
@@ -562,19 +587,28 @@ def make_plots(
                 "outliers."
             )
     if per_outlier and shap_ok:
-        for idx, row in top.iterrows():
-            label = _label(row)
-            fig = plots.outlier_plot(
-                result.shap_values.loc[idx],
-                row[result.features],
-                f"{label} (score {row['score']:.3f})",
-                result.expected_value,
+        top = result.outliers.head(max_plots)
+        explained = top[top.index.isin(result.shap_values.index)]
+        for idx, row in explained.iterrows():
+            title = (
+                f"{account_label(row['DstDomain'], row['DstUser'])} "
+                f"{pd.Timestamp(row['Date']):%Y-%m-%d} (score {row['score']:.3f})"
             )
-            out["outlier_plots"].append((label, fig))
+            fig = plots.outlier_plot(
+                result.shap_values.loc[idx], row[result.features], title, result.expected_value
+            )
+            out["outlier_plots"].append((_label(row), keep(fig)))
+        if len(explained) < len(top):
+            caps.append(
+                f"Per-outlier SHAP charts are drawn for the {len(explained):,} explained "
+                f"outlier(s) among the top {len(top):,} (raise max_explained to explain more)."
+            )
     if trends:
-        out["trend_plots"] = _trend_plots(result, fset, max_plots)
+        out["trend_plots"] = [
+            (label, keep(fig)) for label, fig in _trend_plots(result, fset, max_plots)
+        ]
     if histogram and not result.user_days.empty:
-        out["score_histogram"] = plots.score_histogram(result.user_days["score"])
+        out["score_histogram"] = keep(plots.score_histogram(result.user_days["score"]))
     if len(result.outliers) > max_plots and (per_outlier or trends):
         caps.insert(
             0,
@@ -589,17 +623,16 @@ def _label(row: pd.Series) -> str:
     return f"{row['DstDomain']}\\{row['DstUser']} {pd.Timestamp(row['Date']):%Y-%m-%d}"
 
 
-def _trend_plots(result: Hunt, fset: FeatureSet, max_plots: int) -> list[tuple[str, Figure]]:
+def _trend_plots(result: Hunt, fset: FeatureSet, max_plots: int) -> Iterator[tuple[str, Figure]]:
+    """Yield (label, Figure) per account of the top outliers, one figure at a time."""
     accounts = result.outliers.drop_duplicates(["DstDomain", "DstUser"]).head(max_plots)
     if accounts.empty:
-        return []
+        return
     # One pass over all user-days for the plotted accounts, not one per plot.
     users = result.user_days["DstUser"]
     history = result.user_days[users.isin(set(accounts["DstUser"])).to_numpy()]
-    return [
-        (f"{domain}\\{user}", trend_figure(result, domain, user, history=history))
-        for domain, user in zip(accounts["DstDomain"], accounts["DstUser"], strict=True)
-    ]
+    for domain, user in zip(accounts["DstDomain"], accounts["DstUser"], strict=True):
+        yield f"{domain}\\{user}", trend_figure(result, domain, user, history=history)
 
 
 def trend_figure(

@@ -3,16 +3,26 @@ Matplotlib figures for the hunt: SHAP summaries, per-outlier bars, trends.
 
 Figures are built with the object API (``matplotlib.figure.Figure``), not
 pyplot, so making many of them leaks nothing and needs no GUI backend.
+Every text drawn that comes from the data (account names, feature names,
+a caller's title) goes through `display.safe_text` and is cut to a label
+width: matplotlib lays text out glyph by glyph, so a name of a million
+characters would otherwise take minutes per figure, and control or bidi
+characters would be drawn as missing glyphs or reorder the title.
 """
 
 from __future__ import annotations
+
+import io
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .display import LABEL_WIDTH, TITLE_WIDTH, account_label, safe_text
+
 __all__ = [
     "outlier_plot",
+    "png_bytes",
     "score_histogram",
     "shap_summary_plot",
     "trend_plot",
@@ -51,7 +61,7 @@ def shap_summary_plot(shap_values: pd.DataFrame, features: pd.DataFrame) -> Figu
         shade = (val - val.min()) / span if span > 0 else np.full_like(val, 0.5)
         jitter = rng.uniform(-0.2, 0.2, size=len(x))
         points = ax.scatter(x, pos + jitter, c=shade, cmap="coolwarm", vmin=0, vmax=1, s=18)
-    ax.set_yticks(range(len(order)), [names[i] for i in order])
+    ax.set_yticks(range(len(order)), [safe_text(names[i], LABEL_WIDTH) for i in order])
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_xlabel("SHAP value (negative = towards anomalous)")
     ax.set_title(f"What drove the {len(shap_values)} outlier(s)")
@@ -75,7 +85,8 @@ def outlier_plot(
     feature_row : pd.Series
         The same user-day's feature values.
     title : str
-        Figure title (e.g. account and date).
+        Figure title (e.g. account and date); shown made safe and at most
+        `display.TITLE_WIDTH` characters long.
     expected_value : float, optional
         The explainer's expected path length, shown in the axis label.
 
@@ -88,7 +99,10 @@ def outlier_plot(
     fig = Figure(figsize=(8, 0.45 * len(ordered) + 1.4), layout="constrained")
     ax = fig.add_subplot()
     colors = [_TOWARD if v < 0 else _AWAY for v in ordered.to_numpy()]
-    labels = [f"{name} = {feature_row.get(name, np.nan):.3g}" for name in ordered.index]
+    labels = [
+        f"{safe_text(name, LABEL_WIDTH)} = {feature_row.get(name, np.nan):.3g}"
+        for name in ordered.index
+    ]
     ax.barh(range(len(ordered)), ordered.to_numpy(), color=colors)
     ax.set_yticks(range(len(ordered)), labels)
     ax.axvline(0, color="grey", lw=0.8)
@@ -96,7 +110,7 @@ def outlier_plot(
     if expected_value is not None:
         label += f"\nexpected path length {expected_value:.2f}"
     ax.set_xlabel(label)
-    ax.set_title(title, parse_math=False)  # names from the data may hold "$"
+    ax.set_title(safe_text(title, TITLE_WIDTH), parse_math=False)  # names may hold "$"
     return fig
 
 
@@ -134,14 +148,15 @@ def trend_plot(
     axes = fig.subplots(max(len(present), 1), 1, sharex=True, squeeze=False)[:, 0]
     for ax, col in zip(axes, present, strict=False):
         ax.plot(daily.index, daily[col].fillna(0), marker="o", ms=3, color=_AWAY)
-        ax.set_ylabel(col, rotation=0, ha="right", va="center", fontsize=8)
+        ax.set_ylabel(safe_text(col, LABEL_WIDTH), rotation=0, ha="right", va="center", fontsize=8)
         for pos, day in enumerate(marked_dates):
             ax.axvline(day, color=_TOWARD, lw=1.5 if pos == 0 else 0.8, ls="-" if pos == 0 else ":")
         if marked_dates and marked_dates[0] in daily.index:
             ax.plot([marked_dates[0]], [daily.loc[marked_dates[0], col]], "o", color=_TOWARD, ms=7)
     axes[-1].tick_params(axis="x", labelrotation=30)
     day_txt = marked_dates[0].strftime("%Y-%m-%d") if marked_dates else ""
-    fig.suptitle(f"{domain}\\{user}: daily network logons (flagged {day_txt})", parse_math=False)
+    account = account_label(domain, user)
+    fig.suptitle(f"{account}: daily network logons (flagged {day_txt})", parse_math=False)
     return fig
 
 
@@ -170,3 +185,26 @@ def score_histogram(scores: pd.Series | np.ndarray, bins: int = 60) -> Figure:
     ax.set_ylabel("user-days (log)")
     ax.legend(loc="upper right")
     return fig
+
+
+def png_bytes(fig: Figure, dpi: int = 96) -> bytes:
+    """
+    Render a figure as PNG bytes without metadata (no software name or link).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure; PNG bytes are returned as they are.
+    dpi : int, default=96
+        Resolution.
+
+    Returns
+    -------
+    bytes
+
+    """
+    if isinstance(fig, bytes | bytearray):
+        return bytes(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()

@@ -1,11 +1,13 @@
-"""
+r"""
 Render a hunt as one self-contained HTML page.
 
 The page needs nothing but itself: styles are inline, figures are embedded
 as base64 PNG ``data:`` URIs, there are no scripts, fonts or links to other
 sites, and a Content-Security-Policy forbids loading anything else. Every
 string that comes from the data (account names, reasons, notes, file
-names, query text) is HTML-escaped.
+names, query text) is first made safe with `display.safe_text` (control,
+bidi, zero-width and other invisible characters shown as ``\u202e``-style
+escapes) and then HTML-escaped.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from html import escape
 from typing import Any
 
 import pandas as pd
+
+from .display import TITLE_WIDTH, safe_text
 
 __all__ = ["figure_to_data_uri", "render_report"]
 
@@ -94,27 +98,36 @@ _REASON_TEXT = {
 }
 
 
-def _e(value: Any) -> str:
-    """Escape any value for HTML text or a quoted attribute."""
-    return escape("" if value is None else str(value), quote=True)
+def _e(value: Any, width: int | None = None) -> str:
+    """Make any value safe to show (`safe_text`), then escape it for HTML text or an attribute."""
+    return escape("" if value is None else safe_text(value, width), quote=True)
+
+
+def _pre(text: Any) -> str:
+    """Escape multi-line text (code, a query) line by line, keeping its line breaks."""
+    return "\n".join(_e(line) for line in str(text).split("\n"))
 
 
 def figure_to_data_uri(fig: Any, dpi: int = 96) -> str:
     """
-    Render a matplotlib Figure as a ``data:image/png;base64,...`` URI.
+    Render a matplotlib Figure (or PNG bytes) as a ``data:image/png;base64,...`` URI.
 
     The PNG carries no metadata (no software name or link).
     """
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    if isinstance(fig, bytes | bytearray):
+        png = bytes(fig)
+    else:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+        png = buffer.getvalue()
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def _img(fig: Any, caption: str, alt: str | None = None) -> str:
     uri = figure_to_data_uri(fig)
     return (
-        f'<figure><img src="{uri}" alt="{_e(alt or caption)}">'
-        f"<figcaption>{_e(caption)}</figcaption></figure>"
+        f'<figure><img src="{uri}" alt="{_e(alt or caption, TITLE_WIDTH)}">'
+        f"<figcaption>{_e(caption, TITLE_WIDTH)}</figcaption></figure>"
     )
 
 
@@ -264,7 +277,7 @@ def _outlier_rows(view: Any) -> str:
             reason = "; ".join(map(str, evidence))
         rows.append(
             f'<tr><td class="num">{rank}</td><td class="day">{_e(_fmt_date(row.get("Date")))}</td>'
-            f'<td class="acct">{account}</td><td class="num">{_fmt_num(row.get("score"))}</td>'
+            f'<td class="acct">{account}</td><td class="num">{_e(_fmt_num(row.get("score")))}</td>'
             f"<td>{_e(reason)}</td><td>{tags}</td></tr>"
         )
     return "".join(rows)
@@ -372,7 +385,7 @@ def _follow_up(view: Any) -> str:
     links = account_links(view.outliers.head(MAX_TABLE_ROWS))
     blocks = "".join(
         f"<details><summary>{_e(dom)}\\{_e(usr)} · {_e(_fmt_date(day))}</summary>"
-        f"<pre>{_e(code)}</pre></details>"
+        f"<pre>{_pre(code)}</pre></details>"
         for dom, usr, day, code in zip(
             links["DstDomain"], links["DstUser"], links["Date"], links["code"], strict=True
         )
@@ -402,7 +415,7 @@ def _details(record: dict[str, Any]) -> str:
         f"<h3>Parameters</h3>{_kv(param_rows)}"
         f"<h3>Versions</h3>{_kv(version_rows)}"
         + (f"<h3>Time per stage</h3>{_kv(timing_rows)}" if timing_rows else "")
-        + (f"<h3>Query</h3><pre>{_e(query)}</pre>" if query else "")
+        + (f"<h3>Query</h3><pre>{_pre(query)}</pre>" if query else "")
     )
     return _section("details", "Parameters and versions", "", content)
 
