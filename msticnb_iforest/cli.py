@@ -86,6 +86,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _size(text: str) -> int:
+    from .errors import ParameterError
+    from .readers import parse_size
+
+    try:
+        return parse_size(text)
+    except ParameterError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _hunt_options(parser: argparse.ArgumentParser) -> None:
     """Add the options that `demo` and `run` share."""
     parser.add_argument(
@@ -204,6 +214,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--end",
         metavar="TIME",
         help="keep data up to this time, inclusive; a bare date means the end of that day",
+    )
+    run.add_argument(
+        "--max-bytes",
+        type=_size,
+        metavar="SIZE",
+        help="most text per CSV/TSV/JSON file after decompression, e.g. 8G (default 4G)",
+    )
+    run.add_argument(
+        "--max-rows",
+        type=_positive,
+        metavar="N",
+        help="most rows per input file (default 1,000,000,000)",
     )
     _hunt_options(run)
     return parser
@@ -406,7 +428,8 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str], progress: _Progress)
         raise ParameterError(f"--start ({args.start}) is after --end ({args.end}).")
     progress(f"Reading {len(args.inputs)} file(s)")
     begin = time.perf_counter()
-    data, files = read_tables(args.inputs)
+    limits = {"max_bytes": args.max_bytes, "max_rows": args.max_rows}
+    data, files = read_tables(args.inputs, **{k: v for k, v in limits.items() if v})
     read_s = round(time.perf_counter() - begin, 4)
     result, figures = _hunt(data, args, progress, start, end)
     result.timings = {"read": read_s, **result.timings}

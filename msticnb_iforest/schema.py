@@ -99,6 +99,12 @@ REQUIRED_SUMMARY_COLUMNS = [
 _EXPORT_SUFFIX = re.compile(r"\s*\[(UTC|Local Time)\]$")
 
 
+def _example(value: object, width: int = 60) -> str:
+    """Return a short repr of a value for an error message."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def _clean_name(name: object) -> str:
     """Strip a BOM, spaces and an export time-zone suffix from a column name."""
     text = str(name).replace("\ufeff", "").strip()
@@ -136,7 +142,13 @@ def parse_dates(values: pd.Series, name: str = "Date") -> pd.Series:
         except pd.errors.OutOfBoundsDatetime:
             outside = parsed[(parsed < _MIN_DAY) | (parsed > _MAX_DAY)]
             raise InputDataError(_out_of_range_message(name, list(outside))) from None
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:  # unhashable values (lists, dicts) are not dates
+        bad = next(v for v in values if isinstance(v, (list, dict, set)))
+        raise InputDataError(
+            f"Column '{name}' has value(s) that are not dates, e.g. {_example(bad)}."
+        ) from None
     days = _parse_unique_times(pd.Series(uniques, dtype=object), name)
     result = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
     valid = codes >= 0
