@@ -14,7 +14,9 @@ Values are read the way KQL sees them:
   :func:`is_text_column`) are always text, so ``"0x0"`` or an account named
   ``"00123"`` is never turned into a number; missing text is ``""``;
 * other columns become int64/float64 when every non-empty value is a
-  number, else stay text;
+  number, else stay text; ``null``, ``NaN``, ``None``, ``NA``, ``N/A`` and
+  ``<NA>`` (any case) are missing numbers, like an empty cell or JSON
+  ``null``;
 * ``TimeGenerated`` columns become UTC datetimes when every value is
   ISO 8601, else stay text (the summarizer parses other forms).
 
@@ -69,7 +71,7 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from .errors import InputDataError, ParameterError
-from .schema import COUNT_COLUMNS
+from .schema import COUNT_COLUMNS, MISSING_WORDS
 
 __all__ = [
     "MAX_BYTES",
@@ -739,6 +741,8 @@ def _read_json(path: Path, compressed: bool) -> tuple[pa.Table, str]:
 
 
 _INT64 = np.iinfo(np.int64)
+# Spellings of a missing number (lower case), as in `schema.MISSING_WORDS`.
+_MISSING_TEXT = pa.array(sorted(MISSING_WORDS), type=pa.string())
 
 
 def _json_int(text: str) -> int | str:
@@ -907,7 +911,8 @@ def _text_objects(words: list, codes: np.ndarray) -> np.ndarray:
 def _maybe_numbers(words: pa.Array, codes: np.ndarray) -> np.ndarray | None:
     """Return numbers if every non-empty distinct value is one, else None."""
     trimmed = pc.utf8_trim_whitespace(words)
-    values = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+    missing = pc.is_in(pc.utf8_lower(trimmed), value_set=_MISSING_TEXT)
+    values = pc.if_else(missing, pa.scalar(None, pa.string()), trimmed)
     if values.null_count == len(values):
         return None
     for target in (pa.int64(), pa.float64()):

@@ -7,6 +7,8 @@ logons and distinct counts of the hosts, addresses and domains involved.
 
 from __future__ import annotations
 
+import decimal
+import numbers
 import re
 
 import numpy as np
@@ -18,10 +20,22 @@ __all__ = [
     "ACCOUNT_KEYS",
     "COUNT_COLUMNS",
     "EVENT_COLUMNS",
+    "MAX_COUNT",
+    "MISSING_WORDS",
     "SUMMARY_COLUMNS",
     "is_summary_table",
     "prepare_summary",
 ]
+
+#: Largest count accepted: 2**53, the largest whole number float64 (in which
+#: counts are computed) holds exactly, and far above any real day's logons.
+MAX_COUNT = 2**53
+
+#: Text that means a missing value in a count or date column (compared
+#: trimmed and lower-cased): a missing count is taken as 0, a missing date
+#: drops its row (``no_date``).
+MISSING_WORDS = frozenset({"", "nan", "null", "none", "na", "n/a", "<na>"})
+
 
 #: Columns that identify an account.
 ACCOUNT_KEYS = ["DstDomain", "DstUser"]
@@ -195,7 +209,7 @@ def _to_utc_naive(value: object) -> pd.Timestamp | None:
     """Convert one value to a naive UTC timestamp, or None if unreadable."""
     if isinstance(value, str):
         text = value.strip()
-        if not text:
+        if text.lower() in MISSING_WORDS:
             return pd.NaT
         # Portal exports write "9/19/2022, 11:29:46.297 PM".
         text = text.replace(", ", " ", 1) if re.match(r"^\d+/\d+/\d+,", text) else text
@@ -218,7 +232,7 @@ def _to_utc_naive(value: object) -> pd.Timestamp | None:
 
 
 def _coerce_counts(table: pd.DataFrame) -> None:
-    """Make count columns float64 in place; reject negative or fractional counts."""
+    """Make count columns float64 in place; reject values that are not counts."""
     for col in COUNT_COLUMNS:
         if col not in table.columns:
             table[col] = np.nan
@@ -227,35 +241,83 @@ def _coerce_counts(table: pd.DataFrame) -> None:
         if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
             values = raw.to_numpy(dtype="float64", na_value=np.nan)
         else:
-            values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-            _check_readable(col, raw, values)
-        _check_whole(col, values)
+            values = _count_values(col, raw)
+        _check_counts(col, values)
         table[col] = values
 
 
-def _check_readable(col: str, raw: pd.Series, values: np.ndarray) -> None:
-    """Raise if a non-blank value of `raw` did not parse as a number."""
-    lost = np.isnan(values) & raw.notna().to_numpy()
-    if not lost.any():
-        return
-    text = raw[lost].astype(str).str.strip()
-    unreadable = text[text != ""]
-    if len(unreadable):
+# Text of a decimal number (what a count column may hold as text).
+_NUMBER_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_NOT_A_NUMBER = object()
+
+
+def _count_values(col: str, raw: pd.Series) -> np.ndarray:
+    """
+    Read a column of counts given as text or objects, one distinct value at a time.
+
+    Numbers and number text become float64 (too large for a float: inf);
+    missing values and the text in `MISSING_WORDS` become NaN.
+    """
+    try:
+        codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    except TypeError:  # unhashable values (lists, dicts) are not counts
+        bad = next(v for v in raw if isinstance(v, (list, dict, set)))
         raise InputDataError(
-            f"Column '{col}' must hold counts; {len(unreadable)} value(s) "
-            f"are not numbers, e.g. {raw[unreadable.index[0]]!r}."
+            f"Column '{col}' must hold counts; it has values that are not numbers, "
+            f"e.g. {_example(bad)}."
+        ) from None
+    numbers = [_count_number(value) for value in np.asarray(uniques, dtype=object)]
+    unreadable = np.array([value is _NOT_A_NUMBER for value in numbers], dtype=bool)
+    if unreadable.any():
+        rows = unreadable[codes] & (codes >= 0)
+        first = raw.iloc[int(np.argmax(rows))]
+        raise InputDataError(
+            f"Column '{col}' must hold counts; {int(rows.sum())} value(s) "
+            f"are not numbers, e.g. {_example(first)}."
         )
+    return np.append(np.array(numbers, dtype=np.float64), np.nan)[codes]
 
 
-def _check_whole(col: str, values: np.ndarray) -> None:
-    """Raise if `values` has negative, infinite or fractional entries (NaN is allowed)."""
+def _count_number(value: object) -> object:
+    """One count value as a float (NaN if missing, inf if too large), else `_NOT_A_NUMBER`."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in MISSING_WORDS:
+            return np.nan
+        if text.lower() in ("inf", "+inf", "infinity", "+infinity"):
+            return np.inf
+        if text.lower() in ("-inf", "-infinity"):
+            return -np.inf
+        if not _NUMBER_TEXT.fullmatch(text):
+            return _NOT_A_NUMBER
+        return float(text)  # float() of digits never overflows: inf when too large
+    if isinstance(value, (bool, np.bool_, numbers.Real, np.number, decimal.Decimal)):
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond float64
+            return np.inf if value > 0 else -np.inf
+    if value is pd.NA or value is pd.NaT or value is None:
+        return np.nan
+    return _NOT_A_NUMBER
+
+
+def _check_counts(col: str, values: np.ndarray) -> None:
+    """Raise if `values` has negative, too large, infinite or fractional counts (NaN is fine)."""
     with np.errstate(invalid="ignore"):
         if (values < 0).any():
             raise InputDataError(f"Column '{col}' must hold counts; it has negative values.")
-        if np.isinf(values).any() or (values != np.floor(values))[~np.isnan(values)].any():
+        large = values > MAX_COUNT
+        if large.any():
             raise InputDataError(
-                f"Column '{col}' must hold whole-number counts; it has fractional "
-                "or infinite values."
+                f"Column '{col}' must hold counts of at most {MAX_COUNT:,} (2**53); it has "
+                f"{int(large.sum())} larger or infinite value(s), e.g. {values[large][0]:g}."
+            )
+        fractional = values != np.floor(values)
+        if fractional[~np.isnan(values)].any():
+            example = values[fractional & ~np.isnan(values)][0]
+            raise InputDataError(
+                f"Column '{col}' must hold whole-number counts; it has fractional values, "
+                f"e.g. {example:g}."
             )
 
 

@@ -1,9 +1,11 @@
 """
-Hostile files.
+Hostile files, counts and dates.
 
 * Stated limits (decompressed size, rows, columns, JSON depth) end a bomb in
   one `InputDataError` naming the file, the limit and how to raise it; the
   bombs that used to crash the process run through the capped command line.
+* Numbers that do not fit a count are an error naming the column.
+* Every spelling of a missing count is taken as missing, from any format.
 * Arguments of `read_table(s)` that are not paths are documented errors.
 * A small fuzz pass over the readers through the command line.
 """
@@ -18,6 +20,7 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -26,10 +29,13 @@ import pytest
 from msticnb_iforest import readers
 from msticnb_iforest.cli import main
 from msticnb_iforest.errors import InputDataError, ParameterError
-from msticnb_iforest.pipeline import hunt
+from msticnb_iforest.outputs import write_outputs
+from msticnb_iforest.pipeline import hunt, make_plots
 from msticnb_iforest.readers import MAX_DEPTH, read_table, read_tables
+from msticnb_iforest.schema import MAX_COUNT, prepare_summary
+from msticnb_iforest.summarize import user_day_summary
 
-from .bad_input_cases import TREES
+from .bad_input_cases import TREES, set_cells
 from .capped import assert_clean_exit, run_cli
 
 FAST = {"n_estimators": TREES, "shap": False}
@@ -314,6 +320,118 @@ def test_json_too_big_for_memory_through_the_cli(tmp_path):
     run = run_cli("run", path, "--out", tmp_path / "out", "-q", memory_mb=1536, timeout=300)
     assert_clean_exit(run, allowed=(2,))
     assert "objects.json: not enough memory to read it" in run.stderr
+
+
+# --------------------------------------------------------------------------
+# 2. Numbers that do not fit a count
+# --------------------------------------------------------------------------
+TOO_LARGE = ["1e308", "inf", "9" * 400, "1e20", str(MAX_COUNT + 2)]
+
+
+def _write(frame: pd.DataFrame, path: Path) -> Path:
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        records = json.loads(frame.to_json(orient="records"))
+        # Numbers as JSON numbers, not strings.
+        for row in records:
+            for key, value in row.items():
+                if isinstance(value, str) and re.fullmatch(r"[0-9.e+]+|inf", value):
+                    row[key] = float("inf") if value == "inf" else json.loads(value)
+        if path.suffix == ".jsonl":
+            path.write_text("".join(json.dumps(row) + "\n" for row in records))
+        else:
+            path.write_text(json.dumps(records))
+    return path
+
+
+@pytest.mark.parametrize("source", ["frame", ".csv", ".json", ".jsonl"])
+@pytest.mark.parametrize("value", TOO_LARGE, ids=["1e308", "inf", "400_digits", "1e20", "2**53+2"])
+def test_numbers_too_large_for_a_count(tmp_path, table, source, value):
+    data = set_cells(table, "FailedLogons", 3, value)
+    if source != "frame":
+        data = read_table(_write(data, tmp_path / f"t{source}"))
+    with pytest.raises(InputDataError, match=r"'FailedLogons' must hold counts of at most .*53"):
+        prepare_summary(data)
+    with pytest.raises(InputDataError, match=r"'FailedLogons'.*(larger|infinite)"):
+        hunt(data, **FAST)
+
+
+def test_python_ints_too_large_for_a_float(table):
+    data = set_cells(table, "SuccessfulLogons", 2, 10**400)
+    with pytest.raises(InputDataError, match=r"'SuccessfulLogons' must hold counts of at most"):
+        hunt(data, **FAST)
+
+
+def test_the_largest_count_is_accepted_and_plotted(table, tmp_path):
+    data = set_cells(table, "FailedLogons", 3, MAX_COUNT)
+    data = set_cells(data, "SuccessfulLogons", 4, float(MAX_COUNT))
+    found = hunt(data, feature_set="seed")
+    assert np.isfinite(found.user_days["score"]).all()
+    figures = make_plots(found, summary=False, histogram=True, max_plots=2)
+    write_outputs(found, tmp_path, figures=figures)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".json"])
+@pytest.mark.parametrize("column", ["EventID", "LogonType"])
+def test_raw_fields_too_large_for_a_number(tmp_path, events, suffix, column):
+    data = set_cells(events, column, events.index[:3], "9" * 400)
+    data["TimeGenerated"] = data["TimeGenerated"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    path = tmp_path / f"events{suffix}"
+    if suffix == ".csv":
+        data.to_csv(path, index=False)
+    else:
+        records = data.to_dict(orient="records")
+        text = json.dumps(records).replace('"' + "9" * 400 + '"', "9" * 400)
+        path.write_text(text)
+    summary, dropped = user_day_summary(read_table(path), return_dropped=True)
+    if column == "EventID":  # an ID that is no number matches no event
+        assert dropped["not_4624_4625"] == (events["EventID"] % 1 == 0).sum() - (
+            events["EventID"].isin([4624, 4625]).sum() - 3
+        )
+    assert int(summary["AttemptedLogons"].sum()) + sum(dropped.values()) == len(events)
+
+
+# --------------------------------------------------------------------------
+# 5. Missing counts, every spelling, every format
+# --------------------------------------------------------------------------
+SPELLINGS = ["", "NaN", "nan", "null", "NULL", "None", "NA", "N/A", "<NA>", " null "]
+
+
+@pytest.fixture(scope="module")
+def missing_reference(table):
+    return hunt(set_cells(table, "FailedLogons", [3, 9], None), **FAST).user_days["score"]
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+@pytest.mark.parametrize("source", ["frame", ".csv"])
+def test_missing_count_spellings(tmp_path, table, missing_reference, spelling, source):
+    data = set_cells(table, "FailedLogons", [3, 9], spelling)
+    if source == ".csv":
+        path = tmp_path / "t.csv"
+        data.to_csv(path, index=False)
+        data = read_table(path)
+    found = hunt(data, **FAST)
+    np.testing.assert_allclose(found.user_days["score"], missing_reference)
+
+
+@pytest.mark.parametrize("literal", ["null", "NaN"])
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+def test_missing_counts_in_json(tmp_path, table, missing_reference, literal, suffix):
+    records = json.loads(table.to_json(orient="records"))
+    lines = [json.dumps(row) for row in records]
+    for pos in (3, 9):
+        lines[pos] = re.sub(r'"FailedLogons": \d+', f'"FailedLogons": {literal}', lines[pos])
+    path = tmp_path / f"t{suffix}"
+    path.write_text("\n".join(lines) if suffix == ".jsonl" else "[" + ",\n".join(lines) + "]")
+    found = hunt(read_table(path), **FAST)
+    np.testing.assert_allclose(found.user_days["score"], missing_reference)
+
+
+def test_missing_dates_spelled_out_drop_their_rows(table):
+    data = set_cells(set_cells(table, "Date", 2, "null"), "Date", 5, "N/A")
+    found = hunt(data, **FAST)
+    assert found.dropped["no_date"] == 2
 
 
 # --------------------------------------------------------------------------
