@@ -28,6 +28,7 @@ from .features import get_feature_set
 from .links import account_links, kql_string, pivot_window
 from .pipeline import DEFAULT_MAX_EXPLAINED, DEFAULT_MAX_PLOTS, Hunt, account_mask, hunt, make_plots
 from .query import default_timespan, fetch_local, fetch_user_days
+from .schema import collect_input_notes
 
 __version__ = VERSION
 __all__ = ["AnomalousLogonUsers", "AnomalousLogonUsersResult"]
@@ -288,9 +289,11 @@ class AnomalousLogonUsers(Notebooklet):
         raw_dropped: dict[str, int] = {}
         query_notes: list[str] = []
         if data is None:
-            data, result.query, result.input_files, raw_dropped = _get_user_days(
-                self.query_provider, timespan, notes=query_notes, **kwargs
-            )
+            with collect_input_notes() as read_notes:
+                data, result.query, result.input_files, raw_dropped = _get_user_days(
+                    self.query_provider, timespan, notes=query_notes, **kwargs
+                )
+            query_notes.extend(read_notes)
         found = hunt(
             data,
             feature_set=kwargs.get("feature_set"),

@@ -292,9 +292,11 @@ def _window_table(
 def _hunt(data, args: argparse.Namespace, progress: _Progress, start=None, end=None):
     """Run the hunt and draw the plots; return (Hunt, figures)."""
     from .pipeline import hunt, make_plots
+    from .schema import collect_input_notes
 
     timings: dict[str, float] = {}
-    table, dropped = _window_table(data, start, end, timings, progress, args.feature_set)
+    with collect_input_notes() as read_notes:
+        table, dropped = _window_table(data, start, end, timings, progress, args.feature_set)
     result = hunt(
         table,
         feature_set=args.feature_set,
@@ -308,6 +310,7 @@ def _hunt(data, args: argparse.Namespace, progress: _Progress, start=None, end=N
         min_history_days=args.min_history_days,
     )
     result.dropped = {**dropped, **result.dropped}
+    result.notes = read_notes + result.notes
     progress(f"Drawing plots (up to {args.max_plots} per kind)")
     begin = time.perf_counter()
     figures = make_plots(result, histogram=True, max_plots=args.max_plots)

@@ -10,6 +10,9 @@ from __future__ import annotations
 import decimal
 import numbers
 import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 import pandas as pd
@@ -35,7 +38,6 @@ MAX_COUNT = 2**53
 #: trimmed and lower-cased): a missing count is taken as 0, a missing date
 #: drops its row (``no_date``).
 MISSING_WORDS = frozenset({"", "nan", "null", "none", "na", "n/a", "<na>"})
-
 
 #: Columns that identify an account.
 ACCOUNT_KEYS = ["DstDomain", "DstUser"]
@@ -113,6 +115,38 @@ REQUIRED_SUMMARY_COLUMNS = [
 _EXPORT_SUFFIX = re.compile(r"\s*\[(UTC|Local Time)\]$")
 
 
+# Notes that reading values produces (e.g. an assumed day/month order), for
+# the caller that opened `collect_input_notes`; None when nobody listens.
+_INPUT_NOTES: ContextVar[list[str] | None] = ContextVar("input_notes", default=None)
+
+
+@contextmanager
+def collect_input_notes() -> Iterator[list[str]]:
+    """
+    Collect the notes that parsing input values adds inside the block.
+
+    Yields
+    ------
+    list of str
+        Filled, in order and without repeats, while the block runs (see
+        `add_input_note`); the caller passes them on to its result.
+
+    """
+    notes: list[str] = []
+    token = _INPUT_NOTES.set(notes)
+    try:
+        yield notes
+    finally:
+        _INPUT_NOTES.reset(token)
+
+
+def add_input_note(text: str) -> None:
+    """Add a note for the innermost `collect_input_notes` block (if any)."""
+    notes = _INPUT_NOTES.get()
+    if notes is not None and text not in notes:
+        notes.append(text)
+
+
 def _example(value: object, width: int = 60) -> str:
     """Return a short repr of a value for an error message."""
     text = repr(value)
@@ -137,14 +171,18 @@ def parse_dates(values: pd.Series, name: str = "Date") -> pd.Series:
 
     Each distinct value is parsed once, so this is fast on long columns
     with few distinct days. Naive times are taken as UTC; aware ones are
-    converted to UTC. Missing values stay NaT. Numbers are not dates (their
-    unit would be a guess).
+    converted to UTC. Missing values (and the text in `MISSING_WORDS`) stay
+    NaT. Numbers are not dates (their unit would be a guess). Numeric dates
+    with the year last (``3/4/2024``, ``03.04.2024``, ``3-4-2024``) are read
+    in one day/month order for the whole column (see
+    `numeric_dates_month_first`).
 
     Raises
     ------
     InputDataError
-        If a non-empty value cannot be read as a date, or lies outside the
-        range pandas can hold (years 1677 to 2262).
+        If a non-empty value cannot be read as a date, lies outside the
+        range pandas can hold (years 1677 to 2262), or the column mixes
+        day-first and month-first dates.
 
     """
     if pd.api.types.is_datetime64_any_dtype(values):
@@ -183,20 +221,90 @@ def _out_of_range_message(name: str, values: list) -> str:
     )
 
 
+# A numeric date with the year last (3/4/2024, 03.04.24, 3-4-2024), then
+# optionally a time: groups first field, separator, second field, year, rest.
+_NUMERIC_DATE = r"^\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?![\d/.-])(.*)$"
+
+
+def numeric_dates_month_first(values: Sequence[object], name: str) -> list[object]:
+    """
+    Rewrite numeric dates so that they read month first, one order per column.
+
+    Whether ``03/04/2024`` is 4 March or 3 April is decided once for the
+    whole column, from all its distinct values: day first if any value's
+    first field is above 12, month first if any value's second field is.
+    When neither says, month first is assumed (the Sentinel portal exports
+    ``M/D/YYYY``) and a note says so (see `collect_input_notes`). ISO 8601
+    and other values are returned unchanged.
+
+    Parameters
+    ----------
+    values : sequence
+        Distinct values of one column (non-strings are returned as they are).
+    name : str
+        The column's name, for the note and error message.
+
+    Returns
+    -------
+    list
+        `values` with day-first dates rewritten as ``M/D/Y`` (same time
+        part), so that any parser reading month first reads them right.
+
+    Raises
+    ------
+    InputDataError
+        If the column has both day-first and month-first dates.
+
+    """
+    values = list(values)
+    text = pd.Series([v if isinstance(v, str) else "" for v in values], dtype=object)
+    parts = text.str.extract(_NUMERIC_DATE)
+    dated = parts[0].notna().to_numpy()
+    if not dated.any():
+        return values
+    first = pd.to_numeric(parts[0]).to_numpy()
+    second = pd.to_numeric(parts[2]).to_numpy()
+    day_first = dated & (first > 12) & (second <= 12)
+    month_first = dated & (second > 12) & (first <= 12)
+    if day_first.any() and month_first.any():
+        day_example = values[int(np.argmax(day_first))]
+        month_example = values[int(np.argmax(month_first))]
+        raise InputDataError(
+            f"Column '{name}' mixes day-first and month-first dates, e.g. "
+            f"{_example(day_example)} and {_example(month_example)}; export the column in "
+            "one order, or as ISO 8601 (YYYY-MM-DD)."
+        )
+    if not day_first.any():
+        ambiguous = dated & (first <= 12) & (second <= 12) & (first != second)
+        if not month_first.any() and ambiguous.any():
+            example = values[int(np.argmax(ambiguous))]
+            add_input_note(
+                f"Column '{name}': no date in it says whether it is day/month or month/day "
+                f"(no field above 12, e.g. {_example(example)}); read as month/day (M/D/YYYY, "
+                "as the Sentinel portal exports). Export dates as YYYY-MM-DD to be sure."
+            )
+        return values
+    for pos in np.flatnonzero(dated):
+        row = parts.iloc[pos]
+        values[pos] = f"{row[2]}/{row[0]}/{row[3]}{row[4]}"
+    return values
+
+
 def _parse_unique_times(uniques: pd.Series, name: str) -> pd.Series:
     """Parse distinct date/time values (strings or datetimes)."""
     out = []
     bad = []
     outside = []
-    for value in uniques:
-        stamp = _to_utc_naive(value)
+    readable = numeric_dates_month_first(uniques, name)
+    for value, text in zip(uniques, readable, strict=True):
+        stamp = _to_utc_naive(text)
         if stamp is None:
             bad.append(value)
         elif stamp is not pd.NaT and not _MIN_DAY <= stamp.floor("D") <= _MAX_DAY:
             outside.append(value)
         out.append(stamp if stamp is not None else pd.NaT)
     if bad:
-        examples = ", ".join(repr(v) for v in bad[:3])
+        examples = ", ".join(_example(v) for v in bad[:3])
         raise InputDataError(
             f"Column '{name}' has {len(bad)} value(s) that are not dates, e.g. {examples}."
         )

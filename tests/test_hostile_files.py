@@ -5,6 +5,7 @@ Hostile files, counts and dates.
   one `InputDataError` naming the file, the limit and how to raise it; the
   bombs that used to crash the process run through the capped command line.
 * Numbers that do not fit a count are an error naming the column.
+* One day/month order per date column, decided from the whole column.
 * Every spelling of a missing count is taken as missing, from any format.
 * Arguments of `read_table(s)` that are not paths are documented errors.
 * A small fuzz pass over the readers through the command line.
@@ -25,14 +26,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from msticpy.common.timespan import TimeSpan
 
-from msticnb_iforest import readers
+from msticnb_iforest import AnomalousLogonUsers, readers
 from msticnb_iforest.cli import main
 from msticnb_iforest.errors import InputDataError, ParameterError
 from msticnb_iforest.outputs import write_outputs
 from msticnb_iforest.pipeline import hunt, make_plots
 from msticnb_iforest.readers import MAX_DEPTH, read_table, read_tables
-from msticnb_iforest.schema import MAX_COUNT, prepare_summary
+from msticnb_iforest.schema import MAX_COUNT, collect_input_notes, parse_dates, prepare_summary
 from msticnb_iforest.summarize import user_day_summary
 
 from .bad_input_cases import TREES, set_cells
@@ -390,6 +392,122 @@ def test_raw_fields_too_large_for_a_number(tmp_path, events, suffix, column):
             events["EventID"].isin([4624, 4625]).sum() - 3
         )
     assert int(summary["AttemptedLogons"].sum()) + sum(dropped.values()) == len(events)
+
+
+# --------------------------------------------------------------------------
+# 3. Dates: one day/month order per column
+# --------------------------------------------------------------------------
+def _day_first(table: pd.DataFrame) -> pd.DataFrame:
+    days = pd.to_datetime(table["Date"], format="%m/%d/%Y")
+    return table.assign(Date=days.dt.strftime("%d/%m/%Y"))
+
+
+def test_a_day_first_column_is_read_day_first(table):
+    data = _day_first(table)  # 06/09/2022 ... 26/09/2022
+    assert (data["Date"] == "06/09/2022").any()
+    reference = hunt(table, **FAST)
+    found = hunt(data, **FAST)
+    assert (found.user_days["Date"] == reference.user_days["Date"]).all()
+    np.testing.assert_allclose(found.user_days["score"], reference.user_days["score"])
+    assert not any("month/day" in note for note in found.notes)
+
+
+@pytest.mark.parametrize("separator", ["/", ".", "-"])
+def test_order_is_decided_from_the_whole_column(separator):
+    def parse(*values):
+        text = pd.Series([v.replace("/", separator) for v in values], dtype=object)
+        return parse_dates(text).dt.strftime("%Y-%m-%d").tolist()
+
+    assert parse("03/04/2024", "13/04/2024") == ["2024-04-03", "2024-04-13"]
+    assert parse("03/04/2024", "04/13/2024") == ["2024-03-04", "2024-04-13"]
+    assert parse("03/04/2024 10:00:00", "13/04/2024, 11:29:46.297 PM") == [
+        "2024-04-03",
+        "2024-04-13",
+    ]
+
+
+def test_mixed_orders_in_one_column_are_an_error(table):
+    data = set_cells(set_cells(table, "Date", 0, "13/09/2022"), "Date", 1, "9/14/2022")
+    with pytest.raises(
+        InputDataError, match=r"'Date' mixes day-first and month-first dates, e.g. '13/09/2022'"
+    ):
+        hunt(data, **FAST)
+
+
+def test_an_ambiguous_column_is_read_month_first_with_a_note(table, tmp_path, capsys):
+    early = table[pd.to_datetime(table["Date"], format="%m/%d/%Y").dt.day <= 12]
+    data = early.assign(Date=pd.to_datetime(early["Date"]).dt.strftime("%m/%d/%Y"))
+    found = hunt(data, **FAST)
+    assert found.user_days["Date"].dt.month.eq(9).all()
+    notes = [note for note in found.notes if "Column 'Date'" in note]
+    assert len(notes) == 1 and "read as month/day" in notes[0], found.notes
+    # The note reaches run.json, with and without a window.
+    path = tmp_path / "early.csv"
+    data.to_csv(path, index=False)
+    for window in ([], ["--start", "2022-09-06", "--end", "2022-09-12"]):
+        out = tmp_path / f"out{len(window)}"
+        code, _, err = _cli(capsys, "run", path, "--out", out, "--no-shap", "-q", *window)
+        assert code == 0, err
+        run = json.loads((out / "run.json").read_text())
+        assert sum("read as month/day" in note for note in run["notes"]) == 1, run["notes"]
+
+
+def test_the_local_data_window_and_the_hunt_read_one_order(table, local_folder):
+    folder, init = local_folder
+    _day_first(table).to_csv(folder / "anomalous_logons_user_days.csv", index=False)
+    init()
+    # Inside this window every date is ambiguous alone (06/09 ... 12/09); the
+    # whole file says day first.
+    span = TimeSpan(start="2022-09-06T00:00:00+00:00", end="2022-09-12T23:59:59+00:00")
+    result = AnomalousLogonUsers().run(
+        timespan=span, feature_set="seed", n_estimators=TREES, options=["-shap"]
+    )
+    days = result.user_days["Date"]
+    expected = pd.to_datetime(table["Date"], format="%m/%d/%Y")
+    assert len(days) == expected.between("2022-09-06", "2022-09-12").sum()
+    assert days.between("2022-09-06", "2022-09-12").all()
+    assert not any("month/day" in note for note in result.notes)
+    # A file that never says is read month first, and the result says so.
+    early = table[expected.dt.day <= 12]
+    early.to_csv(folder / "anomalous_logons_user_days.csv", index=False)
+    result = AnomalousLogonUsers().run(
+        timespan=span, feature_set="seed", n_estimators=TREES, options=["-shap"]
+    )
+    assert len(result.user_days) == len(early)
+    assert sum("Column 'Date'" in note and "month/day" in note for note in result.notes) == 1
+
+
+def _raw_time_text(events: pd.DataFrame, form: str, shift_days: int) -> pd.DataFrame:
+    times = (events["TimeGenerated"] - pd.Timedelta(days=shift_days)).dt.floor("s")
+    return events.assign(TimeGenerated=times.dt.strftime(form).astype(object)), times
+
+
+def test_raw_times_one_order_per_column(events):
+    # 2024-03-10 .. 14: "10/03/2024" alone reads as 3 October.
+    data, times = _raw_time_text(events, "%d/%m/%Y %H:%M:%S", 17)
+    reference = user_day_summary(events.assign(TimeGenerated=times))
+    found = user_day_summary(data)
+    pd.testing.assert_frame_equal(found, reference)
+    conflict = set_cells(data, "TimeGenerated", events.index[:1], "03/14/2024 10:00:00")
+    with pytest.raises(InputDataError, match=r"'TimeGenerated' mixes day-first and month-first"):
+        user_day_summary(conflict)
+
+
+def test_raw_times_ambiguous_column_note(events):
+    data, times = _raw_time_text(events, "%m/%d/%Y, %I:%M:%S %p", 20)  # 03/07 .. 03/11
+    found = hunt(data, **FAST)
+    assert any("Column 'TimeGenerated'" in note and "month/day" in note for note in found.notes)
+    reference = hunt(events.assign(TimeGenerated=times), **FAST)
+    assert (found.user_days["Date"] == reference.user_days["Date"]).all()
+
+
+def test_notes_are_collected_only_inside_the_block():
+    values = pd.Series(["01/02/2024"], dtype=object)
+    parse_dates(values)  # nobody collects: no error, no note kept
+    with collect_input_notes() as notes:
+        parse_dates(values)
+        parse_dates(values)
+    assert len(notes) == 1
 
 
 # --------------------------------------------------------------------------
