@@ -300,8 +300,11 @@ def _parse_unique_times(uniques: pd.Series, name: str) -> pd.Series:
         stamp = _to_utc_naive(text)
         if stamp is None:
             bad.append(value)
-        elif stamp is not pd.NaT and not _MIN_DAY <= stamp.floor("D") <= _MAX_DAY:
-            outside.append(value)
+        elif stamp is not pd.NaT:
+            # Only the day is kept, so a time late on the last day still fits.
+            stamp = stamp.floor("D")
+            if not _MIN_DAY <= stamp <= _MAX_DAY:
+                outside.append(value)
         out.append(stamp if stamp is not None else pd.NaT)
     if bad:
         examples = ", ".join(_example(v) for v in bad[:3])

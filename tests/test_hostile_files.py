@@ -6,6 +6,7 @@ Hostile files, counts and dates.
   bombs that used to crash the process run through the capped command line.
 * Numbers that do not fit a count are an error naming the column.
 * One day/month order per date column, decided from the whole column.
+* A flagged day at either end of the accepted date range goes end to end.
 * Every spelling of a missing count is taken as missing, from any format.
 * Arguments of `read_table(s)` that are not paths are documented errors.
 * A small fuzz pass over the readers through the command line.
@@ -31,6 +32,7 @@ from msticpy.common.timespan import TimeSpan
 from msticnb_iforest import AnomalousLogonUsers, readers
 from msticnb_iforest.cli import main
 from msticnb_iforest.errors import InputDataError, ParameterError
+from msticnb_iforest.links import account_links
 from msticnb_iforest.outputs import write_outputs
 from msticnb_iforest.pipeline import hunt, make_plots
 from msticnb_iforest.readers import MAX_DEPTH, read_table, read_tables
@@ -508,6 +510,52 @@ def test_notes_are_collected_only_inside_the_block():
         parse_dates(values)
         parse_dates(values)
     assert len(notes) == 1
+
+
+# --------------------------------------------------------------------------
+# 4. The first and last accepted day, end to end
+# --------------------------------------------------------------------------
+EDGE_DAYS = ["1677-09-22", "2262-04-11"]
+
+
+@pytest.fixture(scope="module")
+def top_seed_outlier(table) -> int:
+    return int(hunt(table, feature_set="seed").outliers.index[0])
+
+
+@pytest.mark.parametrize("day", EDGE_DAYS)
+def test_flagged_day_at_either_end_of_the_range(table, top_seed_outlier, day, tmp_path):
+    data = set_cells(table, "Date", top_seed_outlier, day)
+    found = hunt(data, feature_set="seed")
+    assert str(found.outliers["Date"].iloc[0].date()) == day
+    links = account_links(found.outliers)
+    assert day in links["code"].iloc[0]
+    figures = make_plots(found, max_plots=2)
+    write_outputs(found, tmp_path, figures=figures)
+
+
+def test_a_late_time_on_the_last_day_is_that_day(table):
+    data = set_cells(table, "Date", 0, "2262-04-11T23:59:00")
+    assert str(prepare_summary(data)["Date"].iloc[0].date()) == "2262-04-11"
+
+
+@pytest.mark.parametrize("day", EDGE_DAYS)
+def test_flagged_edge_day_through_the_notebooklet(table, top_seed_outlier, day, nb_local):
+    data = set_cells(table, "Date", top_seed_outlier, day)
+    result = AnomalousLogonUsers().run(data=data, feature_set="seed", options=["account_links"])
+    assert day in result.account_links["code"].iloc[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("day", EDGE_DAYS)
+def test_flagged_edge_day_through_the_capped_cli(table, top_seed_outlier, day, tmp_path):
+    path = tmp_path / "edge.csv"
+    set_cells(table, "Date", top_seed_outlier, day).to_csv(path, index=False)
+    run = run_cli("run", path, "--out", tmp_path / "out", "--feature-set", "seed", "-q")
+    assert_clean_exit(run, allowed=(0,))
+    outliers = pd.read_csv(tmp_path / "out" / "outliers.csv")
+    assert outliers["Date"].iloc[0] == day
+    assert (tmp_path / "out" / "report.html").exists()
 
 
 # --------------------------------------------------------------------------
