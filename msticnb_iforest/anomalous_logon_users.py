@@ -31,6 +31,7 @@ from .params import DEFAULT_MAX_PLOTS, PARAMETERS, check_params, check_time, sho
 from .pipeline import Hunt, account_mask, hunt, make_plots
 from .query import default_timespan, ensure_queries, fetch_local, fetch_user_days
 from .registration import register
+from .schema import collect_input_notes
 
 __version__ = VERSION
 __all__ = ["AnomalousLogonUsers", "AnomalousLogonUsersResult"]
@@ -352,9 +353,11 @@ class AnomalousLogonUsers(Notebooklet):
         raw_dropped: dict[str, int] = {}
         query_notes: list[str] = []
         if data is None:
-            data, result.query, result.input_files, raw_dropped = _get_user_days(
-                self.query_provider, timespan, notes=query_notes, **opts
-            )
+            with collect_input_notes() as read_notes:
+                data, result.query, result.input_files, raw_dropped = _get_user_days(
+                    self.query_provider, timespan, notes=query_notes, **opts
+                )
+            query_notes.extend(read_notes)
         found = hunt(
             data,
             feature_set=opts["feature_set"],

@@ -127,6 +127,16 @@ def _out_folder(text: str) -> str:
     return text
 
 
+def _size(text: str) -> int:
+    from .errors import ParameterError
+    from .readers import parse_size
+
+    try:
+        return parse_size(text)
+    except ParameterError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _hunt_options(parser: argparse.ArgumentParser) -> None:
     """
     Add the options that `demo` and `run` share.
@@ -283,6 +293,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TIME",
         help="keep data up to this time, inclusive; a bare date means the end of that day",
     )
+    run.add_argument(
+        "--max-bytes",
+        type=_size,
+        metavar="SIZE",
+        help="most text per CSV/TSV/JSON file after decompression, e.g. 8G (default 4G)",
+    )
+    run.add_argument(
+        "--max-rows",
+        type=_positive,
+        metavar="N",
+        help="most rows per input file (default 1,000,000,000)",
+    )
     _hunt_options(run)
     return parser
 
@@ -361,9 +383,11 @@ def _window_table(
 def _hunt(data, args: argparse.Namespace, progress: _Progress, start=None, end=None):
     """Run the hunt and draw the plots; return (Hunt, figures)."""
     from .pipeline import hunt, make_plots
+    from .schema import collect_input_notes
 
     timings: dict[str, float] = {}
-    table, dropped = _window_table(data, start, end, timings, progress, args.feature_set)
+    with collect_input_notes() as read_notes:
+        table, dropped = _window_table(data, start, end, timings, progress, args.feature_set)
     result = hunt(
         table,
         feature_set=args.feature_set,
@@ -379,6 +403,7 @@ def _hunt(data, args: argparse.Namespace, progress: _Progress, start=None, end=N
         min_history_days=args.min_history_days,
     )
     result.dropped = {**dropped, **result.dropped}
+    result.notes = read_notes + result.notes
     progress(f"Drawing plots (up to {args.max_plots} per kind)")
     begin = time.perf_counter()
     figures = make_plots(result, histogram=True, max_plots=args.max_plots, as_png=True)
@@ -505,7 +530,8 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str], progress: _Progress,
     start, end = args.window
     progress(f"Reading {len(args.inputs)} file(s)")
     begin = time.perf_counter()
-    data, files = read_tables(args.inputs)
+    limits = {"max_bytes": args.max_bytes, "max_rows": args.max_rows}
+    data, files = read_tables(args.inputs, **{k: v for k, v in limits.items() if v})
     read_s = round(time.perf_counter() - begin, 4)
     result, figures = _hunt(data, args, progress, start, end)
     result.timings = {"read": read_s, **result.timings}

@@ -20,8 +20,9 @@ How the query's semantics are reproduced
   to their text (a text column read as numbers: ``123.0`` is ``"123"``).
 * ``TimeGenerated`` may be datetimes (naive ones are UTC) or text: ISO 8601
   with or without a zone, or portal exports such as
-  ``"9/19/2022, 11:29:46.297 PM"``. Rows whose time cannot be read are
-  dropped (``no_time``).
+  ``"9/19/2022, 11:29:46.297 PM"``; numeric dates are read in one day/month
+  order for the whole column (`schema.numeric_dates_month_first`). Rows
+  whose time cannot be read are dropped (``no_time``).
 * Column names may carry a BOM, surrounding spaces or a portal export
   suffix such as `` [UTC]``.
 
@@ -42,6 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import InputDataError, ParameterError
+from .schema import numeric_dates_month_first
 
 __all__ = [
     "DROP_REASONS",
@@ -636,7 +638,8 @@ def _flags(mask: pa.ChunkedArray) -> np.ndarray:
 def _parse_distinct(text: pa.ChunkedArray) -> np.ndarray:
     """Parse each distinct string once with the lenient single-value parser."""
     distinct = pc.unique(text)
-    parsed = np.array([_parse_one(value) for value in distinct.to_pylist()], dtype=np.int64)
+    readable = numeric_dates_month_first(distinct.to_pylist(), "TimeGenerated")
+    parsed = np.array([_parse_one(value) for value in readable], dtype=np.int64)
     index = pc.fill_null(pc.index_in(text, value_set=distinct), -1)
     index = np.concatenate([chunk.to_numpy() for chunk in index.chunks]) if index.num_chunks else []
     return np.append(parsed, _NAT)[np.asarray(index, dtype=np.int64)]
@@ -663,7 +666,8 @@ def _parse_mixed_times(values: pd.Series) -> np.ndarray:
     retry = np.flatnonzero((result == _NAT) & values.notna().to_numpy())
     if len(retry):
         codes, uniques = pd.factorize(values.iloc[retry])
-        parsed = np.array([_parse_one(value) for value in uniques], dtype=np.int64)
+        readable = numeric_dates_month_first(uniques, "TimeGenerated")
+        parsed = np.array([_parse_one(value) for value in readable], dtype=np.int64)
         result[retry] = np.append(parsed, _NAT)[codes]
     return result
 

@@ -52,14 +52,27 @@ def kql_string(value: str) -> str:
     return text
 
 
+# The first and last instants pandas can hold, to the microsecond (what a
+# Python datetime keeps), as aware UTC datetimes.
+_FIRST = pd.Timestamp.min.ceil("us").tz_localize("UTC").to_pydatetime()
+_LAST = pd.Timestamp.max.floor("us").tz_localize("UTC").to_pydatetime()
+
+
 def pivot_window(date: pd.Timestamp, days_before: int = 1, days_after: int = 1) -> tuple:
-    """Return (start, end) datetimes around a flagged day for follow-up queries."""
+    """
+    Return (start, end) datetimes around a flagged day for follow-up queries.
+
+    The window is cut at the first and last instants pandas can hold, so a
+    day at either end of the accepted range (1677-09-22, 2262-04-11) still
+    gives a window that every downstream use can turn into a timestamp.
+    """
     day = pd.Timestamp(date).normalize()
     if day.tzinfo is None:
         day = day.tz_localize("UTC")
-    start = day - timedelta(days=days_before)
-    end = day + timedelta(days=1 + days_after)
-    return start.to_pydatetime(), end.to_pydatetime()
+    zone, day = day.tzinfo, day.tz_convert("UTC").to_pydatetime()
+    start = max(day - timedelta(days=days_before), _FIRST)
+    end = min(day + timedelta(days=1 + days_after), _LAST)
+    return start.astimezone(zone), end.astimezone(zone)
 
 
 def _code(domain: str, user: str, date: pd.Timestamp) -> str:

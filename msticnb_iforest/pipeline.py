@@ -31,7 +31,12 @@ from .params import (
     DEFAULT_RANDOM_STATE,
     check_params,
 )
-from .schema import REQUIRED_SUMMARY_COLUMNS, is_summary_table, prepare_summary
+from .schema import (
+    REQUIRED_SUMMARY_COLUMNS,
+    collect_input_notes,
+    is_summary_table,
+    prepare_summary,
+)
 
 __all__ = [
     "DEFAULT_MAX_EXPLAINED",
@@ -370,9 +375,9 @@ def hunt(
         "min_history_days": getattr(fset, "min_history_days", None),
     }
     timer = _Timer(checked["progress"])
-    with timer.stage("prepare", "Preparing the per-user-day table"):
+    with timer.stage("prepare", "Preparing the per-user-day table"), collect_input_notes() as read:
         table, dropped = prepare_input(data, fset)
-    notes: list[str] = option_notes
+    notes: list[str] = option_notes + read
     if table.empty:
         notes.append(_empty_note(dropped))
         empty = _empty_hunt(table, fset, [], notes, dropped, params, timer.timings)

@@ -477,7 +477,10 @@ def fetch_local(
             day0 = pd.Timestamp(start).tz_convert("UTC").tz_localize(None).normalize()
             day1 = pd.Timestamp(end).tz_convert("UTC").tz_localize(None)
             keep = ((days >= day0) & (days <= day1)).to_numpy()
-            return data[keep].reset_index(drop=True), info, {"out_of_range": int((~keep).sum())}
+            # Hand on the days the window was cut by: a reparse of the kept
+            # rows alone might settle an ambiguous day/month order otherwise.
+            kept = data[keep].reset_index(drop=True).assign(Date=days.to_numpy()[keep])
+            return kept, info, {"out_of_range": int((~keep).sum())}
         if pos == 0:  # raw events rank right after the feature set's own table
             files = find_local_files(folders, LOCAL_FILE_STEMS["network_logon_events"])
             if files:

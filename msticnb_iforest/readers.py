@@ -14,7 +14,9 @@ Values are read the way KQL sees them:
   :func:`is_text_column`) are always text, so ``"0x0"`` or an account named
   ``"00123"`` is never turned into a number; missing text is ``""``;
 * other columns become int64/float64 when every non-empty value is a
-  number, else stay text;
+  number, else stay text; ``null``, ``NaN``, ``None``, ``NA``, ``N/A`` and
+  ``<NA>`` (any case) are missing numbers, like an empty cell or JSON
+  ``null``;
 * ``TimeGenerated`` columns become UTC datetimes when every value is
   ISO 8601, else stay text (the summarizer parses other forms).
 
@@ -23,15 +25,40 @@ value is one shared object (text is dictionary-encoded while reading), which
 keeps large files compact and lets the summarizer factorize them quickly.
 Every read problem (missing path, empty, truncated or mislabelled file)
 raises :class:`InputDataError` with a one-line message naming the file.
+
+Limits
+------
+Hostile files (decompression bombs, deeply nested JSON, tables of absurd
+width) are refused before they are handed to a parser, with an
+:class:`InputDataError` naming the file, the limit and how to raise it.
+Each limit is a module constant and a parameter of :func:`read_table` and
+:func:`read_tables`:
+
+* :data:`MAX_BYTES` (4 GiB): text per CSV, TSV or JSON file, after
+  decompression. A gzipped file is decompressed once (into nothing) to
+  check it, and the check stops at the limit, so a bomb never fills
+  memory. Parquet is not limited by size: its row and column counts are
+  read from its footer before any data is.
+* :data:`MAX_ROWS` (one billion) and :data:`MAX_COLUMNS` (10,000) per
+  file.
+* :data:`MAX_DEPTH` (64): nesting of JSON arrays and objects (a record is
+  depth 1, a Log Analytics response about 5). Checked by a linear scan
+  before any JSON parser runs; the scan also rejects JSON whose brackets
+  do not balance or whose string runs over a line end.
+
+A file that still does not fit in memory raises :class:`InputDataError`
+too, never a bare ``MemoryError``.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +70,29 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
-from .errors import InputDataError
-from .schema import COUNT_COLUMNS
+from .errors import InputDataError, ParameterError
+from .schema import COUNT_COLUMNS, MISSING_WORDS
 
-__all__ = ["SUPPORTED_SUFFIXES", "is_text_column", "read_table", "read_tables"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_COLUMNS",
+    "MAX_DEPTH",
+    "MAX_ROWS",
+    "SUPPORTED_SUFFIXES",
+    "is_text_column",
+    "parse_size",
+    "read_table",
+    "read_tables",
+]
+
+#: Most bytes of text read from one CSV, TSV or JSON file, after decompression.
+MAX_BYTES = 4 * 2**30
+#: Most rows read from one file.
+MAX_ROWS = 1_000_000_000
+#: Most columns read from one file.
+MAX_COLUMNS = 10_000
+#: Deepest nesting of JSON arrays and objects accepted.
+MAX_DEPTH = 64
 
 #: File name endings :func:`read_table` understands.
 SUPPORTED_SUFFIXES = (
@@ -111,16 +157,45 @@ def is_text_column(name: object) -> bool:
     return clean in _TEXT_NAMES or clean.endswith(_TEXT_SUFFIXES)
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _Limits:
+    """The limits one read applies to each file (see the module docstring)."""
+
+    max_bytes: int = MAX_BYTES
+    max_rows: int = MAX_ROWS
+    max_columns: int = MAX_COLUMNS
+    max_depth: int = MAX_DEPTH
+
+    @classmethod
+    def checked(cls, **limits: Any) -> _Limits:
+        """Return the limits, refusing any that is not a positive whole number."""
+        for name, value in limits.items():
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ParameterError(f"{name} must be a whole number of 1 or more, got {value!r}.")
+        return cls(**{name: int(value) for name, value in limits.items()})
+
+
+def read_table(
+    path: str | os.PathLike,
+    *,
+    max_bytes: int = MAX_BYTES,
+    max_rows: int = MAX_ROWS,
+    max_columns: int = MAX_COLUMNS,
+    max_depth: int = MAX_DEPTH,
+) -> pd.DataFrame:
     """
     Read one exported table (or every supported file in a directory).
 
     Parameters
     ----------
-    path : str or Path
+    path : str or os.PathLike
         A file with a supported extension (:data:`SUPPORTED_SUFFIXES`), or
         a directory whose supported files are read in sorted order and
         concatenated.
+    max_bytes, max_rows, max_columns, max_depth : int, optional
+        Limits per file: text after decompression (CSV, TSV, JSON), rows,
+        columns and JSON nesting depth. Defaults: :data:`MAX_BYTES`,
+        :data:`MAX_ROWS`, :data:`MAX_COLUMNS`, :data:`MAX_DEPTH`.
 
     Returns
     -------
@@ -132,24 +207,40 @@ def read_table(path: str | Path) -> pd.DataFrame:
     ------
     InputDataError
         If the path is missing, has an unsupported extension, or the file
-        is empty, truncated or not in the format its extension says.
+        is empty, truncated, not in the format its extension says, over a
+        limit or too big for memory.
+    ParameterError
+        If `path` is not a path (or is empty), or a limit is not a
+        positive whole number.
 
     """
-    file_path = Path(path)
-    if file_path.is_dir():
-        return read_tables([file_path])[0]
-    return _read_file(file_path)[0]
+    limits = dict(
+        max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns, max_depth=max_depth
+    )
+    file_path = _input_paths(path)[0]
+    if _is_dir(file_path):
+        return read_tables([file_path], **limits)[0]
+    return _read_file(file_path, _Limits.checked(**limits))[0]
 
 
-def read_tables(paths: Iterable[str | Path]) -> tuple[pd.DataFrame, list[dict]]:
+def read_tables(
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
+    *,
+    max_bytes: int = MAX_BYTES,
+    max_rows: int = MAX_ROWS,
+    max_columns: int = MAX_COLUMNS,
+    max_depth: int = MAX_DEPTH,
+) -> tuple[pd.DataFrame, list[dict]]:
     """
     Read several exported tables and stack them.
 
     Parameters
     ----------
-    paths : iterable of str or Path
+    paths : str, os.PathLike or iterable of them
         Files and/or directories (a directory contributes its supported
         files in sorted order).
+    max_bytes, max_rows, max_columns, max_depth : int, optional
+        Limits per file, as in :func:`read_table`.
 
     Returns
     -------
@@ -161,21 +252,29 @@ def read_tables(paths: Iterable[str | Path]) -> tuple[pd.DataFrame, list[dict]]:
     Raises
     ------
     InputDataError
-        If no file is given, any file cannot be read (see
-        :func:`read_table`), or the files are of different kinds (raw
-        events, per-user-day summaries, other tables).
+        If no file is given, a folder cannot be listed, any file cannot be
+        read (see :func:`read_table`), or the files are of different kinds
+        (raw events, per-user-day summaries, other tables).
+    ParameterError
+        If `paths` holds something that is not a path (``None``, bytes, a
+        number...) or an empty path, or a limit is not a positive whole
+        number.
 
     """
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
+    limits = _Limits.checked(
+        max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns, max_depth=max_depth
+    )
     files: list[Path] = []
-    for item in paths:
-        item_path = Path(item)
-        if item_path.is_dir():
+    for item_path in _input_paths(paths):
+        if _is_dir(item_path):
+            try:
+                children = list(item_path.iterdir())
+            except OSError as exc:
+                raise InputDataError(
+                    f"{item_path}: cannot list the folder ({exc.strerror or exc})."
+                ) from exc
             found = sorted(
-                child
-                for child in item_path.iterdir()
-                if child.is_file() and _suffix(child) is not None
+                child for child in children if _suffix(child) is not None and child.is_file()
             )
             if not found:
                 raise InputDataError(f"{item_path}: directory has no supported data files.")
@@ -186,13 +285,56 @@ def read_tables(paths: Iterable[str | Path]) -> tuple[pd.DataFrame, list[dict]]:
         raise InputDataError("No input files given.")
     frames, info = [], []
     for file_path in files:
-        frame, layout = _read_file(file_path)
+        frame, layout = _read_file(file_path, limits)
         frames.append(frame)
         info.append({"path": str(file_path), "rows": len(frame), "format": layout})
     if len(frames) == 1:
         return frames[0], info
-    _check_stackable(frames, files)
+    # A file with neither rows nor columns (an empty JSON array: a query that
+    # found nothing) stacks with anything.
+    kept = [(f, p) for f, p in zip(frames, files, strict=True) if f.shape != (0, 0)]
+    if kept:
+        _check_stackable([f for f, _ in kept], [p for _, p in kept])
     return pd.concat(frames, ignore_index=True, sort=False), info
+
+
+def _input_paths(paths: Any) -> list[Path]:
+    """Return `paths` (one path or an iterable of them) as Paths; refuse non-paths."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    elif isinstance(paths, (bytes, bytearray, Mapping)) or not isinstance(paths, Iterable):
+        raise ParameterError(
+            "Input paths must be a file or folder path (str or pathlib.Path) or a list "
+            f"of them, got {_shown(paths)}."
+        )
+    result = []
+    for item in paths:
+        text = os.fspath(item) if isinstance(item, os.PathLike) else item
+        if not isinstance(text, str):
+            raise ParameterError(
+                f"Input paths must be str or pathlib.Path, got {_shown(item)}"
+                + (" (decode bytes first)." if isinstance(text, (bytes, bytearray)) else ".")
+            )
+        if not text.strip():
+            raise ParameterError(f"An input path is empty ({text!r}); give a file or folder.")
+        if "\x00" in text:
+            raise ParameterError(f"An input path contains a NUL character: {text!r}.")
+        result.append(Path(text))
+    return result
+
+
+def _is_dir(path: Path) -> bool:
+    """Tell whether `path` is a directory; a path that cannot be examined is an error."""
+    try:
+        return path.is_dir()
+    except OSError as exc:
+        raise InputDataError(f"{path}: cannot open ({exc.strerror or exc}).") from exc
+
+
+def _shown(value: object) -> str:
+    """Name a value's type and show the start of its repr."""
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60] + ('...' if len(text) > 60 else '')}"
 
 
 def _table_kind(frame: pd.DataFrame) -> str:
@@ -244,33 +386,45 @@ def _suffix(path: Path) -> str | None:
     return max(matches, key=len) if matches else None
 
 
-def _read_file(path: Path) -> tuple[pd.DataFrame, str]:
+def _read_file(path: Path, limits: _Limits) -> tuple[pd.DataFrame, str]:
     """Read one file; return the frame and the layout name."""
     suffix = _suffix(path)
     if suffix is None:
         raise InputDataError(
             f"{path}: unsupported file type; expected one of " + ", ".join(SUPPORTED_SUFFIXES)
         )
-    if not path.exists():
-        raise InputDataError(f"{path}: file not found.")
-    if not path.is_file():
-        raise InputDataError(f"{path}: not a regular file.")
-    if path.stat().st_size == 0:
+    try:
+        if not path.exists():
+            raise InputDataError(f"{path}: file not found.")
+        if not path.is_file():
+            raise InputDataError(f"{path}: not a regular file.")
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputDataError(f"{path}: cannot open ({exc.strerror or exc}).") from exc
+    if size == 0:
         raise InputDataError(f"{path}: file is empty.")
     compressed = suffix.endswith(".gz")
     kind = suffix.removesuffix(".gz").lstrip(".")
     try:
         if kind in ("csv", "tsv"):
-            table, layout = _read_delimited(path, "\t" if kind == "tsv" else ","), kind
+            _check_text(path, compressed, size, limits, json_text=False)
+            table, layout = _read_delimited(path, "\t" if kind == "tsv" else ",", limits), kind
         elif kind in ("parquet", "pq"):
-            table, layout = _read_parquet(path), "parquet"
+            table, layout = _read_parquet(path, limits), "parquet"
         else:
+            _check_text(path, compressed, size, limits, json_text=True)
             table, layout = _read_json(path, compressed)
-        if table.num_columns == 0:
+        if table.num_columns == 0 and table.num_rows:
             raise InputDataError(f"{path}: file has no columns.")
+        _check_shape(path, table.num_rows, table.num_columns, limits)
         frame = _to_frame(table)
     except InputDataError:
         raise
+    except MemoryError as exc:  # also pyarrow's ArrowMemoryError
+        raise InputDataError(
+            f"{path}: not enough memory to read it ({size:,} bytes on disk); read it on a "
+            "machine with more memory, or split it into smaller files."
+        ) from exc
     except json.JSONDecodeError as exc:
         raise InputDataError(
             f"{path}: invalid or truncated JSON ({exc.msg} at line {exc.lineno} "
@@ -279,6 +433,215 @@ def _read_file(path: Path) -> tuple[pd.DataFrame, str]:
     except _READ_ERRORS as exc:
         raise InputDataError(f"{path}: cannot read as {kind}: {_first_line(exc)}") from exc
     return frame, layout + (".gz" if compressed else "")
+
+
+def _check_shape(path: Path, rows: int, columns: int, limits: _Limits) -> None:
+    """Refuse a table over the row or column limit."""
+    if rows > limits.max_rows:
+        raise InputDataError(
+            f"{path}: {rows:,} rows, more than the limit of {limits.max_rows:,} per file; "
+            "raise max_rows (command line: --max-rows) to read it."
+        )
+    if columns > limits.max_columns:
+        raise InputDataError(
+            f"{path}: {columns:,} columns, more than the limit of {limits.max_columns:,} per "
+            "file; raise max_columns of read_table(s) to read it."
+        )
+
+
+def parse_size(text: str) -> int:
+    """
+    Read a size such as ``"4G"``, ``"500M"`` or ``"1048576"`` as bytes.
+
+    Suffixes ``K``, ``M``, ``G`` and ``T`` (optionally followed by ``B`` or
+    ``iB``, any case) are powers of 1024.
+
+    Raises
+    ------
+    ParameterError
+        If `text` is not a positive size.
+
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", str(text), re.IGNORECASE)
+    value = float(match[1]) * 1024 ** " kmgt".index(match[2].lower() or " ") if match else 0
+    if value < 1:
+        raise ParameterError(f"A size must be a number of bytes such as 4G or 500M, got {text!r}.")
+    return int(value)
+
+
+def _size_text(size: int) -> str:
+    """Show a byte count in binary units (``4 GiB``)."""
+    for unit, power in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if size >= 2**power:
+            amount = size / 2**power
+            return f"{amount:.0f} {unit}" if amount == int(amount) else f"{amount:.1f} {unit}"
+    return f"{size:,} bytes"
+
+
+# Text is checked and parsed in blocks of this many bytes.
+_BLOCK = 16 << 20
+
+
+def _check_text(path: Path, compressed: bool, size: int, limits: _Limits, json_text: bool) -> None:
+    """
+    Refuse a text file over the size limit, or JSON nested too deeply.
+
+    An uncompressed file is measured on disk. A compressed one is
+    decompressed block by block into nothing, stopping as soon as the
+    limit is passed, so a decompression bomb costs time but no memory.
+    JSON is scanned for its nesting depth on the way (see `_JsonNesting`).
+    """
+    over = (
+        f"{path}: more than {_size_text(limits.max_bytes)} of text"
+        + (" after decompression" if compressed else "")
+        + ", the limit per file; raise max_bytes (command line: --max-bytes) to read it."
+    )
+    if not compressed:
+        if size > limits.max_bytes:
+            raise InputDataError(over)
+        if not json_text:
+            return
+    nesting = _JsonNesting(path, limits.max_depth) if json_text else None
+    total = 0
+    with pa.input_stream(str(path), compression="detect") as stream:
+        while block := stream.read(_BLOCK):
+            total += len(block)
+            if total > limits.max_bytes:
+                raise InputDataError(over)
+            if nesting is not None:
+                nesting.feed(block)
+
+
+# The bytes that matter to JSON nesting, coded as int8 by one translate that
+# also drops every other byte: +1 opens, -1 closes, 2 quote, 3 line break.
+_OPEN, _CLOSE, _QUOTE, _NEWLINE = 1, -1, 2, 3
+_NEST_CODES = bytearray(range(256))
+_NEST_CODES[ord("[")] = _NEST_CODES[ord("{")] = _OPEN
+_NEST_CODES[ord("]")] = _NEST_CODES[ord("}")] = _CLOSE & 0xFF
+_NEST_CODES[ord('"')] = _QUOTE
+_NEST_CODES[ord("\n")] = _NEWLINE
+_NEST_CODES = bytes(_NEST_CODES)
+_NEST_DROP = bytes(byte for byte in range(256) if chr(byte) not in '"[]{}\n')
+
+
+class _JsonNesting:
+    """
+    Measure the nesting depth of JSON text fed in blocks, without parsing it.
+
+    Brackets count only outside strings; a quote ends a string unless an
+    odd run of backslashes precedes it. The scan is exact on valid JSON
+    (and JSON lines), so no parser that stops at its first error can nest
+    deeper than the scan saw. Valid JSON never closes more than it opened,
+    nor has a raw line break inside a string: both are refused here too,
+    since either would let the scan and a line-by-line parser disagree.
+    It runs at C speed on the bytes (one translate) and in numpy on the few
+    structural ones left.
+    """
+
+    def __init__(self, path: Path, limit: int):
+        self.path = path
+        self.limit = limit
+        self.depth = 0
+        self.in_string = False
+        self.odd_backslashes = False  # the previous block ended in an odd run of them
+        self.line = 1
+
+    def feed(self, block: bytes) -> None:
+        """Scan the next block; raise InputDataError at the first problem."""
+        if not block:
+            return
+        marks = _unescaped(block, self.odd_backslashes).translate(_NEST_CODES, _NEST_DROP)
+        self.odd_backslashes = _ends_in_odd_backslashes(block, self.odd_backslashes)
+        codes = np.frombuffer(marks, dtype=np.int8)
+        if not len(codes):
+            return
+        newline = codes == _NEWLINE
+        # True inside a string (an opening quote counts as inside, a closing
+        # one as outside): the parity of the quotes so far.
+        inside = np.bitwise_xor.accumulate(codes == _QUOTE)
+        if self.in_string:
+            inside = ~inside
+        # int32 holds any depth within one block (at most 16 Mi brackets).
+        depth = np.cumsum(np.where(inside | (codes > 1), np.int8(0), codes), dtype=np.int32)
+        depth += self.depth
+        broken = newline & inside
+        if broken.any() or depth.min() < 0 or depth.max() > self.limit:
+            problems = [
+                (broken, "invalid JSON: a string runs over the end of line {}."),
+                (depth < 0, "invalid JSON: more closing than opening brackets on line {}."),
+                (
+                    depth > self.limit,
+                    f"JSON nested deeper than {self.limit} levels (line {{}}), the limit; "
+                    "raise max_depth of read_table(s) to read it.",
+                ),
+            ]
+            pos, text = min((int(np.argmax(m)), text) for m, text in problems if m.any())
+            line = self.line + int(np.count_nonzero(newline[:pos]))
+            raise InputDataError(f"{self.path}: " + text.format(line))
+        self.depth = int(depth[-1])
+        self.in_string = bool(inside[-1])
+        self.line += int(np.count_nonzero(newline))
+
+
+def _unescaped(block: bytes, odd_before: bool) -> bytes | bytearray:
+    """
+    Return `block` with every escaped quote replaced by another byte.
+
+    A quote is escaped when an odd run of backslashes precedes it (the run
+    may start in the previous block: `odd_before`). The block is returned as
+    it is when no quote follows a backslash.
+    """
+    if block.find(b"\\") < 0 and not (odd_before and block[:1] == b'"'):
+        return block  # no backslash at all (a one-byte search, the fastest kind)
+    data = np.frombuffer(block, dtype=np.uint8)
+    quote, slash = ord('"'), ord("\\")
+    candidates = np.flatnonzero((data[1:] == quote) & (data[:-1] == slash)) + 1
+    if odd_before and data[0] == quote:
+        candidates = np.concatenate([[0], candidates])
+    if not len(candidates):
+        return block
+    # Length of the backslash run before each candidate, one step back at a
+    # time while any run goes on (runs are short in real data).
+    run = np.zeros(len(candidates), dtype=np.int64)
+    going = np.ones(len(candidates), dtype=bool)
+    for _ in range(16):
+        back = candidates - run - 1
+        going &= back >= 0
+        going[going] = data[back[going]] == slash
+        if not going.any():
+            break
+        run += going
+    else:
+        return _unescaped_long_runs(block, data, odd_before)
+    odd = (run + ((run == candidates) & odd_before)) % 2 == 1
+    copy = bytearray(block)
+    np.frombuffer(copy, dtype=np.uint8)[candidates[odd]] = ord("a")
+    return copy
+
+
+def _unescaped_long_runs(block: bytes, data: np.ndarray, odd_before: bool) -> bytearray:
+    """`_unescaped` for blocks with long backslash runs: every run measured at once."""
+    # Backslashes with one before position 0 for an odd run carried from the
+    # previous block, framed by False so that every run has two edges.
+    slash = np.concatenate([[False, odd_before], data == ord("\\"), [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(slash))
+    starts, ends = edges[0::2], edges[1::2]
+    after = ends[(ends - starts) % 2 == 1] - 1  # the byte after each odd run
+    after = after[after < len(data)]
+    copy = bytearray(block)
+    np.frombuffer(copy, dtype=np.uint8)[after[data[after] == ord('"')]] = ord("a")
+    return copy
+
+
+def _ends_in_odd_backslashes(block: bytes, odd_before: bool) -> bool:
+    """Tell whether `block` ends in an odd run of backslashes (counting the carried one)."""
+    if not block.endswith(b"\\"):
+        return False
+    data = np.frombuffer(block, dtype=np.uint8)
+    others = np.flatnonzero(data != ord("\\"))
+    if not len(others):  # the whole block continues the previous run
+        return odd_before != (len(data) % 2 == 1)
+    return (len(data) - 1 - int(others[-1])) % 2 == 1
 
 
 def _first_line(exc: BaseException) -> str:
@@ -294,28 +657,49 @@ def _open_text(path: Path, compressed: bool) -> Any:
     return open(path, encoding="utf-8-sig")  # noqa: SIM115 - caller closes
 
 
-def _read_delimited(path: Path, delimiter: str) -> pa.Table:
+def _read_delimited(path: Path, delimiter: str, limits: _Limits) -> pa.Table:
     """Read CSV/TSV with every column as text."""
     parse = pa_csv.ParseOptions(delimiter=delimiter)
+    label = "TSV" if delimiter == "\t" else "CSV"
     with pa.input_stream(str(path), compression="detect") as stream:
-        head = stream.read(256).lstrip()
-    if head.startswith((b"{", b"[")):
-        label = "TSV" if delimiter == "\t" else "CSV"
+        head = stream.read(256)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputDataError(
+            f"{path}: cannot read as {label.lower()}: the text is UTF-16; save it as UTF-8."
+        )
+    if head.lstrip().startswith((b"{", b"[")):
         raise InputDataError(f"{path}: looks like JSON, not {label}.")
-    with pa_csv.open_csv(path, parse_options=parse) as reader:
-        names = reader.schema.names
     # Everything is read as text in large blocks (few chunks); columns are
     # typed and dictionary-encoded afterwards, once each.
+    options = pa_csv.ReadOptions(block_size=_BLOCK)
+    names = _csv_names(path, parse, label)
+    _check_shape(path, 0, len(names), limits)
     convert = pa_csv.ConvertOptions(
         column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
     )
-    options = pa_csv.ReadOptions(block_size=16 << 20)
     return pa_csv.read_csv(path, read_options=options, parse_options=parse, convert_options=convert)
 
 
-def _read_parquet(path: Path) -> pa.Table:
-    """Read Parquet with text columns dictionary-encoded."""
+def _csv_names(path: Path, parse: pa_csv.ParseOptions, label: str) -> list[str]:
+    """Read the column names from the first block (a bigger one for very long lines)."""
+    for size in (1 << 20, _BLOCK):
+        try:
+            options = pa_csv.ReadOptions(block_size=size)
+            with pa_csv.open_csv(path, read_options=options, parse_options=parse) as reader:
+                return reader.schema.names
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc):  # a header or row longer than a block
+                raise
+            problem = exc
+    raise InputDataError(
+        f"{path}: cannot read as {label.lower()}: a line is longer than {_size_text(_BLOCK)}."
+    ) from problem
+
+
+def _read_parquet(path: Path, limits: _Limits) -> pa.Table:
+    """Read Parquet with text columns dictionary-encoded, after checking its footer."""
     schema = pq.read_schema(path)
+    _check_shape(path, pq.read_metadata(path).num_rows, len(schema.names), limits)
     text = [
         field.name
         for field in schema
@@ -332,13 +716,13 @@ def _read_json(path: Path, compressed: bool) -> tuple[pa.Table, str]:
         raise InputDataError(f"{path}: file is empty.")
     if head[0] == "[":
         with _open_text(path, compressed) as handle:
-            records = json.load(handle)
+            records = json.load(handle, parse_int=_json_int)
         return _records_table(path, records), "json"
     if head[0] != "{":
         raise InputDataError(f"{path}: not JSON (starts with {head[:20]!r}).")
     try:
-        stream = pa.input_stream(str(path), compression="detect")
-        table = pa_json.read_json(stream)
+        with pa.input_stream(str(path), compression="detect") as stream:
+            table = pa_json.read_json(stream)
     except pa.ArrowInvalid:
         table = None
     if table is not None and table.column_names != ["tables"]:
@@ -348,12 +732,34 @@ def _read_json(path: Path, compressed: bool) -> tuple[pa.Table, str]:
     with _open_text(path, compressed) as handle:
         text = handle.read()
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_int=_json_int)
     except json.JSONDecodeError:
         return _records_table(path, _json_lines(path, text)), "jsonl"
     if isinstance(document, dict) and isinstance(document.get("tables"), list):
         return _rest_table(path, document), "json-tables"
     return _records_table(path, [document]), "json"
+
+
+_INT64 = np.iinfo(np.int64)
+# Spellings of a missing number (lower case), as in `schema.MISSING_WORDS`.
+_MISSING_TEXT = pa.array(sorted(MISSING_WORDS), type=pa.string())
+
+
+def _json_int(text: str) -> int | str:
+    """
+    Read a JSON integer: an int if it fits in int64, else its digits as text.
+
+    Digits are kept rather than turned into a float (or raising on
+    conversion): a text column keeps them exactly, and a count column
+    reports them as too large.
+    """
+    if len(text) < 19:
+        return int(text)
+    if len(text) <= 20:
+        value = int(text)
+        if _INT64.min <= value <= _INT64.max:
+            return value
+    return text
 
 
 def _json_lines(path: Path, text: str) -> list[Any]:
@@ -363,7 +769,7 @@ def _json_lines(path: Path, text: str) -> list[Any]:
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
+            records.append(json.loads(line, parse_int=_json_int))
         except json.JSONDecodeError as exc:
             raise InputDataError(f"{path}: line {number} is not valid JSON ({exc.msg}).") from exc
     return records
@@ -379,8 +785,13 @@ def _records_table(path: Path, records: Any) -> pa.Table:
 def _rest_table(path: Path, document: dict) -> pa.Table:
     """Build a table from the first table of a Log Analytics REST response."""
     tables = document["tables"]
-    if not tables or not isinstance(tables[0], dict):
+    if not tables:
         raise InputDataError(f"{path}: 'tables' is empty.")
+    if not isinstance(tables[0], dict):
+        raise InputDataError(
+            f"{path}: malformed 'tables' response (its first entry is a "
+            f"{type(tables[0]).__name__}, not a table object)."
+        )
     first = tables[0]
     try:
         names = [column["name"] for column in first["columns"]]
@@ -400,7 +811,7 @@ def _frame_table(frame: pd.DataFrame) -> pa.Table:
         values = frame[name]
         try:
             array = pa.array(values.to_numpy(dtype=object), from_pandas=True)
-        except (pa.ArrowException, TypeError, ValueError):
+        except (pa.ArrowException, TypeError, ValueError, OverflowError):
             text = [None if _is_missing(v) else _json_text(v) for v in values]
             array = pa.array(text, type=pa.string())
         arrays.append(array)
@@ -500,7 +911,8 @@ def _text_objects(words: list, codes: np.ndarray) -> np.ndarray:
 def _maybe_numbers(words: pa.Array, codes: np.ndarray) -> np.ndarray | None:
     """Return numbers if every non-empty distinct value is one, else None."""
     trimmed = pc.utf8_trim_whitespace(words)
-    values = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+    missing = pc.is_in(pc.utf8_lower(trimmed), value_set=_MISSING_TEXT)
+    values = pc.if_else(missing, pa.scalar(None, pa.string()), trimmed)
     if values.null_count == len(values):
         return None
     for target in (pa.int64(), pa.float64()):

@@ -7,7 +7,12 @@ logons and distinct counts of the hosts, addresses and domains involved.
 
 from __future__ import annotations
 
+import decimal
+import numbers
 import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 import pandas as pd
@@ -18,10 +23,21 @@ __all__ = [
     "ACCOUNT_KEYS",
     "COUNT_COLUMNS",
     "EVENT_COLUMNS",
+    "MAX_COUNT",
+    "MISSING_WORDS",
     "SUMMARY_COLUMNS",
     "is_summary_table",
     "prepare_summary",
 ]
+
+#: Largest count accepted: 2**53, the largest whole number float64 (in which
+#: counts are computed) holds exactly, and far above any real day's logons.
+MAX_COUNT = 2**53
+
+#: Text that means a missing value in a count or date column (compared
+#: trimmed and lower-cased): a missing count is taken as 0, a missing date
+#: drops its row (``no_date``).
+MISSING_WORDS = frozenset({"", "nan", "null", "none", "na", "n/a", "<na>"})
 
 #: Columns that identify an account.
 ACCOUNT_KEYS = ["DstDomain", "DstUser"]
@@ -99,6 +115,44 @@ REQUIRED_SUMMARY_COLUMNS = [
 _EXPORT_SUFFIX = re.compile(r"\s*\[(UTC|Local Time)\]$")
 
 
+# Notes that reading values produces (e.g. an assumed day/month order), for
+# the caller that opened `collect_input_notes`; None when nobody listens.
+_INPUT_NOTES: ContextVar[list[str] | None] = ContextVar("input_notes", default=None)
+
+
+@contextmanager
+def collect_input_notes() -> Iterator[list[str]]:
+    """
+    Collect the notes that parsing input values adds inside the block.
+
+    Yields
+    ------
+    list of str
+        Filled, in order and without repeats, while the block runs (see
+        `add_input_note`); the caller passes them on to its result.
+
+    """
+    notes: list[str] = []
+    token = _INPUT_NOTES.set(notes)
+    try:
+        yield notes
+    finally:
+        _INPUT_NOTES.reset(token)
+
+
+def add_input_note(text: str) -> None:
+    """Add a note for the innermost `collect_input_notes` block (if any)."""
+    notes = _INPUT_NOTES.get()
+    if notes is not None and text not in notes:
+        notes.append(text)
+
+
+def _example(value: object, width: int = 60) -> str:
+    """Return a short repr of a value for an error message."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def _clean_name(name: object) -> str:
     """Strip a BOM, spaces and an export time-zone suffix from a column name."""
     text = str(name).replace("\ufeff", "").strip()
@@ -117,14 +171,18 @@ def parse_dates(values: pd.Series, name: str = "Date") -> pd.Series:
 
     Each distinct value is parsed once, so this is fast on long columns
     with few distinct days. Naive times are taken as UTC; aware ones are
-    converted to UTC. Missing values stay NaT. Numbers are not dates (their
-    unit would be a guess).
+    converted to UTC. Missing values (and the text in `MISSING_WORDS`) stay
+    NaT. Numbers are not dates (their unit would be a guess). Numeric dates
+    with the year last (``3/4/2024``, ``03.04.2024``, ``3-4-2024``) are read
+    in one day/month order for the whole column (see
+    `numeric_dates_month_first`).
 
     Raises
     ------
     InputDataError
-        If a non-empty value cannot be read as a date, or lies outside the
-        range pandas can hold (years 1677 to 2262).
+        If a non-empty value cannot be read as a date, lies outside the
+        range pandas can hold (years 1677 to 2262), or the column mixes
+        day-first and month-first dates.
 
     """
     if pd.api.types.is_datetime64_any_dtype(values):
@@ -136,7 +194,13 @@ def parse_dates(values: pd.Series, name: str = "Date") -> pd.Series:
         except pd.errors.OutOfBoundsDatetime:
             outside = parsed[(parsed < _MIN_DAY) | (parsed > _MAX_DAY)]
             raise InputDataError(_out_of_range_message(name, list(outside))) from None
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:  # unhashable values (lists, dicts) are not dates
+        bad = next(v for v in values if isinstance(v, (list, dict, set)))
+        raise InputDataError(
+            f"Column '{name}' has value(s) that are not dates, e.g. {_example(bad)}."
+        ) from None
     days = _parse_unique_times(pd.Series(uniques, dtype=object), name)
     result = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
     valid = codes >= 0
@@ -157,20 +221,93 @@ def _out_of_range_message(name: str, values: list) -> str:
     )
 
 
+# A numeric date with the year last (3/4/2024, 03.04.24, 3-4-2024), then
+# optionally a time: groups first field, separator, second field, year, rest.
+_NUMERIC_DATE = r"^\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?![\d/.-])(.*)$"
+
+
+def numeric_dates_month_first(values: Sequence[object], name: str) -> list[object]:
+    """
+    Rewrite numeric dates so that they read month first, one order per column.
+
+    Whether ``03/04/2024`` is 4 March or 3 April is decided once for the
+    whole column, from all its distinct values: day first if any value's
+    first field is above 12, month first if any value's second field is.
+    When neither says, month first is assumed (the Sentinel portal exports
+    ``M/D/YYYY``) and a note says so (see `collect_input_notes`). ISO 8601
+    and other values are returned unchanged.
+
+    Parameters
+    ----------
+    values : sequence
+        Distinct values of one column (non-strings are returned as they are).
+    name : str
+        The column's name, for the note and error message.
+
+    Returns
+    -------
+    list
+        `values` with day-first dates rewritten as ``M/D/Y`` (same time
+        part), so that any parser reading month first reads them right.
+
+    Raises
+    ------
+    InputDataError
+        If the column has both day-first and month-first dates.
+
+    """
+    values = list(values)
+    text = pd.Series([v if isinstance(v, str) else "" for v in values], dtype=object)
+    parts = text.str.extract(_NUMERIC_DATE)
+    dated = parts[0].notna().to_numpy()
+    if not dated.any():
+        return values
+    first = pd.to_numeric(parts[0]).to_numpy()
+    second = pd.to_numeric(parts[2]).to_numpy()
+    day_first = dated & (first > 12) & (second <= 12)
+    month_first = dated & (second > 12) & (first <= 12)
+    if day_first.any() and month_first.any():
+        day_example = values[int(np.argmax(day_first))]
+        month_example = values[int(np.argmax(month_first))]
+        raise InputDataError(
+            f"Column '{name}' mixes day-first and month-first dates, e.g. "
+            f"{_example(day_example)} and {_example(month_example)}; export the column in "
+            "one order, or as ISO 8601 (YYYY-MM-DD)."
+        )
+    if not day_first.any():
+        ambiguous = dated & (first <= 12) & (second <= 12) & (first != second)
+        if not month_first.any() and ambiguous.any():
+            example = values[int(np.argmax(ambiguous))]
+            add_input_note(
+                f"Column '{name}': no date in it says whether it is day/month or month/day "
+                f"(no field above 12, e.g. {_example(example)}); read as month/day (M/D/YYYY, "
+                "as the Sentinel portal exports). Export dates as YYYY-MM-DD to be sure."
+            )
+        return values
+    for pos in np.flatnonzero(dated):
+        row = parts.iloc[pos]
+        values[pos] = f"{row[2]}/{row[0]}/{row[3]}{row[4]}"
+    return values
+
+
 def _parse_unique_times(uniques: pd.Series, name: str) -> pd.Series:
     """Parse distinct date/time values (strings or datetimes)."""
     out = []
     bad = []
     outside = []
-    for value in uniques:
-        stamp = _to_utc_naive(value)
+    readable = numeric_dates_month_first(uniques, name)
+    for value, text in zip(uniques, readable, strict=True):
+        stamp = _to_utc_naive(text)
         if stamp is None:
             bad.append(value)
-        elif stamp is not pd.NaT and not _MIN_DAY <= stamp.floor("D") <= _MAX_DAY:
-            outside.append(value)
+        elif stamp is not pd.NaT:
+            # Only the day is kept, so a time late on the last day still fits.
+            stamp = stamp.floor("D")
+            if not _MIN_DAY <= stamp <= _MAX_DAY:
+                outside.append(value)
         out.append(stamp if stamp is not None else pd.NaT)
     if bad:
-        examples = ", ".join(repr(v) for v in bad[:3])
+        examples = ", ".join(_example(v) for v in bad[:3])
         raise InputDataError(
             f"Column '{name}' has {len(bad)} value(s) that are not dates, e.g. {examples}."
         )
@@ -183,7 +320,7 @@ def _to_utc_naive(value: object) -> pd.Timestamp | None:
     """Convert one value to a naive UTC timestamp, or None if unreadable."""
     if isinstance(value, str):
         text = value.strip()
-        if not text:
+        if text.lower() in MISSING_WORDS:
             return pd.NaT
         # Portal exports write "9/19/2022, 11:29:46.297 PM".
         text = text.replace(", ", " ", 1) if re.match(r"^\d+/\d+/\d+,", text) else text
@@ -206,7 +343,7 @@ def _to_utc_naive(value: object) -> pd.Timestamp | None:
 
 
 def _coerce_counts(table: pd.DataFrame) -> None:
-    """Make count columns float64 in place; reject negative or fractional counts."""
+    """Make count columns float64 in place; reject values that are not counts."""
     for col in COUNT_COLUMNS:
         if col not in table.columns:
             table[col] = np.nan
@@ -215,35 +352,83 @@ def _coerce_counts(table: pd.DataFrame) -> None:
         if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
             values = raw.to_numpy(dtype="float64", na_value=np.nan)
         else:
-            values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-            _check_readable(col, raw, values)
-        _check_whole(col, values)
+            values = _count_values(col, raw)
+        _check_counts(col, values)
         table[col] = values
 
 
-def _check_readable(col: str, raw: pd.Series, values: np.ndarray) -> None:
-    """Raise if a non-blank value of `raw` did not parse as a number."""
-    lost = np.isnan(values) & raw.notna().to_numpy()
-    if not lost.any():
-        return
-    text = raw[lost].astype(str).str.strip()
-    unreadable = text[text != ""]
-    if len(unreadable):
+# Text of a decimal number (what a count column may hold as text).
+_NUMBER_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_NOT_A_NUMBER = object()
+
+
+def _count_values(col: str, raw: pd.Series) -> np.ndarray:
+    """
+    Read a column of counts given as text or objects, one distinct value at a time.
+
+    Numbers and number text become float64 (too large for a float: inf);
+    missing values and the text in `MISSING_WORDS` become NaN.
+    """
+    try:
+        codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    except TypeError:  # unhashable values (lists, dicts) are not counts
+        bad = next(v for v in raw if isinstance(v, (list, dict, set)))
         raise InputDataError(
-            f"Column '{col}' must hold counts; {len(unreadable)} value(s) "
-            f"are not numbers, e.g. {raw[unreadable.index[0]]!r}."
+            f"Column '{col}' must hold counts; it has values that are not numbers, "
+            f"e.g. {_example(bad)}."
+        ) from None
+    numbers = [_count_number(value) for value in np.asarray(uniques, dtype=object)]
+    unreadable = np.array([value is _NOT_A_NUMBER for value in numbers], dtype=bool)
+    if unreadable.any():
+        rows = unreadable[codes] & (codes >= 0)
+        first = raw.iloc[int(np.argmax(rows))]
+        raise InputDataError(
+            f"Column '{col}' must hold counts; {int(rows.sum())} value(s) "
+            f"are not numbers, e.g. {_example(first)}."
         )
+    return np.append(np.array(numbers, dtype=np.float64), np.nan)[codes]
 
 
-def _check_whole(col: str, values: np.ndarray) -> None:
-    """Raise if `values` has negative, infinite or fractional entries (NaN is allowed)."""
+def _count_number(value: object) -> object:
+    """One count value as a float (NaN if missing, inf if too large), else `_NOT_A_NUMBER`."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in MISSING_WORDS:
+            return np.nan
+        if text.lower() in ("inf", "+inf", "infinity", "+infinity"):
+            return np.inf
+        if text.lower() in ("-inf", "-infinity"):
+            return -np.inf
+        if not _NUMBER_TEXT.fullmatch(text):
+            return _NOT_A_NUMBER
+        return float(text)  # float() of digits never overflows: inf when too large
+    if isinstance(value, (bool, np.bool_, numbers.Real, np.number, decimal.Decimal)):
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond float64
+            return np.inf if value > 0 else -np.inf
+    if value is pd.NA or value is pd.NaT or value is None:
+        return np.nan
+    return _NOT_A_NUMBER
+
+
+def _check_counts(col: str, values: np.ndarray) -> None:
+    """Raise if `values` has negative, too large, infinite or fractional counts (NaN is fine)."""
     with np.errstate(invalid="ignore"):
         if (values < 0).any():
             raise InputDataError(f"Column '{col}' must hold counts; it has negative values.")
-        if np.isinf(values).any() or (values != np.floor(values))[~np.isnan(values)].any():
+        large = values > MAX_COUNT
+        if large.any():
             raise InputDataError(
-                f"Column '{col}' must hold whole-number counts; it has fractional "
-                "or infinite values."
+                f"Column '{col}' must hold counts of at most {MAX_COUNT:,} (2**53); it has "
+                f"{int(large.sum())} larger or infinite value(s), e.g. {values[large][0]:g}."
+            )
+        fractional = values != np.floor(values)
+        if fractional[~np.isnan(values)].any():
+            example = values[fractional & ~np.isnan(values)][0]
+            raise InputDataError(
+                f"Column '{col}' must hold whole-number counts; it has fractional values, "
+                f"e.g. {example:g}."
             )
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from msticnb_iforest.errors import InputDataError
 from msticnb_iforest.features import FEATURE_SETS
-from msticnb_iforest.schema import REQUIRED_SUMMARY_COLUMNS
+from msticnb_iforest.schema import MAX_COUNT, REQUIRED_SUMMARY_COLUMNS
 from msticnb_iforest.summarize import RAW_REQUIRED_COLUMNS
 
 FEATURE_SET_NAMES = sorted(FEATURE_SETS)
@@ -158,9 +158,14 @@ def _summary_cases() -> list:
         (
             "enormous_counts",
             lambda t: set_cells(
-                set_cells(t, "FailedLogons", 0, 10**15), "SuccessfulLogons", 1, 1e300
+                set_cells(t, "FailedLogons", 0, 10**15), "SuccessfulLogons", 1, float(MAX_COUNT)
             ),
             Ok(135, check=_finite),
+        ),
+        (
+            "count_too_large",
+            lambda t: set_cells(t, "SuccessfulLogons", 1, 1e300),
+            Err(InputDataError, r"'SuccessfulLogons' must hold counts of at most .*2\*\*53"),
         ),
         ("future_date", lambda t: set_cells(t, "Date", 0, "2100-01-01"), Ok(135)),
         ("pre_1970_date", lambda t: set_cells(t, "Date", 0, "1965-03-01"), Ok(135)),

@@ -87,6 +87,7 @@ CLI_CASES = [
     "all_dates_empty",
     "negative_count",
     "fractional_count",
+    "count_too_large",
     "text_count",
     "date_year_2999",
     "unreadable_date",
