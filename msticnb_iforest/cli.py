@@ -27,6 +27,8 @@ from .display import safe_text
 from .errors import ParameterError
 from .params import (
     DEFAULT_FEATURE_SET,
+    MAX_DEMO_DAYS,
+    MAX_DEMO_USERS,
     MAX_ESTIMATORS,
     MAX_EXPLAINED_LIMIT,
     MAX_HISTORY_DAYS,
@@ -34,6 +36,7 @@ from .params import (
     MAX_PLOTS_LIMIT,
     PARAMETERS,
     check_time,
+    default,
     short_repr,
 )
 
@@ -144,10 +147,6 @@ def _hunt_options(parser: argparse.ArgumentParser) -> None:
     Types and defaults come from `params.PARAMETERS`, the table that also
     checks `hunt` and the notebooklet's parameters.
     """
-
-    def default(name: str) -> Any:
-        return PARAMETERS[name].default
-
     parser.add_argument(
         "--out",
         "-o",
@@ -270,9 +269,27 @@ def build_parser() -> argparse.ArgumentParser:
         description="Generate the seeded demo company's logon events (with planted, "
         "labelled attacks), hunt them and write the outputs plus labels.csv.",
     )
-    demo.add_argument("--users", type=_positive, default=150, metavar="N", help="human users")
-    demo.add_argument("--days", type=_positive, default=21, metavar="N", help="days of logs")
-    demo.add_argument("--seed", type=int, default=7, metavar="N", help="demo data seed")
+    demo.add_argument(
+        "--users",
+        type=_param_type("demo_users", int),
+        default=default("demo_users"),
+        metavar="N",
+        help=f"human users, 1 to {MAX_DEMO_USERS} (default {default('demo_users')})",
+    )
+    demo.add_argument(
+        "--days",
+        type=_param_type("demo_days", int),
+        default=default("demo_days"),
+        metavar="N",
+        help=f"days of logs, 1 to {MAX_DEMO_DAYS} (default {default('demo_days')})",
+    )
+    demo.add_argument(
+        "--seed",
+        type=_param_type("demo_seed", int),
+        default=default("demo_seed"),
+        metavar="N",
+        help=f"demo data seed, 0 to 2**32-1 (default {default('demo_seed')})",
+    )
     _hunt_options(demo)
 
     run = commands.add_parser(

@@ -24,6 +24,7 @@ from msticpy.common.timespan import TimeSpan
 
 from .demo import generate_demo, match_labels
 from .errors import ParameterError, QueryError
+from .params import DEFAULT_DEMO_DAYS, DEFAULT_DEMO_SEED, DEFAULT_DEMO_USERS, check_params
 from .query import DEFAULT_DAYS, LOCAL_FILE_STEMS, default_timespan, find_local_files
 
 __all__ = [
@@ -316,9 +317,9 @@ def open_data_source(
     *,
     start: Any = None,
     end: Any = None,
-    demo_users: int = 150,
-    demo_days: int = 21,
-    demo_seed: int = 7,
+    demo_users: int = DEFAULT_DEMO_USERS,
+    demo_days: int = DEFAULT_DEMO_DAYS,
+    demo_seed: int = DEFAULT_DEMO_SEED,
     demo_end: Any = None,
 ) -> DataSource:
     """
@@ -361,7 +362,10 @@ def open_data_source(
             )
         text = data_source.strip()
         if text.casefold() == DEMO:
-            return _open_demo(window, demo_users, demo_days, demo_seed, demo_end)
+            size = check_params(demo_users=demo_users, demo_days=demo_days, demo_seed=demo_seed)
+            return _open_demo(
+                window, size["demo_users"], size["demo_days"], size["demo_seed"], demo_end
+            )
         path = Path(text).expanduser()
         if path.is_dir() or _looks_like_path(text):
             return _open_local(path, window)

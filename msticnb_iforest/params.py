@@ -37,6 +37,9 @@ from .errors import ParameterError
 
 __all__ = [
     "DEFAULT_CONTAMINATION",
+    "DEFAULT_DEMO_DAYS",
+    "DEFAULT_DEMO_SEED",
+    "DEFAULT_DEMO_USERS",
     "DEFAULT_FEATURE_SET",
     "DEFAULT_FIT_ROWS",
     "DEFAULT_MAX_ACCOUNT_SUMMARIES",
@@ -48,6 +51,8 @@ __all__ = [
     "EARLIEST",
     "FEATURE_SET_NAMES",
     "LATEST",
+    "MAX_DEMO_DAYS",
+    "MAX_DEMO_USERS",
     "MAX_ESTIMATORS",
     "MAX_PLOTS_LIMIT",
     "PARAMETERS",
@@ -62,6 +67,10 @@ __all__ = [
 ]
 
 # -- defaults (the only place they are written) ---------------------------------------
+
+#: Size and seed of the generated demo company, and the largest size accepted.
+DEFAULT_DEMO_USERS, DEFAULT_DEMO_DAYS, DEFAULT_DEMO_SEED = 150, 21, 7
+MAX_DEMO_USERS, MAX_DEMO_DAYS = 2000, 60
 
 #: Names of the registered feature sets (`msticnb_iforest.features.FEATURE_SETS`
 #: maps each to its class; a test keeps the two equal). Here so that the
@@ -593,6 +602,26 @@ PARAMETERS: dict[str, Param] = {
         ),
         _param("start", None, None, _DATE, help="start of the window"),
         _param("end", None, None, _DATE, help="end of the window, inclusive"),
+        # the generated demo company (command line `demo`, the notebook's demo source);
+        # the bounds keep it within a few GB: about 32 events per user-day
+        _param(
+            "demo_users",
+            DEFAULT_DEMO_USERS,
+            Interval(Integral, 1, MAX_DEMO_USERS),
+            help="human users of the demo company",
+        ),
+        _param(
+            "demo_days",
+            DEFAULT_DEMO_DAYS,
+            Interval(Integral, 1, MAX_DEMO_DAYS),
+            help="days of demo logs",
+        ),
+        _param(
+            "demo_seed",
+            DEFAULT_DEMO_SEED,
+            Interval(Integral, 0, 2**32 - 1),
+            help="seed of the demo data",
+        ),
     )
 }
 

@@ -419,3 +419,23 @@ def test_split_windows_at_the_last_accepted_day_do_not_overflow(chunk):
     assert windows[0][0] == start and windows[-1][1] == end
     for (_, hi), (lo, _) in zip(windows[:-1], windows[1:], strict=True):
         assert lo - hi == pd.Timedelta(1, "ns")  # contiguous, no gap, no overlap
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--users", "10000000"), ("--users", "0"), ("--days", "100000"), ("--seed", "-1")],
+)
+def test_demo_size_is_bounded_before_any_work(flag, value, capsys, tmp_path):
+    from msticnb_iforest.cli import main
+
+    assert main(["demo", "--out", str(tmp_path / "o"), flag, value]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and flag in err[0] and "must be an integer in [" in err[0], err
+    assert not (tmp_path / "o").exists()
+
+
+def test_notebook_demo_size_is_checked(nb_local):
+    from msticnb_iforest import notebook_support as nbs
+
+    with pytest.raises(ParameterError, match="demo_users"):
+        nbs.open_data_source("demo", demo_users=10_000_000)
