@@ -602,6 +602,7 @@ class OutputFolder:
 
     # ---- entering and leaving ------------------------------------------------
     def __enter__(self) -> OutputFolder:
+        self._check_path()
         target = self.target
         if target.exists() and not target.is_dir():
             raise NotADirectoryError(f"{self.path}: exists and is not a folder.")
@@ -627,6 +628,19 @@ class OutputFolder:
             self._remove_made()
             raise
         return self
+
+    def _check_path(self) -> None:
+        """Refuse a path that leads nowhere: a symbolic link loop or a dangling link."""
+        try:
+            os.stat(self.path)
+        except FileNotFoundError:
+            if os.path.islink(self.path):
+                raise OutputError(
+                    f"{self.path}: is a symbolic link to {os.readlink(self.path)}, which does "
+                    "not exist; give the folder itself."
+                ) from None
+        except OSError as err:  # ELOOP, ENAMETOOLONG, ...
+            raise OutputError(f"{self.path}: {err.strerror or err}.") from None
 
     def __exit__(self, *exc: Any) -> None:
         try:

@@ -602,3 +602,38 @@ def test_out_path_is_printed_escaped(tmp_path, capsys):
     assert _run("run", DEMO_CSV, "--out", out, *FAST, "-q") == 0
     quiet = capsys.readouterr().out
     assert "\x1b" not in quiet and quiet.rstrip().endswith("o\\x1b[2Jut\\x07/report.html")
+
+
+@pytest.mark.parametrize("kind", ["loop", "dangling"])
+def test_out_that_is_a_link_to_nowhere_is_refused(tmp_path, capsys, kind):
+    """A symbolic link loop or a dangling link as --out: exit 2 naming it, nothing left behind."""
+    link = tmp_path / "out"
+    if kind == "loop":
+        (tmp_path / "other").symlink_to(link)
+        link.symlink_to(tmp_path / "other")
+    else:
+        link.symlink_to(tmp_path / "missing")
+    before = sorted(os.listdir(tmp_path))
+    assert _run("run", DEMO_CSV, "--out", link, *FAST, "-q") == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and str(link) in err[0], err
+    assert sorted(os.listdir(tmp_path)) == before  # no staging folder, no lock
+
+
+def test_the_tool_reads_its_own_csv_back_with_line_breaks_in_names(tmp_path, monkeypatch):
+    """user_days.csv quotes names holding CR/LF; the CSV reader keeps them one cell."""
+    from msticnb_iforest import readers
+    from msticnb_iforest.readers import read_table
+
+    monkeypatch.setattr(readers, "_BLOCK", 4096)  # many blocks: breaks may fall inside quotes
+    table = pd.read_csv(DEMO_CSV)
+    table["DstUser"] = table["DstUser"].astype(object)
+    table.loc[::7, "DstUser"] = "two\nlines"
+    table.loc[1::7, "DstUser"] = "carriage\rreturn"
+    out = tmp_path / "out"
+    table.to_json(tmp_path / "days.json", orient="records", lines=True)
+    assert _run("run", tmp_path / "days.json", "--out", out, *FAST, "-q") == 0
+    back = read_table(out / "user_days.csv")
+    frame = back[0] if isinstance(back, tuple) else back
+    assert len(frame) == len(table)
+    assert {"two\nlines", "carriage\rreturn"} <= set(frame["DstUser"])
