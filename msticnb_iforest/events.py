@@ -230,7 +230,7 @@ def select_network_logons(events: pd.DataFrame, start: Any, end: Any) -> Selecti
         return events[lookup[name]]
 
     dropped = dict.fromkeys(DROP_REASONS, 0)
-    event_id = _numbers(column("EventID"))
+    event_id = decode_rows(_numbers, column("EventID"))
     is_success = event_id == SUCCESS_EVENT_ID
     rows = np.flatnonzero(is_success | (event_id == FAILURE_EVENT_ID))
     del event_id
@@ -332,7 +332,9 @@ def _bound(value: Any, name: str) -> int | None:
 # --------------------------------------------------------------------------
 # Column decoding
 # --------------------------------------------------------------------------
-def decode_rows(decode: Callable[..., Any], values: pd.Series, rows: np.ndarray) -> Any:
+def decode_rows(
+    decode: Callable[..., Any], values: pd.Series, rows: np.ndarray | None = None
+) -> Any:
     """
     Apply a column decoder to `values` at positions `rows`.
 
@@ -348,16 +350,35 @@ def decode_rows(decode: Callable[..., Any], values: pd.Series, rows: np.ndarray)
         or a :class:`TextCodes` (e.g. :func:`text_codes`).
     values : pd.Series
         The column to decode. Not modified.
-    rows : np.ndarray
-        Integer positions to decode (e.g. :attr:`Selection.rows`).
+    rows : np.ndarray, optional
+        Integer positions to decode (e.g. :attr:`Selection.rows`); None
+        decodes every row.
 
     Returns
     -------
     np.ndarray or TextCodes
         What `decode` returns, for the rows at `rows` in that order.
 
+    Raises
+    ------
+    InputDataError
+        If the column holds values that cannot be counted or compared, such
+        as lists or mappings (the message names the column).
+
     """
-    if len(rows) == len(values):
+    try:
+        return _decode_rows(decode, values, rows)
+    except TypeError as err:  # Python's own message for a list, dict or set in a cell
+        if "unhashable" not in str(err):
+            raise
+        raise InputDataError(
+            f"Column {values.name!r} must hold text, numbers or times; it holds lists or "
+            f"mappings ({err})."
+        ) from None
+
+
+def _decode_rows(decode: Callable[..., Any], values: pd.Series, rows: np.ndarray | None) -> Any:
+    if rows is None or len(rows) == len(values):
         return decode(values)
     if decode is text_codes and _is_object(values.dtype):
         return text_codes(values, rows)

@@ -325,3 +325,23 @@ def test_kql_display_spelling_agrees_with_local(kql):
         spelled[shown] = spelled.get(shown, 0) + 1
     expected = {key: max(spelled, key=spelled.get) for key, spelled in counts.items()}
     assert _shown(account_day_summary(events)) == expected
+
+
+@pytest.mark.parametrize("function", ["hunt", "user_day_summary", "account_day_summary"])
+@pytest.mark.parametrize(
+    "column", ["EventID", "LogonType", "TargetUserName", "IpAddress", "TimeGenerated"]
+)
+def test_cells_holding_lists_or_mappings_are_named(function, column):
+    """A list or dict in a raw column is an InputDataError naming it, never a TypeError."""
+    import msticnb_iforest
+    from msticnb_iforest.demo import generate_demo
+    from msticnb_iforest.errors import InputDataError
+
+    events = generate_demo(n_users=6, n_days=4, seed=3).events
+    values = events[column].astype(object).tolist()
+    values[:2] = [[1], {"a": 1}]
+    events[column] = pd.Series(values, index=events.index, dtype=object)
+    before = events.copy(deep=True)
+    with pytest.raises(InputDataError, match=f"Column '{column}' must hold text, numbers"):
+        getattr(msticnb_iforest, function)(events)
+    pd.testing.assert_frame_equal(events, before)
