@@ -659,7 +659,8 @@ def _open_text(path: Path, compressed: bool) -> Any:
 
 def _read_delimited(path: Path, delimiter: str, limits: _Limits) -> pa.Table:
     """Read CSV/TSV with every column as text."""
-    parse = pa_csv.ParseOptions(delimiter=delimiter)
+    # quoted values may hold line breaks (names do; the tool's own CSVs quote them)
+    parse = pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
     label = "TSV" if delimiter == "\t" else "CSV"
     with pa.input_stream(str(path), compression="detect") as stream:
         head = stream.read(256)
