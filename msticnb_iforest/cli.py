@@ -617,6 +617,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (AnomalousLogonsError, OSError) as err:
         print(f"{PROG}: error: {_one_line(err)}", file=sys.stderr)
         return 2
+    except MemoryError:  # the output folder is left as it was (OutputFolder)
+        print(
+            f"{PROG}: error: not enough memory for this input (the files in "
+            f"{_printable(args.out)} are unchanged); give less data (--start/--end, fewer "
+            "files) or run where more memory is available",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130

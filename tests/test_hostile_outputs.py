@@ -637,3 +637,22 @@ def test_the_tool_reads_its_own_csv_back_with_line_breaks_in_names(tmp_path, mon
     frame = back[0] if isinstance(back, tuple) else back
     assert len(frame) == len(table)
     assert {"two\nlines", "carriage\rreturn"} <= set(frame["DstUser"])
+
+
+def test_running_out_of_memory_is_one_line_and_leaves_the_folder(tmp_path, capsys, monkeypatch):
+    """A MemoryError anywhere in a run (here: building the report) is exit 2 with one line."""
+    from msticnb_iforest import report
+
+    out = tmp_path / "out"
+    assert _run("run", DEMO_CSV, "--out", out, *FAST, "-q") == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+
+    def _no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(report, "render_report", _no_memory)
+    assert _run("run", DEMO_CSV, "--out", out, *FAST, "-q") == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "not enough memory" in err[0], err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
