@@ -543,15 +543,18 @@ def _window(args: argparse.Namespace) -> tuple[Any, Any]:
 
 def _cmd_run(args: argparse.Namespace, argv: Sequence[str], progress: _Progress, folder) -> int:
     from .readers import read_tables
+    from .schema import collect_input_notes
 
     start, end = args.window
     progress(f"Reading {len(args.inputs)} file(s)")
     begin = time.perf_counter()
     limits = {"max_bytes": args.max_bytes, "max_rows": args.max_rows}
-    data, files = read_tables(args.inputs, **{k: v for k, v in limits.items() if v})
+    with collect_input_notes() as file_notes:  # e.g. what an event log held besides logons
+        data, files = read_tables(args.inputs, **{k: v for k, v in limits.items() if v})
     read_s = round(time.perf_counter() - begin, 4)
     result, figures = _hunt(data, args, progress, start, end)
     result.timings = {"read": read_s, **result.timings}
+    result.notes[:0] = [note for note in file_notes if note not in result.notes]
     window = None
     if start is not None or end is not None:
         window = {"start": start, "end": end}

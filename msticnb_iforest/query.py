@@ -423,6 +423,8 @@ def find_local_files(folders: list[Path], stem: str) -> list[Path]:
     found = []
     for folder in folders:
         for suffix in SUPPORTED_SUFFIXES:
+            if suffix == ".evtx" and stem != LOCAL_FILE_STEMS["network_logon_events"]:
+                continue  # an event log holds events, never a per-user-day table
             found.extend(sorted(folder.resolve().glob(f"**/{stem}{suffix}")))
             found.extend(sorted(folder.resolve().glob(f"**/{stem}_*{suffix}")))
     return sorted(set(found))

@@ -108,6 +108,7 @@ SUPPORTED_SUFFIXES = (
     ".json.gz",
     ".jsonl.gz",
     ".ndjson.gz",
+    ".evtx",
 )
 
 _TEXT_NAMES = {
@@ -386,6 +387,35 @@ def _suffix(path: Path) -> str | None:
     return max(matches, key=len) if matches else None
 
 
+def _read_evtx(path: Path, limits: _Limits) -> pd.DataFrame:
+    """
+    Read a Windows event log's logon records (see `msticnb_iforest.evtx`).
+
+    What the log held besides logon events, and any damaged part skipped,
+    becomes a note of the run: never silent, never an error while some
+    records could be read.
+    """
+    from .evtx import read_evtx
+    from .schema import add_input_note
+
+    frame, info = read_evtx(path, max_records=limits.max_rows)
+    if info["stopped_at_max_records"]:
+        raise InputDataError(
+            f"{path}: more than {limits.max_rows:,} event records (the max_rows limit); "
+            "raise max_rows (--max-rows) to read it."
+        )
+    for problem in info["problems"]:
+        add_input_note(problem)
+    other = info["dropped_event_ids"]
+    if other:
+        kinds = ", ".join(f"{n:,} × {event_id}" for event_id, n in other.items())
+        add_input_note(
+            f"{path}: {sum(other.values()):,} record(s) that are not logon events "
+            f"(4624/4625) were not read ({kinds})."
+        )
+    return frame
+
+
 def _read_file(path: Path, limits: _Limits) -> tuple[pd.DataFrame, str]:
     """Read one file; return the frame and the layout name."""
     suffix = _suffix(path)
@@ -403,6 +433,8 @@ def _read_file(path: Path, limits: _Limits) -> tuple[pd.DataFrame, str]:
         raise InputDataError(f"{path}: cannot open ({exc.strerror or exc}).") from exc
     if size == 0:
         raise InputDataError(f"{path}: file is empty.")
+    if suffix == ".evtx":
+        return _read_evtx(path, limits), "evtx"
     compressed = suffix.endswith(".gz")
     kind = suffix.removesuffix(".gz").lstrip(".")
     try:
