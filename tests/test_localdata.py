@@ -57,16 +57,22 @@ def test_every_readable_format_is_found_and_pickles_are_not(tmp_path):
     from msticnb_iforest.query import find_local_files
     from msticnb_iforest.readers import SUPPORTED_SUFFIXES
 
-    stem = LOCAL_FILE_STEMS["user_day_summary"]
     (tmp_path / "deep" / "er").mkdir(parents=True)
-    for suffix in SUPPORTED_SUFFIXES:
-        (tmp_path / "deep" / "er" / f"{stem}_part{suffix}").write_bytes(b"")
-    (tmp_path / f"{stem}.pkl").write_bytes(b"")
-    (tmp_path / f"{stem}.txt").write_bytes(b"")
-    found = find_local_files([tmp_path], stem)
-    names = sorted(p.name for p in found)
-    assert names == sorted(f"{stem}_part{suffix}" for suffix in SUPPORTED_SUFFIXES)
-    assert {".tsv.gz", ".ndjson.gz"} <= {suffix for suffix in SUPPORTED_SUFFIXES}
+    for stem in (LOCAL_FILE_STEMS["user_day_summary"], LOCAL_FILE_STEMS["network_logon_events"]):
+        for suffix in SUPPORTED_SUFFIXES:
+            (tmp_path / "deep" / "er" / f"{stem}_part{suffix}").write_bytes(b"")
+        (tmp_path / f"{stem}.pkl").write_bytes(b"")
+        (tmp_path / f"{stem}.txt").write_bytes(b"")
+    # an event log (.evtx) holds raw events, never a per-user-day table
+    tables = [suffix for suffix in SUPPORTED_SUFFIXES if suffix != ".evtx"]
+    for stem, suffixes in (
+        (LOCAL_FILE_STEMS["user_day_summary"], tables),
+        (LOCAL_FILE_STEMS["network_logon_events"], SUPPORTED_SUFFIXES),
+    ):
+        found = find_local_files([tmp_path], stem)
+        names = sorted(p.name for p in found)
+        assert names == sorted(f"{stem}_part{suffix}" for suffix in suffixes)
+    assert {".tsv.gz", ".ndjson.gz", ".evtx"} <= {suffix for suffix in SUPPORTED_SUFFIXES}
 
 
 def test_a_pickled_table_is_named_but_not_loaded(local_folder):
