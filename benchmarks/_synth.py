@@ -4,7 +4,7 @@ Fast synthetic inputs for the scale benchmark.
 `user_days` builds a per-user-day table shaped like the ``user_day_summary``
 query's output (string dates, UTC times, heavy-tailed counts, failure-only
 days, duplicate keys). It is vectorized and seeded: a million rows take a
-second or two. Raw events come from `msticnb_iforest.demo`.
+second or two. Raw events come from `msticnb_iforest.sources.demo`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from msticnb_iforest.account_profile import ACCOUNT_DAY_COLUMNS
+from msticnb_iforest.summarize.account_days import ACCOUNT_DAY_COLUMNS
 
 DOMAINS = np.array(["CONTOSO", "FABRIKAM", "WOODGROVE", "NORTHWIND"], dtype=object)
 START = pd.Timestamp("2024-03-01", tz="UTC")

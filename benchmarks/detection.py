@@ -6,7 +6,7 @@ Usage::
     python benchmarks/detection.py            # all enterprises, writes benchmarks/DETECTION.md
     python benchmarks/detection.py --quick    # two small enterprises, prints only
 
-Each enterprise is a labelled log from ``msticnb_iforest.demo.generate_demo``
+Each enterprise is a labelled log from ``msticnb_iforest.sources.demo.generate_demo``
 (brute force, password spray incl. dormant accounts, lateral movement, a
 service account used from a new host, brute force with random workstation
 names). Some enterprises also get *benign real-world noise* injected (see
@@ -54,10 +54,10 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score
 
-from msticnb_iforest.demo import ATTACK_KINDS, generate_demo
 from msticnb_iforest.features import DEFAULT_FEATURE_SET, get_feature_set
 from msticnb_iforest.features.baseline import FIT_ROWS, BaselineFeatures
 from msticnb_iforest.pipeline import hunt
+from msticnb_iforest.sources.demo import ATTACK_KINDS, generate_demo
 
 OUT = Path(__file__).with_name("DETECTION.md")
 #: The original notebook's per-user-day demo table (no novelty columns).

@@ -10,8 +10,8 @@ Two inputs, built in a temporary folder:
 * one file of ``--chunks`` chunks (the records chunk of the logon sample
   repeated behind one file header: a large log, no per-file costs).
 
-For each it times :func:`msticnb_iforest.evtx.read_evtx` alone, then reading
-plus stacking plus :func:`msticnb_iforest.summarize.user_day_summary` (what
+For each it times :func:`msticnb_iforest.sources.evtx.read_evtx` alone, then reading
+plus stacking plus :func:`msticnb_iforest.summarize.user_days.user_day_summary` (what
 the command line does before the model), and the parser alone (iterating
 ``records_json()`` without decoding anything) as the floor. Best of
 ``--repeat`` runs, in wall-clock and in CPU time of this process (all of it
@@ -29,8 +29,8 @@ from pathlib import Path
 import pandas as pd
 from evtx import PyEvtxParser
 
-from msticnb_iforest.evtx import read_evtx
-from msticnb_iforest.summarize import user_day_summary
+from msticnb_iforest.sources.evtx import read_evtx
+from msticnb_iforest.summarize.user_days import user_day_summary
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "evtx"
 

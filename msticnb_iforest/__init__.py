@@ -20,19 +20,20 @@ from typing import Any
 
 from ._version import VERSION
 from .errors import AnomalousLogonsError, InputDataError, ParameterError, QueryError
-from .registration import CONTAINER, INDEX_KEY, register, register_when_msticnb_loads
+from .frontends.registration import CONTAINER, INDEX_KEY, register, register_when_msticnb_loads
+from .moved import alias_moved_modules
 
 __version__ = VERSION
 
 #: Public names imported on first use, by the module that defines them.
 _LAZY = {
-    "AnomalousLogonUsers": "anomalous_logon_users",
-    "AnomalousLogonUsersResult": "anomalous_logon_users",
+    "AnomalousLogonUsers": "frontends.anomalous_logon_users",
+    "AnomalousLogonUsersResult": "frontends.anomalous_logon_users",
     "Hunt": "pipeline",
     "hunt": "pipeline",
     "make_plots": "pipeline",
-    "user_day_summary": "summarize",
-    "account_day_summary": "account_profile",
+    "user_day_summary": "summarize.user_days",
+    "account_day_summary": "summarize.account_days",
 }
 
 
@@ -49,6 +50,7 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY})
 
 
+alias_moved_modules()
 register_when_msticnb_loads()
 
 __all__ = [

@@ -1,8 +1,8 @@
 """
 Integer keys for grouping many rows without pandas groupby.
 
-Both local summarizers (`msticnb_iforest.summarize` and
-`msticnb_iforest.account_profile`) turn text columns into integer codes and
+Both local summarizers (`msticnb_iforest.summarize.user_days` and
+`msticnb_iforest.summarize.account_days`) turn text columns into integer codes and
 combine codes into one non-negative integer key per row (``day * n_accounts
 + account``, and so on). These helpers number such keys densely, find their
 distinct values and runs, and count distinct values per group, using a

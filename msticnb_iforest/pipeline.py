@@ -18,8 +18,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from . import explain, plots
-from .display import account_label
+from . import explain
 from .errors import InputDataError
 from .features import FeatureSet, get_feature_set
 from .identity import account_keys, allow_list_mask
@@ -31,12 +30,9 @@ from .params import (
     DEFAULT_RANDOM_STATE,
     check_params,
 )
-from .schema import (
-    REQUIRED_SUMMARY_COLUMNS,
-    collect_input_notes,
-    is_summary_table,
-    prepare_summary,
-)
+from .present import plots
+from .present.display import account_label
+from .schema import REQUIRED_SUMMARY_COLUMNS, collect_input_notes, is_summary_table, prepare_summary
 
 __all__ = [
     "DEFAULT_MAX_EXPLAINED",
@@ -149,7 +145,7 @@ def prepare_input(
         raise InputDataError(f"Expected a pandas DataFrame, got {type(data).__name__}.")
     if is_summary_table(data):
         return prepare_summary(data, return_dropped=True)
-    from . import summarize  # local import: raw input is the less common path
+    from .summarize import user_days as summarize  # local import: raw input is the less common path
 
     if summarize.is_raw_events(data) or data.shape == (0, 0):  # (0, 0): a query found nothing
         table, dropped = get_feature_set(feature_set).summarize_events(data)

@@ -21,7 +21,7 @@ import pytest
 from msticnb_iforest.errors import InputDataError
 from msticnb_iforest.features import FEATURE_SETS
 from msticnb_iforest.schema import MAX_COUNT, REQUIRED_SUMMARY_COLUMNS
-from msticnb_iforest.summarize import RAW_REQUIRED_COLUMNS
+from msticnb_iforest.summarize.user_days import RAW_REQUIRED_COLUMNS
 
 FEATURE_SET_NAMES = sorted(FEATURE_SETS)
 TREES = 10  # small forests: the outcome is under test here, not the scores

@@ -56,7 +56,7 @@ def run_cli(
     env: dict[str, str] | None = None,
 ) -> CappedRun:
     """
-    Run ``python -m msticnb_iforest.cli ARGS`` with an address-space and time cap.
+    Run ``python -m msticnb_iforest.frontends.cli ARGS`` with an address-space and time cap.
 
     The child imports this checkout's package (``PYTHONPATH`` is set to the
     repository root) and runs single-threaded BLAS so the cap measures the
@@ -71,7 +71,7 @@ def run_cli(
         "PYTHONIOENCODING": "utf-8",
         **(env or {}),
     }
-    command = [sys.executable, "-m", "msticnb_iforest.cli", *map(str, args)]
+    command = [sys.executable, "-m", "msticnb_iforest.frontends.cli", *map(str, args)]
     try:
         done = subprocess.run(
             command,

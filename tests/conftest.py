@@ -67,6 +67,6 @@ def table() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def events() -> pd.DataFrame:
     """A small generated company's raw SecurityEvent logon rows (every sixth row)."""
-    from msticnb_iforest.demo import generate_demo
+    from msticnb_iforest.sources.demo import generate_demo
 
     return generate_demo(n_users=6, n_days=5, seed=11).events.iloc[::6]

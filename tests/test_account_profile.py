@@ -12,17 +12,17 @@ from msticpy.data import QueryProvider
 from msticpy.data.drivers.driver_base import DriverBase, DriverProps
 from sklearn.metrics import average_precision_score
 
-from msticnb_iforest.account_profile import (
+from msticnb_iforest.identity import LOCAL_IP, LOCAL_IP_PREFIXES, NO_HOST, NO_IP
+from msticnb_iforest.pipeline import hunt
+from msticnb_iforest.schema import SUMMARY_COLUMNS
+from msticnb_iforest.sources.demo import generate_demo
+from msticnb_iforest.sources.query import ensure_queries, fetch_user_days
+from msticnb_iforest.summarize.account_days import (
     ACCOUNT_DAY_COLUMNS,
     PROFILE_COLUMNS,
     account_day_summary,
 )
-from msticnb_iforest.demo import generate_demo
-from msticnb_iforest.identity import LOCAL_IP, LOCAL_IP_PREFIXES, NO_HOST, NO_IP
-from msticnb_iforest.pipeline import hunt
-from msticnb_iforest.query import ensure_queries, fetch_user_days
-from msticnb_iforest.schema import SUMMARY_COLUMNS
-from msticnb_iforest.summarize import user_day_summary
+from msticnb_iforest.summarize.user_days import user_day_summary
 
 START = datetime(2024, 1, 1, tzinfo=timezone.utc)
 END = datetime(2024, 1, 22, tzinfo=timezone.utc)
@@ -315,7 +315,7 @@ def test_small_demo_attacks_rank_at_the_top():
 def test_notebooklet_queries_the_feature_set_query(nb_local):
     from msticpy.common.timespan import TimeSpan
 
-    from msticnb_iforest.anomalous_logon_users import _get_user_days
+    from msticnb_iforest.frontends.anomalous_logon_users import _get_user_days
 
     demo = generate_demo(20, 5, seed=2)
     provider = QueryProvider("MSSentinel", driver=ProfileDriver(demo.events))

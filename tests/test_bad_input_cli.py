@@ -14,11 +14,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from msticnb_iforest.cli import main
 from msticnb_iforest.errors import InputDataError
-from msticnb_iforest.outputs import FORMULA_STARTS, write_outputs
+from msticnb_iforest.frontends.cli import main
 from msticnb_iforest.pipeline import hunt, make_plots
-from msticnb_iforest.readers import read_tables
+from msticnb_iforest.present.outputs import FORMULA_STARTS, write_outputs
+from msticnb_iforest.sources.readers import read_tables
 
 from .bad_input_cases import (
     FEATURE_SET_NAMES,

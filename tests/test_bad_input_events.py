@@ -11,7 +11,7 @@ import pytest
 
 from msticnb_iforest.errors import ParameterError
 from msticnb_iforest.pipeline import hunt
-from msticnb_iforest.summarize import user_day_summary
+from msticnb_iforest.summarize.user_days import user_day_summary
 
 from .bad_input_cases import (
     RAW_CASES,

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from msticnb_iforest import __version__
-from msticnb_iforest.cli import main
-from msticnb_iforest.demo import generate_demo
-from msticnb_iforest.summarize import user_day_summary
+from msticnb_iforest.frontends.cli import main
+from msticnb_iforest.sources.demo import generate_demo
+from msticnb_iforest.summarize.user_days import user_day_summary
 
 from .conftest import DEMO_CSV
 

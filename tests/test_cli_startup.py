@@ -20,7 +20,7 @@ def _modules_after(argv: list[str]) -> dict:
     code = textwrap.dedent(
         f"""
         import contextlib, io, json, sys
-        from msticnb_iforest.cli import main
+        from msticnb_iforest.frontends.cli import main
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = main({argv!r})

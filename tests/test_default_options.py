@@ -8,11 +8,11 @@ import pandas as pd
 from msticpy.common.timespan import TimeSpan
 
 from msticnb_iforest import AnomalousLogonUsers
-from msticnb_iforest.account_profile import PROFILE_COLUMNS
-from msticnb_iforest.cli import main
-from msticnb_iforest.demo import generate_demo
+from msticnb_iforest.frontends.cli import main
 from msticnb_iforest.pipeline import ALLOW_LISTED
-from msticnb_iforest.query import LOCAL_FILE_STEMS, fetch_local
+from msticnb_iforest.sources.demo import generate_demo
+from msticnb_iforest.sources.query import LOCAL_FILE_STEMS, fetch_local
+from msticnb_iforest.summarize.account_days import PROFILE_COLUMNS
 
 from .conftest import DEMO_CSV
 
@@ -76,7 +76,7 @@ def test_local_table_files_are_picked_per_feature_set(local_folder):
     assert any("NovelSrcIp" in note for note in res.notes)
     # A saved account_day_summary table wins for the default feature set, not for seed.
     demo = generate_demo(30, 8, seed=6)
-    from msticnb_iforest.account_profile import account_day_summary
+    from msticnb_iforest.summarize.account_days import account_day_summary
 
     account_day_summary(demo.events).to_csv(
         folder / f"{LOCAL_FILE_STEMS['account_day_summary']}.csv", index=False

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msticnb_iforest.demo import (
+from msticnb_iforest.errors import ParameterError
+from msticnb_iforest.sources.demo import (
     ATTACK_KINDS,
     EVENT_COLUMNS,
     LABEL_COLUMNS,
@@ -18,7 +19,6 @@ from msticnb_iforest.demo import (
     generate_demo,
     iter_demo_events,
 )
-from msticnb_iforest.errors import ParameterError
 
 KEY = ["Date", "DstDomain", "DstUser"]
 STRING_COLUMNS = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from msticnb_iforest.demo import match_labels
+from msticnb_iforest.sources.demo import match_labels
 
 LABELS = pd.DataFrame(
     {

@@ -8,9 +8,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from msticnb_iforest.cli import main
-from msticnb_iforest.query import LOCAL_FILE_STEMS, find_local_files
-from msticnb_iforest.readers import read_tables
+from msticnb_iforest.frontends.cli import main
+from msticnb_iforest.sources.query import LOCAL_FILE_STEMS, find_local_files
+from msticnb_iforest.sources.readers import read_tables
 
 from .conftest import SHARED
 

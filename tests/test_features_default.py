@@ -9,11 +9,7 @@ from scipy.stats import poisson
 
 from msticnb_iforest.errors import ParameterError
 from msticnb_iforest.features import DEFAULT_FEATURE_SET, get_feature_set
-from msticnb_iforest.features.baseline import (
-    DISPERSION_FLOOR,
-    NOVELTY_PRIOR,
-    BaselineFeatures,
-)
+from msticnb_iforest.features.baseline import DISPERSION_FLOOR, NOVELTY_PRIOR, BaselineFeatures
 from msticnb_iforest.features.history import loo_quantiles, poisson_surprise
 from msticnb_iforest.pipeline import ALLOW_LISTED, hunt
 from msticnb_iforest.schema import prepare_summary

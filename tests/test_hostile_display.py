@@ -24,11 +24,12 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from msticnb_iforest import cli, pipeline
-from msticnb_iforest.display import LABEL_WIDTH, TITLE_WIDTH, account_label, safe_text
+from msticnb_iforest import pipeline
 from msticnb_iforest.errors import ParameterError
+from msticnb_iforest.frontends import cli
 from msticnb_iforest.params import MAX_PLOTS_LIMIT
 from msticnb_iforest.pipeline import hunt, make_plots
+from msticnb_iforest.present.display import LABEL_WIDTH, TITLE_WIDTH, account_label, safe_text
 
 from .capped import assert_clean_exit, run_cli
 
@@ -298,7 +299,7 @@ def test_report_shows_spoofing_characters_escaped(demo_table, tmp_path, capsys):
 
 
 def test_report_shows_a_reason_or_note_escaped(demo_table, tmp_path):
-    from msticnb_iforest.outputs import write_outputs
+    from msticnb_iforest.present.outputs import write_outputs
 
     found = hunt(demo_table, feature_set="seed")
     idx = found.outliers.index[0]

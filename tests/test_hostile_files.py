@@ -29,15 +29,16 @@ import pyarrow.parquet as pq
 import pytest
 from msticpy.common.timespan import TimeSpan
 
-from msticnb_iforest import AnomalousLogonUsers, readers
-from msticnb_iforest.cli import main
+from msticnb_iforest import AnomalousLogonUsers
 from msticnb_iforest.errors import InputDataError, ParameterError
-from msticnb_iforest.links import account_links
-from msticnb_iforest.outputs import write_outputs
+from msticnb_iforest.frontends.cli import main
 from msticnb_iforest.pipeline import hunt, make_plots
-from msticnb_iforest.readers import MAX_DEPTH, read_table, read_tables
+from msticnb_iforest.present.links import account_links
+from msticnb_iforest.present.outputs import write_outputs
 from msticnb_iforest.schema import MAX_COUNT, collect_input_notes, parse_dates, prepare_summary
-from msticnb_iforest.summarize import user_day_summary
+from msticnb_iforest.sources import readers
+from msticnb_iforest.sources.readers import MAX_DEPTH, read_table, read_tables
+from msticnb_iforest.summarize.user_days import user_day_summary
 
 from .bad_input_cases import TREES, set_cells
 from .capped import assert_clean_exit, run_cli

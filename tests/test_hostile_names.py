@@ -19,13 +19,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from msticnb_iforest.account_profile import account_day_summary
 from msticnb_iforest.identity import account_keys, allow_list_mask
 from msticnb_iforest.intkeys import sorted_codes
-from msticnb_iforest.links import account_links
 from msticnb_iforest.pipeline import hunt
-from msticnb_iforest.query import ensure_queries
-from msticnb_iforest.summarize import user_day_summary
+from msticnb_iforest.present.links import account_links
+from msticnb_iforest.sources.query import ensure_queries
+from msticnb_iforest.summarize.account_days import account_day_summary
+from msticnb_iforest.summarize.user_days import user_day_summary
 
 from .capped import assert_clean_exit, run_cli
 
@@ -334,8 +334,8 @@ def test_kql_display_spelling_agrees_with_local(kql):
 def test_cells_holding_lists_or_mappings_are_named(function, column):
     """A list or dict in a raw column is an InputDataError naming it, never a TypeError."""
     import msticnb_iforest
-    from msticnb_iforest.demo import generate_demo
     from msticnb_iforest.errors import InputDataError
+    from msticnb_iforest.sources.demo import generate_demo
 
     events = generate_demo(n_users=6, n_days=4, seed=3).events
     values = events[column].astype(object).tolist()

@@ -28,10 +28,11 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pytest
 
-from msticnb_iforest import outputs
-from msticnb_iforest.cli import main
 from msticnb_iforest.errors import ParameterError
-from msticnb_iforest.outputs import (
+from msticnb_iforest.frontends.cli import main
+from msticnb_iforest.pipeline import hunt
+from msticnb_iforest.present import outputs
+from msticnb_iforest.present.outputs import (
     FORMULA_STARTS,
     OutputBusyError,
     OutputFolder,
@@ -39,7 +40,6 @@ from msticnb_iforest.outputs import (
     csv_safe_text,
     write_outputs,
 )
-from msticnb_iforest.pipeline import hunt
 
 from .capped import DEFAULT_MEMORY_MB, REPO
 from .conftest import DEMO_CSV
@@ -446,7 +446,7 @@ def test_second_run_on_the_same_out_stops_with_one_line(previous, tmp_path, caps
 
 
 def test_failed_or_interrupted_api_write_keeps_the_previous_set(previous, monkeypatch):
-    from msticnb_iforest import report
+    from msticnb_iforest.present import report
 
     result = hunt(pd.read_csv(DEMO_CSV), feature_set="seed", n_estimators=20, shap=False)
     before = _snapshot(previous)
@@ -515,7 +515,7 @@ _CHILD = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from msticnb_iforest.cli import main
+    from msticnb_iforest.frontends.cli import main
 
     import pandas as pd
 
@@ -622,8 +622,8 @@ def test_out_that_is_a_link_to_nowhere_is_refused(tmp_path, capsys, kind):
 
 def test_the_tool_reads_its_own_csv_back_with_line_breaks_in_names(tmp_path, monkeypatch):
     """user_days.csv quotes names holding CR/LF; the CSV reader keeps them one cell."""
-    from msticnb_iforest import readers
-    from msticnb_iforest.readers import read_table
+    from msticnb_iforest.sources import readers
+    from msticnb_iforest.sources.readers import read_table
 
     monkeypatch.setattr(readers, "_BLOCK", 4096)  # many blocks: breaks may fall inside quotes
     table = pd.read_csv(DEMO_CSV)
@@ -641,7 +641,7 @@ def test_the_tool_reads_its_own_csv_back_with_line_breaks_in_names(tmp_path, mon
 
 def test_running_out_of_memory_is_one_line_and_leaves_the_folder(tmp_path, capsys, monkeypatch):
     """A MemoryError anywhere in a run (here: building the report) is exit 2 with one line."""
-    from msticnb_iforest import report
+    from msticnb_iforest.present import report
 
     out = tmp_path / "out"
     assert _run("run", DEMO_CSV, "--out", out, *FAST, "-q") == 0

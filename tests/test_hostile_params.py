@@ -23,9 +23,12 @@ import pytest
 from msticpy.common.timespan import TimeSpan
 
 from msticnb_iforest import AnomalousLogonUsers, ParameterError, params
-from msticnb_iforest.anomalous_logon_users import RUN_PARAMETERS, AnomalousLogonUsersResult
-from msticnb_iforest.cli import build_parser, main
 from msticnb_iforest.features.baseline import BaselineFeatures
+from msticnb_iforest.frontends.anomalous_logon_users import (
+    RUN_PARAMETERS,
+    AnomalousLogonUsersResult,
+)
+from msticnb_iforest.frontends.cli import build_parser, main
 from msticnb_iforest.model import fit_score, n_threads
 from msticnb_iforest.params import PARAMETERS, check_params
 from msticnb_iforest.pipeline import hunt
@@ -411,7 +414,7 @@ def test_params_module_imports_nothing_heavy():
 
 @pytest.mark.parametrize("chunk", ["1D", "30D", f"{params.MAX_SPLIT_DAYS}D"])
 def test_split_windows_at_the_last_accepted_day_do_not_overflow(chunk):
-    from msticnb_iforest.query import split_windows
+    from msticnb_iforest.sources.query import split_windows
 
     start = params.check_time("2262-01-01 10:00", "start")
     end = params.check_time(f"{params.LATEST} 23:59:59", "end")
@@ -426,7 +429,7 @@ def test_split_windows_at_the_last_accepted_day_do_not_overflow(chunk):
     [("--users", "10000000"), ("--users", "0"), ("--days", "100000"), ("--seed", "-1")],
 )
 def test_demo_size_is_bounded_before_any_work(flag, value, capsys, tmp_path):
-    from msticnb_iforest.cli import main
+    from msticnb_iforest.frontends.cli import main
 
     assert main(["demo", "--out", str(tmp_path / "o"), flag, value]) == 2
     err = capsys.readouterr().err.splitlines()
@@ -435,7 +438,7 @@ def test_demo_size_is_bounded_before_any_work(flag, value, capsys, tmp_path):
 
 
 def test_notebook_demo_size_is_checked(nb_local):
-    from msticnb_iforest import notebook_support as nbs
+    from msticnb_iforest.frontends import notebook as nbs
 
     with pytest.raises(ParameterError, match="demo_users"):
         nbs.open_data_source("demo", demo_users=10_000_000)

@@ -33,15 +33,15 @@ from msticpy.data import QueryProvider
 from msticpy.data.drivers.driver_base import DriverBase, DriverProps
 
 from msticnb_iforest import AnomalousLogonUsers
-from msticnb_iforest.account_profile import ACCOUNT_DAY_COLUMNS
-from msticnb_iforest.links import account_links
-from msticnb_iforest.query import ensure_queries, fetch_user_days, split_windows
+from msticnb_iforest.present.links import account_links
 from msticnb_iforest.schema import (
     COUNT_COLUMNS,
     EVENT_COLUMNS,
     REQUIRED_SUMMARY_COLUMNS,
     SUMMARY_COLUMNS,
 )
+from msticnb_iforest.sources.query import ensure_queries, fetch_user_days, split_windows
+from msticnb_iforest.summarize.account_days import ACCOUNT_DAY_COLUMNS
 
 from .test_query_safety import NASTY
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from msticpy.data import QueryProvider
 
-from msticnb_iforest.query import QUERY_DIR, ensure_queries, fetch_user_days, query_file_for
+from msticnb_iforest.sources.query import QUERY_DIR, ensure_queries, fetch_user_days, query_file_for
 
 from .test_split_query import CappedDriver, _events
 

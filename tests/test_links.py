@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from msticnb_iforest.errors import ParameterError
-from msticnb_iforest.links import account_links, check_table_name, kql_string
+from msticnb_iforest.present.links import account_links, check_table_name, kql_string
 
 HOSTILE = [
     "o'brien",

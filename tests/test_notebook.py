@@ -14,10 +14,10 @@ import pytest
 from msticpy.common.timespan import TimeSpan
 
 from msticnb_iforest import ParameterError
-from msticnb_iforest import notebook_support as nbs
-from msticnb_iforest.demo import generate_demo
-from msticnb_iforest.query import LOCAL_FILE_STEMS
-from msticnb_iforest.summarize import user_day_summary
+from msticnb_iforest.frontends import notebook as nbs
+from msticnb_iforest.sources.demo import generate_demo
+from msticnb_iforest.sources.query import LOCAL_FILE_STEMS
+from msticnb_iforest.summarize.user_days import user_day_summary
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "AnomalousLogonUsers.ipynb"
 DEMO_ARGS = {"demo_users": 40, "demo_days": 14, "demo_seed": 7}
@@ -155,7 +155,7 @@ def test_demo_runs_top_to_bottom_and_writes_the_cli_files(kernel_env, tmp_path):
     assert "figure(s) not drawn (silent=True)" in _stdout(executed, "trends")
 
     # Same files as the command line's demo with the same company.
-    from msticnb_iforest.cli import main
+    from msticnb_iforest.frontends.cli import main
 
     cli_out = tmp_path / "cli"
     argv = ["demo", "--users", "40", "--days", "14", "--seed", "7", "--out", str(cli_out), "-q"]

@@ -11,8 +11,8 @@ from matplotlib.figure import Figure
 from msticpy.common.timespan import TimeSpan
 
 from msticnb_iforest import AnomalousLogonUsers, QueryError
-from msticnb_iforest.anomalous_logon_users import AnomalousLogonUsersResult
-from msticnb_iforest.query import default_timespan
+from msticnb_iforest.frontends.anomalous_logon_users import AnomalousLogonUsersResult
+from msticnb_iforest.sources.query import default_timespan
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from msticnb_iforest.features import FEATURE_SETS, get_feature_set
 from msticnb_iforest.features.seed import SEED_FEATURES, seed_zscores
 from msticnb_iforest.pipeline import hunt
 from msticnb_iforest.schema import COUNT_COLUMNS, prepare_summary
-from msticnb_iforest.summarize import user_day_summary
+from msticnb_iforest.summarize.user_days import user_day_summary
 
 FAST = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 DAY0 = pd.Timestamp("2024-03-01")

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 import pytest
 from msticpy.data import QueryProvider
 
-from msticnb_iforest.query import QUERY_DIR, ensure_queries, query_file_for
 from msticnb_iforest.schema import SUMMARY_COLUMNS
+from msticnb_iforest.sources.query import QUERY_DIR, ensure_queries, query_file_for
 
 START = datetime(2024, 1, 1, tzinfo=timezone.utc)
 END = datetime(2024, 1, 22, tzinfo=timezone.utc)

@@ -14,13 +14,9 @@ import pandas as pd
 import pytest
 
 from msticnb_iforest import AnomalousLogonUsers
-from msticnb_iforest.errors import (
-    AnomalousLogonsError,
-    ParameterError,
-    QueryError,
-)
-from msticnb_iforest.links import account_links, check_table_name, kql_string
-from msticnb_iforest.query import fetch_user_days
+from msticnb_iforest.errors import AnomalousLogonsError, ParameterError, QueryError
+from msticnb_iforest.present.links import account_links, check_table_name, kql_string
+from msticnb_iforest.sources.query import fetch_user_days
 
 from .bad_input_cases import FEATURE_SET_NAMES, HOSTILE
 

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from msticnb_iforest.errors import InputDataError
-from msticnb_iforest.readers import is_text_column, read_table, read_tables
-from msticnb_iforest.summarize import user_day_summary
+from msticnb_iforest.sources.readers import is_text_column, read_table, read_tables
+from msticnb_iforest.summarize.user_days import user_day_summary
 
 SHARED = Path(__file__).parents[2] / "shared" / "data"
 

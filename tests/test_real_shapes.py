@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 from msticpy.data import QueryProvider
 
-from msticnb_iforest.account_profile import account_day_summary
 from msticnb_iforest.features.baseline import BaselineFeatures
 from msticnb_iforest.identity import (
     SOURCE_LOCAL,
@@ -22,9 +21,10 @@ from msticnb_iforest.identity import (
     normalize_ips,
 )
 from msticnb_iforest.pipeline import hunt
-from msticnb_iforest.query import ensure_queries
 from msticnb_iforest.schema import prepare_summary
-from msticnb_iforest.summarize import user_day_summary
+from msticnb_iforest.sources.query import ensure_queries
+from msticnb_iforest.summarize.account_days import account_day_summary
+from msticnb_iforest.summarize.user_days import user_day_summary
 
 from .conftest import REAL_EVENTS_CSV
 

@@ -46,7 +46,7 @@ assert len(names) == 1, names
 print("OK", cls.__module__)
 """
     )
-    assert "OK msticnb_iforest.anomalous_logon_users" in out
+    assert "OK msticnb_iforest.frontends.anomalous_logon_users" in out
 
 
 def test_import_is_light_and_names_are_public():
@@ -57,8 +57,8 @@ import msticnb_iforest
 heavy = [m for m in ("msticnb", "msticpy", "pandas", "sklearn", "shap") if m in sys.modules]
 assert not heavy, heavy
 from msticnb_iforest import account_day_summary, hunt, user_day_summary
-from msticnb_iforest.account_profile import account_day_summary as profile
-from msticnb_iforest.summarize import user_day_summary as summary
+from msticnb_iforest.summarize.account_days import account_day_summary as profile
+from msticnb_iforest.summarize.user_days import user_day_summary as summary
 assert user_day_summary is summary and account_day_summary is profile
 print("OK", sorted(set(msticnb_iforest.__all__) - set(dir(msticnb_iforest))))
 """

@@ -12,8 +12,8 @@ import matplotlib.image as mpimg
 import pandas as pd
 import pytest
 
-from msticnb_iforest.outputs import jsonable, outlier_table, write_outputs
 from msticnb_iforest.pipeline import hunt
+from msticnb_iforest.present.outputs import jsonable, outlier_table, write_outputs
 
 SCRIPT_USER = "<script>alert(1)</script>"
 QUOTED_DOMAIN = "CON\"TO'SO&<b>"
@@ -228,6 +228,6 @@ def test_jsonable_converts_numpy_and_pandas():
 
 def test_report_table_shows_exactly_the_explained_outliers_by_default():
     from msticnb_iforest.pipeline import DEFAULT_MAX_EXPLAINED
-    from msticnb_iforest.report import MAX_TABLE_ROWS
+    from msticnb_iforest.present.report import MAX_TABLE_ROWS
 
     assert MAX_TABLE_ROWS == DEFAULT_MAX_EXPLAINED

@@ -23,8 +23,8 @@ from msticpy.data import QueryProvider
 from msticpy.data.drivers.driver_base import DriverBase, DriverProps
 
 from msticnb_iforest.errors import ParameterError, QueryError
-from msticnb_iforest.query import ensure_queries, fetch_user_days, split_windows
 from msticnb_iforest.schema import SUMMARY_COLUMNS
+from msticnb_iforest.sources.query import ensure_queries, fetch_user_days, split_windows
 
 CAP = 150  # rows per query; 30 accounts x 9.4 days is about 280 rows
 KEYS = ["Date", "DstDomain", "DstUser", "LogonTypeName"]

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from msticnb_iforest.errors import InputDataError, ParameterError
-from msticnb_iforest.readers import read_table
 from msticnb_iforest.schema import SUMMARY_COLUMNS, prepare_summary
-from msticnb_iforest.summarize import (
+from msticnb_iforest.sources.readers import read_table
+from msticnb_iforest.summarize.user_days import (
     DROP_REASONS,
     RAW_REQUIRED_COLUMNS,
     filter_network_logons,

@@ -65,7 +65,7 @@ class FeatureSet:
         Returns the table and the number of events dropped by the filters,
         per reason. The default is the ``user_day_summary`` table.
         """
-        from ..summarize import user_day_summary
+        from ..summarize.user_days import user_day_summary
 
         return user_day_summary(events, start=start, end=end, return_dropped=True)
 

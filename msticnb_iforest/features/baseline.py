@@ -235,7 +235,7 @@ class BaselineFeatures(FeatureSet):
         self, events: pd.DataFrame, *, start: object = None, end: object = None
     ) -> tuple[pd.DataFrame, dict[str, int]]:
         """Profile raw events per account and day (`account_profile.account_day_summary`)."""
-        from ..account_profile import account_day_summary
+        from ..summarize.account_days import account_day_summary
 
         return account_day_summary(events, start=start, end=end, return_dropped=True)
 

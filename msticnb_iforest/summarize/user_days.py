@@ -7,7 +7,7 @@ table the ``AnomalousLogons.user_day_summary`` query returns, so files of
 raw events can be hunted without a workspace. :func:`filter_network_logons`
 applies only the filters, like ``AnomalousLogons.network_logon_events``.
 The filters and the reading of columns (case rules, numbers given as text,
-missing text, time formats) live in `msticnb_iforest.events`.
+missing text, time formats) live in `msticnb_iforest.summarize.events`.
 
 How the query's aggregation is reproduced
 -----------------------------------------
@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..intkeys import dense_codes, distinct_per_group, sorted_codes
+from ..schema import EVENT_COLUMNS, SUMMARY_COLUMNS
 from .events import (
     DROP_REASONS,
     FAILURE_EVENT_ID,
@@ -50,8 +52,6 @@ from .events import (
     select_network_logons,
     text_codes,
 )
-from .intkeys import dense_codes, distinct_per_group, sorted_codes
-from .schema import EVENT_COLUMNS, SUMMARY_COLUMNS
 
 __all__ = [
     "DROP_REASONS",

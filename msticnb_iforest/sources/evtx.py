@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .errors import InputDataError, ParameterError
+from ..errors import InputDataError, ParameterError
 
 __all__ = ["EVTX_COLUMNS", "LOGON_TYPE_NAMES", "read_evtx"]
 
@@ -188,8 +188,8 @@ def read_evtx(
 
     Examples
     --------
-    >>> from msticnb_iforest.evtx import read_evtx
-    >>> from msticnb_iforest.summarize import user_day_summary
+    >>> from msticnb_iforest.sources.evtx import read_evtx
+    >>> from msticnb_iforest.summarize.user_days import user_day_summary
     >>> events, info = read_evtx("LM_WMI_4624_4688_TargetHost.evtx")  # doctest: +SKIP
     >>> len(events), info["dropped_event_ids"], info["problems"]  # doctest: +SKIP
     (6, {4688: 2}, [])

@@ -70,8 +70,8 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
-from .errors import InputDataError, ParameterError
-from .schema import COUNT_COLUMNS, MISSING_WORDS
+from ..errors import InputDataError, ParameterError
+from ..schema import COUNT_COLUMNS, MISSING_WORDS
 
 __all__ = [
     "MAX_BYTES",
@@ -340,8 +340,8 @@ def _shown(value: object) -> str:
 
 def _table_kind(frame: pd.DataFrame) -> str:
     """Name the kind of logon table `frame` is, by its columns."""
-    from .schema import is_summary_table
-    from .summarize import is_raw_events
+    from ..schema import is_summary_table
+    from ..summarize.user_days import is_raw_events
 
     if is_summary_table(frame):
         return "a per-user-day summary"
@@ -389,14 +389,14 @@ def _suffix(path: Path) -> str | None:
 
 def _read_evtx(path: Path, limits: _Limits) -> pd.DataFrame:
     """
-    Read a Windows event log's logon records (see `msticnb_iforest.evtx`).
+    Read a Windows event log's logon records (see `msticnb_iforest.sources.evtx`).
 
     What the log held besides logon events, and any damaged part skipped,
     becomes a note of the run: never silent, never an error while some
     records could be read.
     """
+    from ..schema import add_input_note
     from .evtx import read_evtx
-    from .schema import add_input_note
 
     frame, info = read_evtx(path, max_records=limits.max_rows)
     if info["stopped_at_max_records"]:

@@ -68,8 +68,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError
-from .schema import EVENT_COLUMNS
+from ..errors import ParameterError
+from ..schema import EVENT_COLUMNS
 
 __all__ = [
     "ATTACK_KINDS",

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError, QueryError
-from .links import check_table_name
+from ..errors import ParameterError, QueryError
+from ..present.links import check_table_name
 
 __all__ = [
     "LOCAL_FILE_STEMS",
@@ -246,7 +246,7 @@ def _note_full_chunks(
     """Note chunks whose row count reached the limit (their rows may be cut off)."""
     if "Date" not in rows.columns:
         return
-    from .schema import parse_dates
+    from ..schema import parse_dates
 
     days = parse_dates(rows["Date"]).to_numpy()
     starts = np.array([lo.tz_localize(None).normalize().to_datetime64() for lo, _ in windows])
@@ -402,7 +402,7 @@ def find_local_files(folders: list[Path], stem: str) -> list[Path]:
 
     Matches ``<stem><ext>`` and ``<stem>_<anything><ext>`` (split exports)
     at any depth, where ``<ext>`` is one the readers understand
-    (`msticnb_iforest.readers.SUPPORTED_SUFFIXES`). Pickle files are not
+    (`msticnb_iforest.sources.readers.SUPPORTED_SUFFIXES`). Pickle files are not
     read: loading one can run code.
 
     Parameters
@@ -458,9 +458,9 @@ def fetch_local(
         If neither file is in the folders.
 
     """
-    from .features import get_feature_set
+    from ..features import get_feature_set
+    from ..schema import parse_dates
     from .readers import read_tables
-    from .schema import parse_dates
 
     fset = get_feature_set(feature_set)
     folders = _local_paths(qry_prov)

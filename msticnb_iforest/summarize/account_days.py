@@ -56,8 +56,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .events import DROP_REASONS, decode_rows, select_network_logons, text_codes
-from .identity import (
+from ..identity import (
     SOURCE_LOCAL,
     SOURCE_NONE,
     SOURCE_REAL,
@@ -68,8 +67,9 @@ from .identity import (
     normalize_ips,
     split_accounts,
 )
-from .intkeys import dense_codes, distinct_per_group, runs, sorted_codes, sorted_unique
-from .schema import SUMMARY_COLUMNS
+from ..intkeys import dense_codes, distinct_per_group, runs, sorted_codes, sorted_unique
+from ..schema import SUMMARY_COLUMNS
+from .events import DROP_REASONS, decode_rows, select_network_logons, text_codes
 
 __all__ = ["ACCOUNT_DAY_COLUMNS", "PROFILE_COLUMNS", "account_day_summary"]
 
@@ -125,7 +125,7 @@ def account_day_summary(
     ----------
     events : pd.DataFrame
         Raw ``SecurityEvent`` logon rows (see
-        `msticnb_iforest.summarize.filter_network_logons`). Not modified.
+        `msticnb_iforest.summarize.user_days.filter_network_logons`). Not modified.
     start, end : datetime-like, optional
         Inclusive bounds on ``TimeGenerated`` (naive values are UTC). The
         window is also the history novelty is measured against.
@@ -137,7 +137,7 @@ def account_day_summary(
     pd.DataFrame or tuple of (pd.DataFrame, dict)
         `ACCOUNT_DAY_COLUMNS`, one row per (Date, DstDomain, DstUser,
         LogonTypeName) sorted by those keys. The ``user_day_summary``
-        columns equal `msticnb_iforest.summarize.user_day_summary`'s.
+        columns equal `msticnb_iforest.summarize.user_days.user_day_summary`'s.
 
     Raises
     ------

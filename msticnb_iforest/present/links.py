@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pandas as pd
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 __all__ = ["account_links", "check_table_name", "kql_string", "pivot_window"]
 

@@ -36,7 +36,7 @@ CONTAINER = "custom"
 INDEX_KEY = f"nblts.{CONTAINER}.AnomalousLogonUsers"
 
 #: The module that defines (and on import registers) the notebooklet.
-NOTEBOOKLET_MODULE = "msticnb_iforest.anomalous_logon_users"
+NOTEBOOKLET_MODULE = "msticnb_iforest.frontends.anomalous_logon_users"
 
 
 def register(cls: type | None = None) -> type:

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._version import VERSION
+from .._version import VERSION
 
 __all__ = [
     "FORMULA_STARTS",
@@ -586,7 +586,7 @@ class OutputFolder:
 
     def __init__(self, out_dir: str | Path):
         if isinstance(out_dir, str) and not out_dir.strip():
-            from .errors import ParameterError
+            from ..errors import ParameterError
 
             raise ParameterError(f"The output folder must be named, got {out_dir!r}.")
         self.path = Path(out_dir)
@@ -985,7 +985,7 @@ def write_outputs(
     info = dict(run_info or {})
     if figures is None:
         if info.get("plot_cap") is None and not hasattr(result, "outlier_plots"):
-            from .pipeline import DEFAULT_MAX_PLOTS
+            from ..pipeline import DEFAULT_MAX_PLOTS
 
             info["plot_cap"] = DEFAULT_MAX_PLOTS
         figures = _figures_of(result, info.get("plot_cap"))
@@ -1024,7 +1024,7 @@ def _figures_of(result: Any, max_plots: int | None) -> dict[str, Any]:
             "score_histogram": getattr(result, "score_histogram", None),
             "plot_cap": getattr(result, "plot_note", "") or "",
         }
-    from .pipeline import DEFAULT_MAX_PLOTS, make_plots
+    from ..pipeline import DEFAULT_MAX_PLOTS, make_plots
 
     cap = DEFAULT_MAX_PLOTS if max_plots is None else int(max_plots)
     return make_plots(result, histogram=True, max_plots=cap)

@@ -22,10 +22,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._version import VERSION
-from .display import safe_text
-from .errors import ParameterError
-from .params import (
+from .._version import VERSION
+from ..errors import ParameterError
+from ..params import (
     DEFAULT_FEATURE_SET,
     MAX_DEMO_DAYS,
     MAX_DEMO_USERS,
@@ -39,6 +38,7 @@ from .params import (
     default,
     short_repr,
 )
+from ..present.display import safe_text
 
 __all__ = ["main"]
 
@@ -131,8 +131,8 @@ def _out_folder(text: str) -> str:
 
 
 def _size(text: str) -> int:
-    from .errors import ParameterError
-    from .readers import parse_size
+    from ..errors import ParameterError
+    from ..sources.readers import parse_size
 
     try:
         return parse_size(text)
@@ -373,9 +373,9 @@ def _window_table(
     data, start, end, timings: dict[str, float], progress: _Progress, feature_set=None
 ):
     """Make a per-user-day table from `data`, keeping the window; return it and drops."""
-    from . import summarize
-    from .features import get_feature_set
-    from .schema import is_summary_table, prepare_summary
+    from ..features import get_feature_set
+    from ..schema import is_summary_table, prepare_summary
+    from ..summarize import user_days as summarize
 
     if is_summary_table(data):
         if start is None and end is None:
@@ -399,8 +399,8 @@ def _window_table(
 
 def _hunt(data, args: argparse.Namespace, progress: _Progress, start=None, end=None):
     """Run the hunt and draw the plots; return (Hunt, figures)."""
-    from .pipeline import hunt, make_plots
-    from .schema import collect_input_notes
+    from ..pipeline import hunt, make_plots
+    from ..schema import collect_input_notes
 
     timings: dict[str, float] = {}
     with collect_input_notes() as read_notes:
@@ -450,7 +450,7 @@ def _check_out(folder: str) -> None:
 
 def _write(result, figures, args, info, progress: _Progress, folder, tables=None):
     """Write the outputs (and `tables`: key -> (file name, frame)) and publish them."""
-    from .outputs import write_outputs
+    from ..present.outputs import write_outputs
 
     progress(f"Writing outputs to {_printable(args.out)}")
     paths = write_outputs(result, folder, figures=figures, run_info=info, started=progress.started)
@@ -505,7 +505,7 @@ def _counts_text(counts: dict[str, int]) -> str:
 def _cmd_demo(args: argparse.Namespace, argv: Sequence[str], progress: _Progress, folder) -> int:
     import pandas as pd
 
-    from .demo import generate_demo, match_labels
+    from ..sources.demo import generate_demo, match_labels
 
     progress(f"Generating demo logons: {args.users} users, {args.days} days, seed {args.seed}")
     begin = time.perf_counter()
@@ -542,8 +542,8 @@ def _window(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def _cmd_run(args: argparse.Namespace, argv: Sequence[str], progress: _Progress, folder) -> int:
-    from .readers import read_tables
-    from .schema import collect_input_notes
+    from ..schema import collect_input_notes
+    from ..sources.readers import read_tables
 
     start, end = args.window
     progress(f"Reading {len(args.inputs)} file(s)")
@@ -606,8 +606,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import matplotlib
 
-    from .errors import AnomalousLogonsError
-    from .outputs import OutputFolder
+    from ..errors import AnomalousLogonsError
+    from ..present.outputs import OutputFolder
 
     if "matplotlib.pyplot" not in sys.modules:
         matplotlib.use("Agg")

@@ -5,7 +5,7 @@ Filter raw logon events and decode their columns to integer codes.
 ``AnomalousLogons.network_logon_events`` query to raw ``SecurityEvent`` rows
 and returns the kept row positions with the columns the filters needed
 already decoded (a :class:`Selection`). Both local summaries
-(`msticnb_iforest.summarize` and `msticnb_iforest.account_profile`) start
+(`msticnb_iforest.summarize.user_days` and `msticnb_iforest.summarize.account_days`) start
 from it and decode further columns on the kept rows with
 :func:`decode_rows` and :func:`text_codes`.
 
@@ -42,8 +42,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import InputDataError, ParameterError
-from .schema import numeric_dates_month_first
+from ..errors import InputDataError, ParameterError
+from ..schema import numeric_dates_month_first
 
 __all__ = [
     "DROP_REASONS",

@@ -22,10 +22,10 @@ from typing import Any
 import pandas as pd
 from msticpy.common.timespan import TimeSpan
 
-from .demo import generate_demo, match_labels
-from .errors import ParameterError, QueryError
-from .params import DEFAULT_DEMO_DAYS, DEFAULT_DEMO_SEED, DEFAULT_DEMO_USERS, check_params
-from .query import DEFAULT_DAYS, LOCAL_FILE_STEMS, default_timespan, find_local_files
+from ..errors import ParameterError, QueryError
+from ..params import DEFAULT_DEMO_DAYS, DEFAULT_DEMO_SEED, DEFAULT_DEMO_USERS, check_params
+from ..sources.demo import generate_demo, match_labels
+from ..sources.query import DEFAULT_DAYS, LOCAL_FILE_STEMS, default_timespan, find_local_files
 
 __all__ = [
     "DEMO",
@@ -217,7 +217,7 @@ def _init_msticnb(query_provider: Any = None, **kwargs: Any) -> Any:
     import msticnb as nb
     from msticnb.common import MsticnbError
 
-    from . import register
+    from .. import register
 
     with warnings.catch_warnings():
         # msticnb warns about its own notebooklets whose optional packages are missing
@@ -393,7 +393,7 @@ def outlier_overview(result: Any, limit: int | None = None) -> pd.DataFrame:
         Date, DstDomain, DstUser, score, reason (from outliers.csv's table).
 
     """
-    from .outputs import outlier_table
+    from ..present.outputs import outlier_table
 
     table = outlier_table(result)
     columns = [col for col in ("Date", "DstDomain", "DstUser", "score", "reason") if col in table]
@@ -497,7 +497,7 @@ def _raw_events(source: DataSource) -> pd.DataFrame | None:
         return source.demo.events
     if source.folder is None:
         return None
-    from .readers import read_tables
+    from ..sources.readers import read_tables
 
     files = find_local_files([source.folder], LOCAL_FILE_STEMS["network_logon_events"])
     if not files:
@@ -531,7 +531,7 @@ def account_events(
         the source has no raw events (only a per-user-day table).
 
     """
-    from .summarize import filter_network_logons
+    from ..summarize.user_days import filter_network_logons
 
     events = _raw_events(source)
     if events is None:
@@ -598,7 +598,7 @@ def write_notebook_outputs(
         Paths of the files written, by kind.
 
     """
-    from .outputs import OutputFolder, write_outputs
+    from ..present.outputs import OutputFolder, write_outputs
 
     start, end = (pd.Timestamp(t) for t in (source.timespan.start, source.timespan.end))
     info: dict[str, Any] = {

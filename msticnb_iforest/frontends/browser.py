@@ -15,9 +15,9 @@ from typing import Any
 import ipywidgets as widgets
 from IPython.display import display
 
-from . import plots
-from .display import account_label, safe_text
-from .pipeline import trend_figure
+from ..pipeline import trend_figure
+from ..present import plots
+from ..present.display import account_label, safe_text
 
 __all__ = ["OutlierBrowser"]
 

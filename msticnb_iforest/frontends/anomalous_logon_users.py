@@ -23,15 +23,15 @@ from msticnb.common import nb_display, nb_markdown, set_text
 from msticnb.notebooklet import NBMetadata, Notebooklet, NotebookletResult
 from msticpy.common.timespan import TimeSpan
 
-from ._version import VERSION
-from .errors import AnomalousLogonsError, ParameterError, QueryError
-from .features import get_feature_set
-from .links import account_links, kql_string, pivot_window
-from .params import DEFAULT_MAX_PLOTS, PARAMETERS, check_params, check_time, short_repr
-from .pipeline import Hunt, account_mask, hunt, make_plots
-from .query import default_timespan, ensure_queries, fetch_local, fetch_user_days
+from .._version import VERSION
+from ..errors import AnomalousLogonsError, ParameterError, QueryError
+from ..features import get_feature_set
+from ..params import DEFAULT_MAX_PLOTS, PARAMETERS, check_params, check_time, short_repr
+from ..pipeline import Hunt, account_mask, hunt, make_plots
+from ..present.links import account_links, kql_string, pivot_window
+from ..schema import collect_input_notes
+from ..sources.query import default_timespan, ensure_queries, fetch_local, fetch_user_days
 from .registration import register
-from .schema import collect_input_notes
 
 __version__ = VERSION
 __all__ = ["AnomalousLogonUsers", "AnomalousLogonUsersResult"]

@@ -1,0 +1,72 @@
+"""
+Old module names, kept working after the package was laid out by stage.
+
+Until version 0.x every module sat directly under ``msticnb_iforest``;
+``import msticnb_iforest.notebook_support`` and ``from msticnb_iforest.demo
+import generate_demo`` are in notebooks that users keep. `MOVED` maps each
+old name to its module now, and `alias_moved_modules` lets the import system
+find a module under its old name. The module found is the same object as
+under the new name, so patching either name patches both.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.util
+import sys
+from types import ModuleType
+from typing import Any
+
+_PACKAGE = __name__.rsplit(".", 1)[0]
+
+#: Old module name (under the package) -> where it lives now.
+MOVED = {
+    "account_profile": "summarize.account_days",
+    "anomalous_logon_users": "frontends.anomalous_logon_users",
+    "browser": "frontends.browser",
+    "cli": "frontends.cli",
+    "demo": "sources.demo",
+    "display": "present.display",
+    "events": "summarize.events",
+    "evtx": "sources.evtx",
+    "links": "present.links",
+    "notebook_support": "frontends.notebook",
+    "outputs": "present.outputs",
+    "plots": "present.plots",
+    "query": "sources.query",
+    "readers": "sources.readers",
+    "registration": "frontends.registration",
+    "report": "present.report",
+}
+
+
+class _AliasLoader(importlib.abc.Loader):
+    """Load an old name by importing the new one and reusing its module."""
+
+    def __init__(self, target: str):
+        self._target = target
+
+    def create_module(self, spec: Any) -> ModuleType:
+        return importlib.import_module(self._target)
+
+    def exec_module(self, module: ModuleType) -> None:
+        """Nothing to run: the module was executed under its new name."""
+
+
+class _AliasFinder(importlib.abc.MetaPathFinder):
+    """Find ``msticnb_iforest.<old name>`` for every name in `MOVED`."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        prefix, _, old = fullname.rpartition(".")
+        if prefix != _PACKAGE or old not in MOVED:
+            return None
+        new = f"{_PACKAGE}.{MOVED[old]}"
+        spec = importlib.util.spec_from_loader(fullname, _AliasLoader(new))
+        return spec
+
+
+def alias_moved_modules() -> None:
+    """Let the old module names import (once per process)."""
+    if not any(isinstance(finder, _AliasFinder) for finder in sys.meta_path):
+        sys.meta_path.append(_AliasFinder())
