@@ -392,7 +392,9 @@ def _timestamp(value: Any) -> Any:
     stamp = pd.Timestamp(value.strip() if isinstance(value, str) else value)
     if pd.isna(stamp):
         raise ValueError
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    from .schema import utc
+
+    stamp = utc(stamp)
     first = pd.Timestamp(EARLIEST, tz="UTC")
     last = pd.Timestamp(LATEST, tz="UTC") + pd.Timedelta(days=1)
     if not first <= stamp < last:

@@ -111,8 +111,39 @@ REQUIRED_SUMMARY_COLUMNS = [
     "SrcIpSuccessfulAccess",
 ]
 
-# Exports from the Log Analytics portal append the time zone to time columns.
-_EXPORT_SUFFIX = re.compile(r"\s*\[(UTC|Local Time)\]$")
+#: The one logon type hunted, spelled as SecurityEvent's ``LogonTypeName``.
+NETWORK_LOGON = "3 - Network"
+
+#: What the Log Analytics portal appends to the names of exported time columns.
+EXPORT_SUFFIX = re.compile(r"\s*\[(UTC|Local Time)\]$")
+
+
+def utc(stamp: pd.Timestamp) -> pd.Timestamp:
+    """
+    Return a time as UTC-aware: a naive time is taken to be UTC already.
+
+    Examples
+    --------
+    >>> utc(pd.Timestamp("2024-05-01 10:00"))
+    Timestamp('2024-05-01 10:00:00+0000', tz='UTC')
+    >>> utc(pd.Timestamp("2024-05-01 12:00+02:00"))
+    Timestamp('2024-05-01 10:00:00+0000', tz='UTC')
+
+    """
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def utc_naive(stamp: pd.Timestamp) -> pd.Timestamp:
+    """
+    Return a time as naive UTC wall time (how ``Date`` columns are compared).
+
+    Examples
+    --------
+    >>> utc_naive(pd.Timestamp("2024-05-01 12:00+02:00"))
+    Timestamp('2024-05-01 10:00:00')
+
+    """
+    return stamp if stamp.tzinfo is None else stamp.tz_convert("UTC").tz_localize(None)
 
 
 # Notes that reading values produces (e.g. an assumed day/month order), for
@@ -156,7 +187,7 @@ def _example(value: object, width: int = 60) -> str:
 def _clean_name(name: object) -> str:
     """Strip a BOM, spaces and an export time-zone suffix from a column name."""
     text = str(name).replace("\ufeff", "").strip()
-    return _EXPORT_SUFFIX.sub("", text)
+    return EXPORT_SUFFIX.sub("", text)
 
 
 def is_summary_table(data: pd.DataFrame) -> bool:
@@ -337,9 +368,7 @@ def _to_utc_naive(value: object) -> pd.Timestamp | None:
             return None
     if stamp is pd.NaT:
         return pd.NaT
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp
+    return utc_naive(stamp)
 
 
 def _coerce_counts(table: pd.DataFrame) -> None:
@@ -522,6 +551,6 @@ def prepare_summary(
     for col in ACCOUNT_KEYS:
         table[col] = _account_text(table[col])
     if "LogonTypeName" not in table.columns:
-        table["LogonTypeName"] = "3 - Network"
+        table["LogonTypeName"] = NETWORK_LOGON
     _coerce_counts(table)
     return (table, dropped) if return_dropped else table

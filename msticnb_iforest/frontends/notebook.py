@@ -24,6 +24,7 @@ from msticpy.common.timespan import TimeSpan
 
 from ..errors import ParameterError, QueryError
 from ..params import DEFAULT_DEMO_DAYS, DEFAULT_DEMO_SEED, DEFAULT_DEMO_USERS, check_params
+from ..schema import utc
 from ..sources.demo import generate_demo, match_labels
 from ..sources.query import DEFAULT_DAYS, LOCAL_FILE_STEMS, default_timespan, find_local_files
 
@@ -124,7 +125,7 @@ def _parse_time(value: Any, name: str, *, end: bool = False) -> pd.Timestamp | N
         stamp = pd.NaT
     if pd.isna(stamp):
         raise ParameterError(f"{name} must be a date or time such as 2024-03-01, got {value!r}.")
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    stamp = utc(stamp)
     if end and isinstance(value, str) and re.fullmatch(r"\s*\d{4}-\d{1,2}-\d{1,2}\s*", value):
         stamp = stamp + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
     return stamp
@@ -537,7 +538,7 @@ def account_events(
     if events is None:
         return None
     day = pd.Timestamp(row["Date"]).normalize()
-    day = day.tz_localize("UTC") if day.tzinfo is None else day.tz_convert("UTC")
+    day = utc(day)
     kept, _ = filter_network_logons(
         events, start=day, end=day + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
     )

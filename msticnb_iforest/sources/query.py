@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..errors import ParameterError, QueryError
 from ..present.links import check_table_name
+from ..schema import utc
 
 __all__ = [
     "LOCAL_FILE_STEMS",
@@ -109,7 +110,7 @@ def _check_split(split_query_by: str | None) -> pd.Timedelta | None:
 
 def _utc(value: datetime) -> pd.Timestamp:
     stamp = pd.Timestamp(value)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return utc(stamp)
 
 
 def split_windows(

@@ -71,7 +71,7 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from ..errors import InputDataError, ParameterError
-from ..schema import COUNT_COLUMNS, MISSING_WORDS
+from ..schema import COUNT_COLUMNS, EXPORT_SUFFIX, MISSING_WORDS
 
 __all__ = [
     "MAX_BYTES",
@@ -130,7 +130,6 @@ _TEXT_NAMES = {
 _NUMBER_NAMES = {*COUNT_COLUMNS, "ActiveMilliseconds", "EventID", "LogonType"}
 _TEXT_SUFFIXES = ("Name", "Domain", "User", "Sid", "Address", "Account", "Computer", "Host", "Guid")
 _TIME_NAME = re.compile(r"TimeGenerated(\s*\[UTC\])?$")
-_EXPORT_SUFFIX = re.compile(r"\s*\[(UTC|Local Time)\]$")
 _READ_ERRORS = (
     pa.ArrowException,
     OSError,
@@ -152,7 +151,7 @@ def is_text_column(name: object) -> bool:
     True for account, host, domain, address, status and logon-type-name
     columns of ``SecurityEvent`` and of the per-user-day summary.
     """
-    clean = _EXPORT_SUFFIX.sub("", str(name).replace("\ufeff", "").strip())
+    clean = EXPORT_SUFFIX.sub("", str(name).replace("\ufeff", "").strip())
     if clean in _NUMBER_NAMES:
         return False
     return clean in _TEXT_NAMES or clean.endswith(_TEXT_SUFFIXES)

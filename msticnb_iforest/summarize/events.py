@@ -43,7 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InputDataError, ParameterError
-from ..schema import numeric_dates_month_first
+from ..schema import EXPORT_SUFFIX, numeric_dates_month_first, utc
 
 __all__ = [
     "DROP_REASONS",
@@ -91,7 +91,6 @@ SUCCESS_EVENT_ID, FAILURE_EVENT_ID = 4624, 4625
 _NAT = np.iinfo(np.int64).min
 
 
-_EXPORT_SUFFIX = re.compile(r"\s*\[(UTC|Local Time)\]$")
 # ISO 8601 forms pyarrow reads, with and without a zone designator.
 _ISO_ZONED = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)$"
 _ISO_NAIVE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?$"
@@ -298,7 +297,7 @@ def select_network_logons(events: pd.DataFrame, start: Any, end: Any) -> Selecti
 
 def _clean_name(name: object) -> str:
     """Strip a BOM, spaces and a portal time-zone suffix from a column name."""
-    return _EXPORT_SUFFIX.sub("", str(name).replace("\ufeff", "").strip())
+    return EXPORT_SUFFIX.sub("", str(name).replace("\ufeff", "").strip())
 
 
 def _column_lookup(events: pd.DataFrame) -> dict[str, Hashable]:
@@ -322,7 +321,7 @@ def _bound(value: Any, name: str) -> int | None:
         raise ParameterError(f"{name} must be a date/time, got {value!r}.") from exc
     if stamp is pd.NaT:
         raise ParameterError(f"{name} must be a date/time, got {value!r}.")
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    stamp = utc(stamp)
     try:
         return int(stamp.as_unit("ns").value)
     except (OverflowError, ValueError) as exc:
@@ -707,7 +706,7 @@ def _parse_one(value: object) -> int:
         stamp = pd.Timestamp(value)
         if stamp is pd.NaT:
             return _NAT
-        stamp = stamp.tz_convert("UTC") if stamp.tzinfo is not None else stamp.tz_localize("UTC")
+        stamp = utc(stamp)
         return int(stamp.as_unit("ns").value)
     except (TypeError, ValueError, OverflowError):
         return _NAT
