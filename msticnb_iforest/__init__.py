@@ -31,7 +31,7 @@ _LAZY = {
     "AnomalousLogonUsersResult": "frontends.anomalous_logon_users",
     "Hunt": "pipeline",
     "hunt": "pipeline",
-    "make_plots": "pipeline",
+    "make_plots": "present.figures",
     "user_day_summary": "summarize.user_days",
     "account_day_summary": "summarize.account_days",
 }

@@ -48,6 +48,7 @@ import pandas as pd
 from .errors import ParameterError
 
 __all__ = [
+    "account_mask",
     "LOCAL_IP_PREFIXES",
     "NO_HOST",
     "NO_IP",
@@ -357,3 +358,53 @@ def allow_list_mask(table: pd.DataFrame, allow_accounts: str | Iterable[str] | N
         hits |= match
     mask[:] = hits[codes]
     return mask
+
+
+def account_mask(table: pd.DataFrame, account: str) -> pd.Series:
+    r"""
+    Select the rows of one account, case-insensitively.
+
+    `account` may be ``user``, ``DOMAIN\\user`` or ``user@domain``.
+    """
+    return _display_mask(table, account) | _key_mask(table, account)
+
+
+def _display_mask(table: pd.DataFrame, account: str) -> pd.Series:
+    text = str(account).strip().casefold()
+    if "\\" in text:
+        dom, usr = text.split("\\", 1)
+        return _folded_equals(table["DstUser"], usr) & _folded_equals(table["DstDomain"], dom)
+    if "@" in text:
+        usr, dom = text.split("@", 1)
+        return _folded_equals(table["DstUser"], usr) & _folded_equals(
+            table["DstDomain"], dom.split(".")[0], first_label=True
+        )
+    return _folded_equals(table["DstUser"], text)
+
+
+def _key_mask(table: pd.DataFrame, account: str) -> pd.Series:
+    """Match the canonical AccountKey (any spelling of the account), when present."""
+    if "AccountKey" not in table.columns:
+        return pd.Series(False, index=table.index)
+    wanted = str(account_keys([str(account)], [""])[0])
+    codes, uniques = pd.factorize(table["AccountKey"].astype(str))
+    keys = pd.Series(uniques, dtype=object)
+    if wanted.startswith("\\"):  # no domain given: any domain with this user
+        hits = keys.str.split("\\", n=1).str[-1] == wanted[1:]
+    else:
+        hits = keys == wanted
+    return pd.Series(hits.to_numpy()[codes], index=table.index) & (codes >= 0)
+
+
+def _folded_equals(values: pd.Series, target: str, first_label: bool = False) -> pd.Series:
+    """
+    Compare case-folded text to `target`, folding each distinct value once.
+
+    With `first_label`, only the text before the first dot is compared.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    folded = [str(value).casefold() for value in uniques]
+    if first_label:
+        folded = [value.split(".")[0] for value in folded]
+    hits = np.array([value == target for value in folded], dtype=bool)
+    return pd.Series(hits[codes] if len(codes) else np.zeros(0, bool), index=values.index)

@@ -41,6 +41,39 @@ MOVED = {
 }
 
 
+#: Names that left a module, by module: old name -> module (under the package)
+#: that defines it now. The old module's ``__getattr__`` asks `moved_name`.
+MOVED_NAMES = {
+    "pipeline": {
+        "DEFAULT_MAX_SUMMARY_ROWS": "present.figures",
+        "account_mask": "identity",
+        "make_plots": "present.figures",
+        "trend_figure": "present.figures",
+    },
+    "sources.query": {
+        "LOCAL_FILE_STEMS": "sources.local",
+        "find_local_files": "sources.local",
+    },
+}
+
+
+def moved_name(module: str, name: str) -> Any:
+    """
+    Return `name` from where it lives now, for `module`'s ``__getattr__``.
+
+    Raises
+    ------
+    AttributeError
+        If `name` never lived in `module` (what ``__getattr__`` must raise).
+
+    """
+    short = module.removeprefix(f"{_PACKAGE}.")
+    home = MOVED_NAMES.get(short, {}).get(name)
+    if home is None:
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{_PACKAGE}.{home}"), name)
+
+
 class _AliasLoader(importlib.abc.Loader):
     """Load an old name by importing the new one and reusing its module."""
 

@@ -361,6 +361,29 @@ def _table(value: Any) -> str:
     return value
 
 
+def check_table_name(table: str) -> str:
+    """
+    Validate a table name before it is substituted into KQL.
+
+    Raises
+    ------
+    ParameterError
+        If `table` is not a plain identifier (letters, digits, underscore).
+
+    Examples
+    --------
+    >>> check_table_name("SecurityEvent")
+    'SecurityEvent'
+
+    """
+    try:
+        return _table(table)
+    except ValueError:
+        raise ParameterError(
+            f"table must be a plain table name (letters, digits, '_'), got {table!r}."
+        ) from None
+
+
 def _mapping(value: Any) -> dict:
     if not isinstance(value, Mapping) or not all(isinstance(key, str) for key in value):
         raise ValueError

@@ -1,28 +1,26 @@
 """
 The hunt, stage by stage, as plain functions over DataFrames.
 
-``hunt`` takes a per-user-day table (or raw logon events), computes a
-feature set's model inputs, scores every user-day with an Isolation Forest,
-and explains the flagged ones. ``make_plots`` draws the figures. Neither
-needs msticnb; the notebooklet and the command line both call them.
+`hunt` runs prepare → features → score → select → explain, each a short
+function of its own below, and returns a `Hunt`. It needs no msticnb: the
+notebooklet, the notebook and the command line all call it, and hand its
+result to `msticnb_iforest.present` to draw and write.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from . import explain
-from .errors import InputDataError
-from .features import FeatureSet, get_feature_set
-from .identity import account_keys, allow_list_mask
-from .model import fit_score
+from .features import FeatureFrame, FeatureSet, get_feature_set
+from .identity import account_mask, allow_list_mask
+from .model import ModelScores, fit_score
 from .params import (
     DEFAULT_CONTAMINATION,
     DEFAULT_MAX_EXPLAINED,
@@ -30,33 +28,27 @@ from .params import (
     DEFAULT_RANDOM_STATE,
     check_params,
 )
-from .present import plots
-from .present.display import account_label
-from .schema import REQUIRED_SUMMARY_COLUMNS, collect_input_notes, is_summary_table, prepare_summary
+from .summarize.prepare import Prepared, prepare
 
 __all__ = [
+    "ALLOW_LISTED",
     "DEFAULT_MAX_EXPLAINED",
     "DEFAULT_MAX_PLOTS",
-    "DEFAULT_MAX_SUMMARY_ROWS",
     "Hunt",
-    "account_mask",
     "hunt",
-    "make_plots",
-    "prepare_input",
-    "trend_figure",
 ]
 
 #: Why a flagged user-day of an ``allow_accounts`` account is not reported.
 ALLOW_LISTED = "allow-listed account"
-
-#: Outliers drawn in the SHAP summary plot unless the caller asks for another number.
-DEFAULT_MAX_SUMMARY_ROWS = 2000
 
 
 @dataclass
 class Hunt:
     """
     Everything one hunt produced (see `hunt`).
+
+    The notebooklet's result carries these same attributes under the same
+    names, so whatever reads a `Hunt` reads it too.
 
     Attributes
     ----------
@@ -75,18 +67,18 @@ class Hunt:
     shap_values : pd.DataFrame or None
         SHAP values of the explained outliers (the top `max_explained` by
         score; None when SHAP was not requested).
-    expected_value : float or None
+    shap_expected_value : float or None
         The SHAP explainer's expected value.
     explanations : pd.DataFrame
         Per explained outlier (the top `max_explained` by score): top
         features, evidence and a one-line reason.
     notes : list of str
         Remarks for the analyst (features not computed, empty input, ...).
-    dropped : dict
+    dropped_rows : dict
         Input rows removed before scoring, by reason.
-    suppressed : dict
+    suppressed_outliers : dict
         Model outliers scored but not reported, by reason.
-    params : dict
+    parameters : dict
         The parameters the hunt ran with.
     timings : dict
         Seconds spent in each stage.
@@ -102,115 +94,25 @@ class Hunt:
     feature_set: str
     model: Any = None
     shap_values: pd.DataFrame | None = None
-    expected_value: float | None = None
+    shap_expected_value: float | None = None
     explanations: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
-    dropped: dict[str, int] = field(default_factory=dict)
-    suppressed: dict[str, int] = field(default_factory=dict)
-    params: dict[str, Any] = field(default_factory=dict)
+    dropped_rows: dict[str, int] = field(default_factory=dict)
+    suppressed_outliers: dict[str, int] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     max_explained: int | None = DEFAULT_MAX_EXPLAINED
 
-
-def prepare_input(
-    data: pd.DataFrame, feature_set: str | FeatureSet | None = None
-) -> tuple[pd.DataFrame, dict[str, int]]:
-    """
-    Turn a per-user-day table or raw logon events into a prepared table.
-
-    Parameters
-    ----------
-    data : pd.DataFrame
-        Either rows of the ``user_day_summary`` (or ``account_day_summary``)
-        query or raw SecurityEvent logon rows, which are summarized first
-        into the table `feature_set` needs.
-    feature_set : str or FeatureSet, optional
-        The feature set the table is for; None is the package default.
-
-    Returns
-    -------
-    tuple of (pd.DataFrame, dict)
-        The prepared per-user-day table and the count of input rows
-        dropped, by reason: raw rows removed by the summary's filters, or
-        summary rows without a ``Date`` (``no_date``).
-
-    Raises
-    ------
-    InputDataError
-        If `data` is neither shape (the message lists the missing columns)
-        or its values are not usable (the message names the column).
-
-    """
-    if not isinstance(data, pd.DataFrame):
-        raise InputDataError(f"Expected a pandas DataFrame, got {type(data).__name__}.")
-    if is_summary_table(data):
-        return prepare_summary(data, return_dropped=True)
-    from .summarize import user_days as summarize  # local import: raw input is the less common path
-
-    if summarize.is_raw_events(data) or data.shape == (0, 0):  # (0, 0): a query found nothing
-        table, dropped = get_feature_set(feature_set).summarize_events(data)
-        table, no_date = prepare_summary(table, return_dropped=True)
-        return table, {**dropped, **no_date}
-    have = set(map(str, data.columns))
-    miss_summary = [c for c in REQUIRED_SUMMARY_COLUMNS if c not in have]
-    miss_raw = [c for c in summarize.RAW_REQUIRED_COLUMNS if c not in have]
-    raise InputDataError(
-        "Input is neither a per-user-day summary (missing: "
-        + ", ".join(miss_summary)
-        + ") nor raw logon events (missing: "
-        + ", ".join(miss_raw)
-        + ")."
+    # The names these attributes had before the notebooklet's result and the
+    # hunt's were made one; kept so that older notebooks keep working.
+    dropped = property(lambda self: self.dropped_rows, doc="Old name of `dropped_rows`.")
+    suppressed = property(
+        lambda self: self.suppressed_outliers, doc="Old name of `suppressed_outliers`."
     )
-
-
-def account_mask(table: pd.DataFrame, account: str) -> pd.Series:
-    r"""
-    Select the rows of one account, case-insensitively.
-
-    `account` may be ``user``, ``DOMAIN\\user`` or ``user@domain``.
-    """
-    return _display_mask(table, account) | _key_mask(table, account)
-
-
-def _display_mask(table: pd.DataFrame, account: str) -> pd.Series:
-    text = str(account).strip().casefold()
-    if "\\" in text:
-        dom, usr = text.split("\\", 1)
-        return _folded_equals(table["DstUser"], usr) & _folded_equals(table["DstDomain"], dom)
-    if "@" in text:
-        usr, dom = text.split("@", 1)
-        return _folded_equals(table["DstUser"], usr) & _folded_equals(
-            table["DstDomain"], dom.split(".")[0], first_label=True
-        )
-    return _folded_equals(table["DstUser"], text)
-
-
-def _key_mask(table: pd.DataFrame, account: str) -> pd.Series:
-    """Match the canonical AccountKey (any spelling of the account), when present."""
-    if "AccountKey" not in table.columns:
-        return pd.Series(False, index=table.index)
-    wanted = str(account_keys([str(account)], [""])[0])
-    codes, uniques = pd.factorize(table["AccountKey"].astype(str))
-    keys = pd.Series(uniques, dtype=object)
-    if wanted.startswith("\\"):  # no domain given: any domain with this user
-        hits = keys.str.split("\\", n=1).str[-1] == wanted[1:]
-    else:
-        hits = keys == wanted
-    return pd.Series(hits.to_numpy()[codes], index=table.index) & (codes >= 0)
-
-
-def _folded_equals(values: pd.Series, target: str, first_label: bool = False) -> pd.Series:
-    """
-    Compare case-folded text to `target`, folding each distinct value once.
-
-    With `first_label`, only the text before the first dot is compared.
-    """
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    folded = [str(value).casefold() for value in uniques]
-    if first_label:
-        folded = [value.split(".")[0] for value in folded]
-    hits = np.array([value == target for value in folded], dtype=bool)
-    return pd.Series(hits[codes] if len(codes) else np.zeros(0, bool), index=values.index)
+    params = property(lambda self: self.parameters, doc="Old name of `parameters`.")
+    expected_value = property(
+        lambda self: self.shap_expected_value, doc="Old name of `shap_expected_value`."
+    )
 
 
 class _Timer:
@@ -220,9 +122,12 @@ class _Timer:
         self.timings: dict[str, float] = {}
         self._progress = progress
 
-    def stage(self, name: str, message: str):
+    def announce(self, message: str) -> None:
         if self._progress:
             self._progress(message)
+
+    def stage(self, name: str, message: str):
+        self.announce(message)
         return _Stage(self.timings, name)
 
 
@@ -235,21 +140,6 @@ class _Stage:
 
     def __exit__(self, *exc):
         self._timings[self._name] = round(time.perf_counter() - self._start, 4)
-
-
-def _empty_hunt(table, fset, features, notes, dropped, params, timings) -> Hunt:
-    user_days = table.assign(score=pd.Series(dtype="float64"), is_outlier=False, suppressed="")
-    return Hunt(
-        user_days=user_days,
-        outliers=user_days.iloc[0:0],
-        features=features,
-        feature_set=fset.name,
-        explanations=explain.explain_outliers(fset, user_days.iloc[0:0], pd.DataFrame()),
-        notes=notes,
-        dropped=dropped,
-        params=params,
-        timings=timings,
-    )
 
 
 def hunt(
@@ -266,6 +156,8 @@ def hunt(
     progress: Callable[[str], None] | None = None,
     allow_accounts: str | Iterable[str] | None = None,
     min_history_days: int | None = None,
+    start: Any = None,
+    end: Any = None,
 ) -> Hunt:
     r"""
     Score every user-day and explain the outliers.
@@ -319,6 +211,10 @@ def hunt(
         with its usual activity (feature sets with a per-account baseline;
         default 5, at most 10,000). Accounts with less history are still scored, and their
         explanations say so.
+    start, end : datetime, str or Timestamp, optional
+        The hunt's window (naive times are UTC): raw events outside it are
+        not summarized, table rows of days outside it are dropped (counted
+        under ``out_of_range``). None: no bound.
 
     Returns
     -------
@@ -331,8 +227,15 @@ def hunt(
     ParameterError
         If a parameter is out of range.
 
+    Examples
+    --------
+    >>> from msticnb_iforest import hunt
+    >>> from msticnb_iforest.sources.demo import generate_demo
+    >>> found = hunt(generate_demo(users=80, days=14, seed=1).events)  # doctest: +SKIP
+    >>> found.outliers[["Date", "DstUser", "score"]].head(3)  # doctest: +SKIP
+
     """
-    checked = check_params(
+    opts = check_params(
         feature_set=feature_set,
         contamination=contamination,
         n_estimators=n_estimators,
@@ -344,116 +247,188 @@ def hunt(
         progress=progress,
         allow_accounts=allow_accounts,
         min_history_days=min_history_days,
+        start=start,
+        end=end,
     )
-    fset = get_feature_set(checked["feature_set"])
-    contamination, n_estimators = checked["contamination"], checked["n_estimators"]
-    random_state, account, shap = checked["random_state"], checked["account"], checked["shap"]
-    max_explained, n_jobs = checked["max_explained"], checked["n_jobs"]
-    allowed, min_history_days = checked["allow_accounts"] or (), checked["min_history_days"]
-    option_notes = []
-    if min_history_days is not None:
-        if fset.has_baseline:
-            fset = fset.configured(min_history_days=min_history_days)
-        else:
-            option_notes.append(
-                f"min_history_days does not apply to the '{fset.name}' feature set "
-                "(it has no per-account baseline)."
-            )
-    params = {
-        "feature_set": fset.name,
-        "contamination": contamination,
-        "n_estimators": n_estimators,
-        "random_state": random_state,
-        "account": account,
-        "shap": shap,
-        "max_explained": max_explained,
-        "allow_accounts": list(allowed),
-        "min_history_days": getattr(fset, "min_history_days", None),
-    }
-    timer = _Timer(checked["progress"])
-    with timer.stage("prepare", "Preparing the per-user-day table"), collect_input_notes() as read:
-        table, dropped = prepare_input(data, fset)
-    notes: list[str] = option_notes + read
-    if table.empty:
-        notes.append(_empty_note(dropped))
-        empty = _empty_hunt(table, fset, [], notes, dropped, params, timer.timings)
-        empty.max_explained = max_explained
-        return empty
+    fset, notes = _configured(opts)
+    timer = _Timer(opts["progress"])
+    timer.announce("Preparing the per-user-day table")
+    ready = prepare(data, fset.query_name, start=opts["start"], end=opts["end"])
+    timer.timings.update(ready.timings)
+    notes += ready.notes
+    parameters = _parameters(opts, fset)
+    if ready.table.empty:
+        return _empty_hunt(ready, fset, notes + [_empty_note(ready.dropped)], parameters, timer)
 
     with timer.stage("features", f"Computing '{fset.name}' features"):
-        frame = fset.compute(table)
-    notes.extend(frame.notes)
-    features = list(frame.values.columns)
-    n_trees = n_estimators or fset.n_estimators(len(table), len(features))  # checked: >= 1
-    params["n_estimators"] = n_trees
+        frame = fset.compute(ready.table)
+    notes += frame.notes
+    n_rows, n_features = frame.values.shape
+    parameters["n_estimators"] = opts["n_estimators"] or fset.n_estimators(n_rows, n_features)
 
-    with timer.stage("model", f"Scoring {len(table):,} user-days with {n_trees} trees"):
+    with timer.stage(
+        "model", f"Scoring {n_rows:,} user-days with {parameters['n_estimators']} trees"
+    ):
         scores = fit_score(
             frame.values,
-            n_estimators=n_trees,
-            contamination=contamination,
-            random_state=random_state,
-            n_jobs=n_jobs,
-            **fset.forest_params(len(table)),
+            n_estimators=parameters["n_estimators"],
+            contamination=opts["contamination"],
+            random_state=opts["random_state"],
+            n_jobs=opts["n_jobs"],
+            **fset.forest_params(n_rows),
         )
 
     with timer.stage("assemble", "Collecting outliers"):
-        suppressed = fset.suppressed(table).to_numpy().astype(object)
-        if allowed:
-            suppressed[allow_list_mask(table, allowed) & (suppressed == "")] = ALLOW_LISTED
-        user_days = _user_days(table, frame.values, frame.context)
-        user_days["score"] = scores.score
-        held = np.full(len(user_days), "", dtype=object)
-        held[scores.is_outlier] = suppressed[scores.is_outlier]
-        user_days["suppressed"] = held
-        user_days["is_outlier"] = scores.is_outlier & (suppressed == "")
-        held_back = pd.Series(held[held != ""], dtype=object)
-        suppressed_counts = {str(k): int(v) for k, v in held_back.value_counts().items()}
-        reported = user_days["is_outlier"].to_numpy()
-        mask = None
-        if account:
-            mask = account_mask(user_days, account).to_numpy()
-            if not mask.any():
-                notes.append(f"Account {account!r} has no user-days in the data.")
-            reported = reported & mask
-        outliers = user_days[reported].sort_values("score", ascending=False, kind="stable")
-        explained = outliers if max_explained is None else outliers.head(max_explained)
+        user_days, held = _scored(ready.table, frame, scores, fset, opts["allow_accounts"])
+        outliers, mask = _reported(user_days, opts["account"], notes)
+        cap = opts["max_explained"]
+        explained = outliers if cap is None else outliers.head(cap)
 
-    shap_frame = expected = None
     with timer.stage("explain", f"Explaining {len(explained)} outlier(s)"):
-        if shap:
-            shap_frame, expected = explain.shap_values_for(
-                scores.model, frame.values.loc[explained.index]
-            )
-            contributions = shap_frame
-        else:
-            contributions = explain.rarity(frame.values, explained.index)
-        explanations = explain.explain_outliers(fset, explained, contributions)
-    if outliers.empty and (mask is None or mask.any()):
-        notes.append(_no_outlier_note(user_days, account, mask))
-    elif len(explained) < len(outliers):
-        what = "SHAP values and reasons" if shap else "Reasons"
-        notes.append(
-            f"{what} cover the top {len(explained):,} of {len(outliers):,} outliers by "
-            f"score (max_explained={max_explained}); the others are scored and listed "
-            "but not explained. Raise max_explained to explain more."
-        )
+        shap_values, expected, explanations = _explain(fset, scores, frame, explained, opts["shap"])
+    notes += _outcome_notes(user_days, outliers, explained, opts, mask)
     return Hunt(
         user_days=user_days,
         outliers=outliers,
-        features=features,
+        features=list(frame.values.columns),
         feature_set=fset.name,
         model=scores.model,
-        shap_values=shap_frame,
-        expected_value=expected,
+        shap_values=shap_values,
+        shap_expected_value=expected,
         explanations=explanations,
         notes=notes,
-        dropped=dropped,
-        suppressed=suppressed_counts,
-        params=params,
+        dropped_rows=ready.dropped,
+        suppressed_outliers=held,
+        parameters=parameters,
         timings=timer.timings,
-        max_explained=max_explained,
+        max_explained=cap,
     )
+
+
+def _configured(opts: dict[str, Any]) -> tuple[FeatureSet, list[str]]:
+    """Return the feature set with the run's options applied, and a note on any not applied."""
+    fset = get_feature_set(opts["feature_set"])
+    days = opts["min_history_days"]
+    if days is None:
+        return fset, []
+    if fset.has_baseline:
+        return fset.configured(min_history_days=days), []
+    return fset, [
+        f"min_history_days does not apply to the '{fset.name}' feature set "
+        "(it has no per-account baseline)."
+    ]
+
+
+def _parameters(opts: dict[str, Any], fset: FeatureSet) -> dict[str, Any]:
+    """Return the parameters a hunt reports it ran with."""
+    return {
+        "feature_set": fset.name,
+        "contamination": opts["contamination"],
+        "n_estimators": opts["n_estimators"],
+        "random_state": opts["random_state"],
+        "account": opts["account"],
+        "shap": opts["shap"],
+        "max_explained": opts["max_explained"],
+        "allow_accounts": list(opts["allow_accounts"] or ()),
+        "min_history_days": getattr(fset, "min_history_days", None),
+    }
+
+
+def _empty_hunt(
+    ready: Prepared, fset: FeatureSet, notes: list[str], parameters: dict, timer: _Timer
+) -> Hunt:
+    user_days = ready.table.assign(
+        score=pd.Series(dtype="float64"), is_outlier=False, suppressed=""
+    )
+    none = user_days.iloc[0:0]
+    return Hunt(
+        user_days=user_days,
+        outliers=none,
+        features=[],
+        feature_set=fset.name,
+        explanations=explain.explain_outliers(fset, none, pd.DataFrame()),
+        notes=notes,
+        dropped_rows=ready.dropped,
+        parameters=parameters,
+        timings=timer.timings,
+        max_explained=parameters["max_explained"],
+    )
+
+
+def _scored(
+    table: pd.DataFrame,
+    frame: FeatureFrame,
+    scores: ModelScores,
+    fset: FeatureSet,
+    allowed: tuple[str, ...] | None,
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """
+    Add features, context, scores and the reported flag to the prepared table.
+
+    Returns the user-days and the model's outliers held back, by reason
+    (the feature set's own, then the allow-list).
+    """
+    suppressed = fset.suppressed(table).to_numpy().astype(object)
+    if allowed:
+        suppressed[allow_list_mask(table, allowed) & (suppressed == "")] = ALLOW_LISTED
+    user_days = _user_days(table, frame.values, frame.context)
+    user_days["score"] = scores.score
+    held = np.full(len(user_days), "", dtype=object)
+    held[scores.is_outlier] = suppressed[scores.is_outlier]
+    user_days["suppressed"] = held
+    user_days["is_outlier"] = scores.is_outlier & (suppressed == "")
+    counts = pd.Series(held[held != ""], dtype=object).value_counts()
+    return user_days, {str(why): int(n) for why, n in counts.items()}
+
+
+def _reported(
+    user_days: pd.DataFrame, account: str | None, notes: list[str]
+) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """Return the reported outliers (of `account` if given), highest score first, and its mask."""
+    reported = user_days["is_outlier"].to_numpy()
+    mask = None
+    if account:
+        mask = account_mask(user_days, account).to_numpy()
+        if not mask.any():
+            notes.append(f"Account {account!r} has no user-days in the data.")
+        reported = reported & mask
+    outliers = user_days[reported].sort_values("score", ascending=False, kind="stable")
+    return outliers, mask
+
+
+def _explain(
+    fset: FeatureSet, scores: ModelScores, frame: FeatureFrame, explained: pd.DataFrame, shap: bool
+) -> tuple[pd.DataFrame | None, float | None, pd.DataFrame]:
+    """SHAP values (or rarity when `shap` is False) and reasons for the explained outliers."""
+    shap_values = expected = None
+    if shap:
+        shap_values, expected = explain.shap_values_for(
+            scores.model, frame.values.loc[explained.index]
+        )
+        contributions = shap_values
+    else:
+        contributions = explain.rarity(frame.values, explained.index)
+    return shap_values, expected, explain.explain_outliers(fset, explained, contributions)
+
+
+def _outcome_notes(
+    user_days: pd.DataFrame,
+    outliers: pd.DataFrame,
+    explained: pd.DataFrame,
+    opts: dict[str, Any],
+    mask: np.ndarray | None,
+) -> list[str]:
+    """Say why nothing is reported, or how many outliers were left unexplained."""
+    if outliers.empty and (mask is None or mask.any()):
+        return [_no_outlier_note(user_days, opts["account"], mask)]
+    if len(explained) < len(outliers):
+        what = "SHAP values and reasons" if opts["shap"] else "Reasons"
+        return [
+            f"{what} cover the top {len(explained):,} of {len(outliers):,} outliers by "
+            f"score (max_explained={opts['max_explained']}); the others are scored and listed "
+            "but not explained. Raise max_explained to explain more."
+        ]
+    return []
 
 
 def _reasons(counts: dict[str, int]) -> str:
@@ -513,155 +488,8 @@ def _user_days(table: pd.DataFrame, values: pd.DataFrame, context: pd.DataFrame)
     return table
 
 
-def make_plots(
-    result: Hunt,
-    *,
-    summary: bool = True,
-    per_outlier: bool = True,
-    trends: bool = True,
-    histogram: bool = False,
-    max_plots: int = DEFAULT_MAX_PLOTS,
-    max_summary_rows: int = DEFAULT_MAX_SUMMARY_ROWS,
-    as_png: bool = False,
-) -> dict[str, Any]:
-    """
-    Draw the hunt's figures, at most `max_plots` of each per-outlier kind.
+def __getattr__(name: str) -> Any:
+    """Find the names that moved to other modules (`msticnb_iforest.moved.MOVED_NAMES`)."""
+    from .moved import moved_name
 
-    Figures cost up to about a second each whatever the size of the hunt,
-    so a run with thousands of outliers draws only the top ones: the
-    per-outlier SHAP charts of the `max_plots` highest-scoring explained
-    outliers (only outliers with SHAP values have one), the trend plots of
-    the accounts of the `max_plots` highest-scoring outliers and a SHAP
-    summary of at most `max_summary_rows` explained outliers (one point per
-    outlier and feature). ``plot_cap`` states any cap that applied.
-
-    Parameters
-    ----------
-    result : Hunt
-        A finished hunt.
-    summary, per_outlier, trends, histogram : bool
-        Which kinds to draw.
-    max_plots : int, default=10
-        Most per-outlier and trend plots, 0 to `params.MAX_PLOTS_LIMIT` (100).
-    max_summary_rows : int, default=2000
-        Most outliers in the SHAP summary.
-    as_png : bool, default=False
-        Render each figure to PNG bytes as soon as it is drawn and keep
-        only the bytes, so at most one figure is held at a time (the
-        command line does this; `report.render_report` takes either).
-
-    Returns
-    -------
-    dict
-        ``shap_summary_plot`` (Figure, PNG bytes or None), ``outlier_plots``
-        and ``trend_plots`` (lists of (label, Figure or PNG bytes) pairs;
-        labels hold the exact names), ``score_histogram`` (Figure, PNG
-        bytes or None) and ``plot_cap`` (a sentence when outliers were left
-        without plots, else "").
-
-    Raises
-    ------
-    ParameterError
-        If `max_plots` is not a whole number from 0 to `params.MAX_PLOTS_LIMIT`.
-
-    """
-    max_plots = check_params(names=["max_plots"], max_plots=max_plots)["max_plots"]
-    keep = plots.png_bytes if as_png else (lambda fig: fig)
-    fset = get_feature_set(result.feature_set)
-    out: dict[str, Any] = {
-        "shap_summary_plot": None,
-        "outlier_plots": [],
-        "trend_plots": [],
-        "score_histogram": None,
-        "plot_cap": "",
-    }
-    shap_ok = result.shap_values is not None and not result.outliers.empty
-    caps = []
-    if summary and shap_ok:
-        shown = result.shap_values.head(max_summary_rows)
-        out["shap_summary_plot"] = keep(
-            plots.shap_summary_plot(shown, result.user_days.loc[shown.index, result.features])
-        )
-        if len(shown) < len(result.outliers):
-            caps.append(
-                f"The SHAP summary shows the top {len(shown):,} of {len(result.outliers):,} "
-                "outliers."
-            )
-    if per_outlier and shap_ok:
-        top = result.outliers.head(max_plots)
-        explained = top[top.index.isin(result.shap_values.index)]
-        for idx, row in explained.iterrows():
-            title = (
-                f"{account_label(row['DstDomain'], row['DstUser'])} "
-                f"{pd.Timestamp(row['Date']):%Y-%m-%d} (score {row['score']:.3f})"
-            )
-            fig = plots.outlier_plot(
-                result.shap_values.loc[idx], row[result.features], title, result.expected_value
-            )
-            out["outlier_plots"].append((_label(row), keep(fig)))
-        if len(explained) < len(top):
-            caps.append(
-                f"Per-outlier SHAP charts are drawn for the {len(explained):,} explained "
-                f"outlier(s) among the top {len(top):,} (raise max_explained to explain more)."
-            )
-    if trends:
-        out["trend_plots"] = [
-            (label, keep(fig)) for label, fig in _trend_plots(result, fset, max_plots)
-        ]
-    if histogram and not result.user_days.empty:
-        out["score_histogram"] = keep(plots.score_histogram(result.user_days["score"]))
-    if len(result.outliers) > max_plots and (per_outlier or trends):
-        caps.insert(
-            0,
-            f"Plots are drawn for the top {max_plots} of {len(result.outliers)} outliers "
-            "(raise max_plots to see more).",
-        )
-    out["plot_cap"] = " ".join(caps)
-    return out
-
-
-def _label(row: pd.Series) -> str:
-    return f"{row['DstDomain']}\\{row['DstUser']} {pd.Timestamp(row['Date']):%Y-%m-%d}"
-
-
-def _trend_plots(result: Hunt, fset: FeatureSet, max_plots: int) -> Iterator[tuple[str, Figure]]:
-    """Yield (label, Figure) per account of the top outliers, one figure at a time."""
-    accounts = result.outliers.drop_duplicates(["DstDomain", "DstUser"]).head(max_plots)
-    if accounts.empty:
-        return
-    # One pass over all user-days for the plotted accounts, not one per plot.
-    users = result.user_days["DstUser"]
-    history = result.user_days[users.isin(set(accounts["DstUser"])).to_numpy()]
-    for domain, user in zip(accounts["DstDomain"], accounts["DstUser"], strict=True):
-        yield f"{domain}\\{user}", trend_figure(result, domain, user, history=history)
-
-
-def trend_figure(
-    result: Any, domain: str, user: str, *, history: pd.DataFrame | None = None
-) -> Figure:
-    """
-    Draw one account's daily trend with its outlier days marked.
-
-    Parameters
-    ----------
-    result : Hunt or AnomalousLogonUsersResult
-        A finished run (its ``user_days``, ``outliers``, ``features`` and
-        ``feature_set`` are used).
-    domain, user : str
-        The account, as spelled in ``DstDomain`` and ``DstUser``.
-    history : pd.DataFrame, optional
-        User-days holding at least the account's rows (default: all of
-        `result`'s user-days).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
-    """
-    fset = get_feature_set(result.feature_set)
-    columns = list(fset.trend_columns) or list(result.features)
-    outliers = result.outliers
-    same = (outliers["DstDomain"] == domain) & (outliers["DstUser"] == user)
-    dates = list(pd.to_datetime(outliers.loc[same, "Date"]))
-    days = result.user_days if history is None else history
-    return plots.trend_plot(days, domain, user, dates, columns)
+    return moved_name(__name__, name)

@@ -322,8 +322,8 @@ def test_notebooklet_queries_the_feature_set_query(nb_local):
     ensure_queries(provider)
     provider.connect()
     span = TimeSpan(start=demo.start, end=demo.end - pd.Timedelta(1, "s"))
-    table, text, _, _ = _get_user_days(provider, span, [])
+    table, text, _ = _get_user_days(provider, span, [])
     assert "AccountKey" in table.columns and "let history_start" in text
-    table, text, _, _ = _get_user_days(provider, span, [], feature_set="seed")
+    table, text, _ = _get_user_days(provider, span, [], feature_set="seed")
     assert "AccountKey" not in table.columns and "let history_start" not in text
     assert "by Date, DstDomain, DstUser, LogonTypeName" in re.sub(r"\s+", " ", text)

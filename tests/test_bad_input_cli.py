@@ -16,7 +16,8 @@ import pytest
 
 from msticnb_iforest.errors import InputDataError
 from msticnb_iforest.frontends.cli import main
-from msticnb_iforest.pipeline import hunt, make_plots
+from msticnb_iforest.pipeline import hunt
+from msticnb_iforest.present.figures import Figures, make_plots
 from msticnb_iforest.present.outputs import FORMULA_STARTS, write_outputs
 from msticnb_iforest.sources.readers import read_tables
 
@@ -38,16 +39,9 @@ from .bad_input_cases import (
 @pytest.fixture
 def no_plots(monkeypatch):
     """Skip drawing figures (a second each); every other step of the CLI runs."""
-    from msticnb_iforest import pipeline
+    from msticnb_iforest.present import figures
 
-    empty = {
-        "shap_summary_plot": None,
-        "outlier_plots": [],
-        "trend_plots": [],
-        "score_histogram": None,
-        "plot_cap": "",
-    }
-    monkeypatch.setattr(pipeline, "make_plots", lambda *args, **kwargs: dict(empty))
+    monkeypatch.setattr(figures, "make_plots", lambda *args, **kwargs: figures.Figures())
 
 
 def _cli(argv: list[str], capsys) -> tuple[int, str, str]:
@@ -239,7 +233,7 @@ def test_hostile_names_through_plots_report_and_csv(table, tmp_path):
     found = hunt(hostile_names(table), feature_set="seed")  # SHAP on: outlier plots are titled
     assert set(found.outliers["DstUser"]) == {HOSTILE[3], HOSTILE[4]}
     figures = make_plots(found, summary=False, histogram=False, max_plots=2)
-    assert len(figures["outlier_plots"]) == len(figures["trend_plots"]) == 2
+    assert len(figures.outlier_plots) == len(figures.trend_plots) == 2
     paths = write_outputs(found, tmp_path, figures=figures)
     report = paths["report"].read_text(encoding="utf-8")
     assert "<b>tag</b>" not in report and "&lt;b&gt;tag&lt;/b&gt;-名前" in report
@@ -260,7 +254,7 @@ def test_csv_cells_are_neutralized_only_in_the_files(table, tmp_path):
     accounts = sorted(data["DstUser"].unique())
     data["DstUser"] = data["DstUser"].replace(dict(zip(accounts, risky, strict=False)))
     found = hunt(data, feature_set="seed", n_estimators=TREES, shap=False, account=risky[1])
-    paths = write_outputs(found, tmp_path, figures={})
+    paths = write_outputs(found, tmp_path, figures=Figures())
     assert set(risky[:5]) <= set(found.user_days["DstUser"])  # data stays exact
     days = pd.read_csv(paths["user_days"], keep_default_na=False)
     written = set(days["DstUser"])

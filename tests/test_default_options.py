@@ -11,7 +11,7 @@ from msticnb_iforest import AnomalousLogonUsers
 from msticnb_iforest.frontends.cli import main
 from msticnb_iforest.pipeline import ALLOW_LISTED
 from msticnb_iforest.sources.demo import generate_demo
-from msticnb_iforest.sources.query import LOCAL_FILE_STEMS, fetch_local
+from msticnb_iforest.sources.local import LOCAL_FILE_STEMS, local_folders, read_local
 from msticnb_iforest.summarize.account_days import PROFILE_COLUMNS
 
 from .conftest import DEMO_CSV
@@ -83,12 +83,12 @@ def test_local_table_files_are_picked_per_feature_set(local_folder):
     )
     init()
     span = TimeSpan(start=demo.start, end=demo.end)
-    table, files, _ = fetch_local(
-        AnomalousLogonUsers().query_provider, span.start, span.end, "baseline"
+    table, files = read_local(
+        local_folders(AnomalousLogonUsers().query_provider), "account_day_summary"
     )
     assert str(files[0]["path"]).endswith("anomalous_logons_account_days.csv")
     assert set(PROFILE_COLUMNS) <= set(table.columns)
-    table, files, _ = fetch_local(
-        AnomalousLogonUsers().query_provider, span.start, span.end, "seed"
+    table, files = read_local(
+        local_folders(AnomalousLogonUsers().query_provider), "user_day_summary"
     )
     assert str(files[0]["path"]).endswith("anomalous_logons_user_days.csv")

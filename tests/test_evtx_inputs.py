@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from msticnb_iforest.frontends.cli import main
-from msticnb_iforest.sources.query import LOCAL_FILE_STEMS, find_local_files
+from msticnb_iforest.sources.local import LOCAL_FILE_STEMS, find_local_files
 from msticnb_iforest.sources.readers import read_tables
 
 from .conftest import SHARED

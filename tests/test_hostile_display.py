@@ -24,12 +24,13 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from msticnb_iforest import pipeline
 from msticnb_iforest.errors import ParameterError
 from msticnb_iforest.frontends import cli
 from msticnb_iforest.params import MAX_PLOTS_LIMIT
-from msticnb_iforest.pipeline import hunt, make_plots
+from msticnb_iforest.pipeline import hunt
+from msticnb_iforest.present import figures as pipeline
 from msticnb_iforest.present.display import LABEL_WIDTH, TITLE_WIDTH, account_label, safe_text
+from msticnb_iforest.present.figures import Figures, make_plots
 
 from .capped import assert_clean_exit, run_cli
 
@@ -143,8 +144,8 @@ def test_plot_text_is_escaped_and_cut(demo_table):
     found = hunt(_renamed(demo_table, long_spoof, CONTROLS + INVISIBLE), feature_set="seed")
     assert {long_spoof, CONTROLS + INVISIBLE} <= set(found.outliers["DstUser"])  # exact names
     figures = make_plots(found, histogram=True)
-    assert len(figures["outlier_plots"]) == 2 and len(figures["trend_plots"]) == 2
-    figs = [fig for _, fig in figures["outlier_plots"] + figures["trend_plots"]]
+    assert len(figures.outlier_plots) == 2 and len(figures.trend_plots) == 2
+    figs = [fig for _, fig in figures.outlier_plots + figures.trend_plots]
     texts = [text for fig in figs for text in _texts(fig)]
     assert not _hidden("".join(texts))
     assert not any("x" * LABEL_WIDTH in text for text in texts)  # the name is cut
@@ -152,7 +153,7 @@ def test_plot_text_is_escaped_and_cut(demo_table):
     assert any("admin\\u202egnp.exe" in text for text in texts)
     assert any("\\u200b" in text and "\\x1b" in text for text in texts)
     # The labels (keys for the browser) keep the exact names.
-    assert any(long_spoof in label for label, _ in figures["outlier_plots"])
+    assert any(long_spoof in label for label, _ in figures.outlier_plots)
 
 
 # --------------------------------------------------------------------------
@@ -162,13 +163,13 @@ def test_make_plots_asks_for_more_plots_than_are_explained(demo_table):
     found = hunt(demo_table, feature_set="seed", contamination=0.1, max_explained=3)
     assert len(found.outliers) > 3 and len(found.shap_values) == 3
     figures = make_plots(found, max_plots=len(found.outliers) + 5)
-    assert [label for label, _ in figures["outlier_plots"]] == [
+    assert [label for label, _ in figures.outlier_plots] == [
         f"{d}\\{u} {pd.Timestamp(t):%Y-%m-%d}"
         for d, u, t in found.outliers.head(3)[["DstDomain", "DstUser", "Date"]].to_numpy()
     ]
     accounts = found.outliers[["DstDomain", "DstUser"]].drop_duplicates()
-    assert len(figures["trend_plots"]) == len(accounts)
-    assert "drawn for the 3 explained outlier(s)" in figures["plot_cap"]
+    assert len(figures.trend_plots) == len(accounts)
+    assert "drawn for the 3 explained outlier(s)" in figures.plot_note
 
 
 def test_cli_max_plots_above_max_explained(demo_table, tmp_path, capsys):
@@ -197,8 +198,8 @@ def test_make_plots_as_png_holds_no_figure(demo_table):
     figures = make_plots(found, histogram=True, max_plots=5, as_png=True)
     gc.collect()
     assert sum(isinstance(obj, Figure) for obj in gc.get_objects()) == before
-    drawn = [figures["shap_summary_plot"], figures["score_histogram"]]
-    drawn += [png for _, png in figures["outlier_plots"] + figures["trend_plots"]]
+    drawn = [figures.shap_summary_plot, figures.score_histogram]
+    drawn += [png for _, png in figures.outlier_plots + figures.trend_plots]
     assert len(drawn) > 4
     assert all(isinstance(png, bytes) and png[:8] == b"\x89PNG\r\n\x1a\n" for png in drawn)
 
@@ -218,8 +219,8 @@ def test_cli_renders_plots_as_they_are_drawn(demo_table, tmp_path, monkeypatch, 
     out = tmp_path / "out"
     assert cli.main(["run", str(path), "--out", str(out), "--feature-set", "seed"]) == 0
     (figures,) = seen
-    kept = [figures["shap_summary_plot"], figures["score_histogram"]]
-    kept += [fig for _, fig in figures["outlier_plots"] + figures["trend_plots"]]
+    kept = [figures.shap_summary_plot, figures.score_histogram]
+    kept += [fig for _, fig in figures.outlier_plots + figures.trend_plots]
     assert kept and all(isinstance(fig, bytes) for fig in kept)
     assert (out / "report.html").read_text(encoding="utf-8").count("<img") == len(kept)
 
@@ -305,7 +306,7 @@ def test_report_shows_a_reason_or_note_escaped(demo_table, tmp_path):
     idx = found.outliers.index[0]
     found.explanations.loc[idx, "reason"] = f"reason{RLO}\x1b[2J"
     found.notes.append(f"note\u2066{RLO}\x07")
-    paths = write_outputs(found, tmp_path, figures={}, run_info={"query": f"q{RLO}\nline2"})
+    paths = write_outputs(found, tmp_path, figures=Figures(), run_info={"query": f"q{RLO}\nline2"})
     html = paths["report"].read_text(encoding="utf-8")
     assert not _hidden(html)
     assert "reason\\u202e\\x1b[2J" in html and "note\\u2066\\u202e\\x07" in html

@@ -32,7 +32,8 @@ from msticpy.common.timespan import TimeSpan
 from msticnb_iforest import AnomalousLogonUsers
 from msticnb_iforest.errors import InputDataError, ParameterError
 from msticnb_iforest.frontends.cli import main
-from msticnb_iforest.pipeline import hunt, make_plots
+from msticnb_iforest.pipeline import hunt
+from msticnb_iforest.present.figures import make_plots
 from msticnb_iforest.present.links import account_links
 from msticnb_iforest.present.outputs import write_outputs
 from msticnb_iforest.schema import MAX_COUNT, collect_input_notes, parse_dates, prepare_summary
@@ -650,16 +651,9 @@ def test_a_path_that_cannot_be_examined(tmp_path):
 # --------------------------------------------------------------------------
 @pytest.fixture
 def no_plots(monkeypatch):
-    from msticnb_iforest import pipeline
+    from msticnb_iforest.present import figures
 
-    empty = {
-        "shap_summary_plot": None,
-        "outlier_plots": [],
-        "trend_plots": [],
-        "score_histogram": None,
-        "plot_cap": "",
-    }
-    monkeypatch.setattr(pipeline, "make_plots", lambda *args, **kwargs: dict(empty))
+    monkeypatch.setattr(figures, "make_plots", lambda *args, **kwargs: figures.Figures())
 
 
 def _parquet_bytes(frame: pd.DataFrame) -> bytes:

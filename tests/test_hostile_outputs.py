@@ -10,6 +10,7 @@ concurrent run never leaves a mix of two runs' files.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import errno
 import io
 import json
@@ -31,7 +32,8 @@ import pytest
 from msticnb_iforest.errors import ParameterError
 from msticnb_iforest.frontends.cli import main
 from msticnb_iforest.pipeline import hunt
-from msticnb_iforest.present import outputs
+from msticnb_iforest.present import csvfiles, folder, outputs
+from msticnb_iforest.present.figures import Figures
 from msticnb_iforest.present.outputs import (
     FORMULA_STARTS,
     OutputBusyError,
@@ -167,11 +169,10 @@ def test_every_text_dtype_is_neutralized_and_result_kept(found, dtype, tmp_path)
     days = found.user_days.astype({"DstUser": dtype, "DstDomain": dtype})
     days = days.rename(columns={"LogonTypeName": "=Header", "AttemptedLogons": "@count"})
     kept = days.copy(deep=True)
-    result = type("Result", (), {})()
-    result.user_days = days
-    result.outliers = days.iloc[:3]
-    result.explanations = pd.DataFrame()
-    paths = write_outputs(result, tmp_path / "out", figures={})
+    result = dataclasses.replace(
+        found, user_days=days, outliers=days.iloc[:3], explanations=pd.DataFrame()
+    )
+    paths = write_outputs(result, tmp_path / "out", figures=Figures())
     parsed = _read_every_way(paths["user_days"], len(days))
     assert parsed[0][parsed[0].index("'=Header")] == "'=Header"
     assert "'@count" in parsed[0]
@@ -195,8 +196,8 @@ def test_mixed_object_cells_and_missing_values():
 
 def test_neutralizing_looks_at_each_distinct_value_once(monkeypatch):
     seen = []
-    real = outputs._cell_text
-    monkeypatch.setattr(outputs, "_cell_text", lambda value: seen.append(value) or real(value))
+    real = csvfiles._cell_text
+    monkeypatch.setattr(csvfiles, "_cell_text", lambda value: seen.append(value) or real(value))
     names = pd.Series(["=a", "b", "+c"] * 20_000)
     for values in (names, names.astype("category"), names.astype(pd.ArrowDtype(pa.string()))):
         seen.clear()
@@ -354,7 +355,7 @@ def test_previous_set_is_replaced_as_a_whole(previous, capsys, monkeypatch):
     before = _snapshot(previous)
     folder_inode = previous.stat().st_ino
     seen = {}
-    real = outputs._exchange
+    real = folder._exchange
 
     def exchange(staging, target):
         # At the swap the output folder still holds the previous set, untouched,
@@ -363,7 +364,7 @@ def test_previous_set_is_replaced_as_a_whole(previous, capsys, monkeypatch):
         seen["staging"] = sorted(os.listdir(staging))
         return real(staging, target)
 
-    monkeypatch.setattr(outputs, "_exchange", exchange)
+    monkeypatch.setattr(folder, "_exchange", exchange)
     assert _run("run", DEMO_CSV, "--out", previous, *FAST, "--contamination", "0.05", "-q") == 0
     assert seen["target"] == before
     assert seen["staging"] == ["outliers.csv", "report.html", "run.json", "user_days.csv"]
@@ -374,7 +375,7 @@ def test_previous_set_is_replaced_as_a_whole(previous, capsys, monkeypatch):
 
 
 def test_two_renames_where_the_folders_cannot_be_exchanged(previous, capsys, monkeypatch):
-    monkeypatch.setattr(outputs, "_exchange", lambda staging, target: False)
+    monkeypatch.setattr(folder, "_exchange", lambda staging, target: False)
     assert _run("run", DEMO_CSV, "--out", previous, *FAST, "--contamination", "0.05", "-q") == 0
     assert sorted(os.listdir(previous)) == [
         "outliers.csv",
@@ -420,9 +421,9 @@ def test_in_place_moves_put_run_json_last(previous, monkeypatch):
         moves.append((Path(dst).name, (previous / "run.json").exists()))
         return real(src, dst)
 
-    monkeypatch.setattr(outputs.os, "replace", replace)
+    monkeypatch.setattr(folder.os, "replace", replace)
     result = hunt(pd.read_csv(DEMO_CSV), feature_set="seed", n_estimators=20, shap=False)
-    write_outputs(result, previous, figures={})
+    write_outputs(result, previous, figures=Figures())
     assert moves[-1] == ("run.json", False)
     assert all(not marker for _, marker in moves)  # the old run.json went first
 
@@ -457,12 +458,12 @@ def test_failed_or_interrupted_api_write_keeps_the_previous_set(previous, monkey
 
         monkeypatch.setattr(report, "render_report", fail)
         with pytest.raises(type(error)):
-            write_outputs(result, previous, figures={})
+            write_outputs(result, previous, figures=Figures())
         assert _snapshot(previous) == before
         _only(previous.parent, "out")
         # A folder that did not exist is not left behind, nor are the parents made for it.
         with pytest.raises(type(error)):
-            write_outputs(result, previous.parent / "new" / "deeper" / "out", figures={})
+            write_outputs(result, previous.parent / "new" / "deeper" / "out", figures=Figures())
         _only(previous.parent, "out")
 
 
@@ -470,7 +471,7 @@ def test_api_returns_the_final_paths(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = hunt(pd.read_csv(DEMO_CSV), feature_set="seed", n_estimators=20, shap=False)
     out = tmp_path / "a" / "b"
-    paths = write_outputs(result, out, figures={})
+    paths = write_outputs(result, out, figures=Figures())
     assert paths == {
         "outliers": out / "outliers.csv",
         "user_days": out / "user_days.csv",
@@ -480,7 +481,7 @@ def test_api_returns_the_final_paths(tmp_path, monkeypatch):
     assert all(path.is_file() for path in paths.values())
     _only(tmp_path / "a", "b")
     with pytest.raises(ParameterError, match="must be named"):
-        write_outputs(result, " ", figures={})
+        write_outputs(result, " ", figures=Figures())
     assert os.listdir(tmp_path) == ["a"]
 
 

@@ -8,7 +8,7 @@ from msticpy.common.timespan import TimeSpan
 
 from msticnb_iforest import AnomalousLogonUsers, QueryError
 from msticnb_iforest.sources.demo import generate_demo
-from msticnb_iforest.sources.query import LOCAL_FILE_STEMS
+from msticnb_iforest.sources.local import LOCAL_FILE_STEMS
 
 from .conftest import DEMO_CSV
 
@@ -54,7 +54,7 @@ def test_empty_folder_names_the_expected_files(local_folder):
 
 
 def test_every_readable_format_is_found_and_pickles_are_not(tmp_path):
-    from msticnb_iforest.sources.query import find_local_files
+    from msticnb_iforest.sources.local import find_local_files
     from msticnb_iforest.sources.readers import SUPPORTED_SUFFIXES
 
     (tmp_path / "deep" / "er").mkdir(parents=True)

@@ -16,7 +16,7 @@ from msticpy.common.timespan import TimeSpan
 from msticnb_iforest import ParameterError
 from msticnb_iforest.frontends import notebook as nbs
 from msticnb_iforest.sources.demo import generate_demo
-from msticnb_iforest.sources.query import LOCAL_FILE_STEMS
+from msticnb_iforest.sources.local import LOCAL_FILE_STEMS
 from msticnb_iforest.summarize.user_days import user_day_summary
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "AnomalousLogonUsers.ipynb"

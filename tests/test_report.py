@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from msticnb_iforest.pipeline import hunt
+from msticnb_iforest.present.figures import Figures
 from msticnb_iforest.present.outputs import jsonable, outlier_table, write_outputs
 
 SCRIPT_USER = "<script>alert(1)</script>"
@@ -158,7 +159,7 @@ def test_run_json(written):
 
 def test_no_outliers_report(demo_table, tmp_path):
     result = hunt(demo_table, feature_set="seed", account="nobody", shap=False)
-    paths = write_outputs(result, tmp_path / "out", figures={}, run_info={})
+    paths = write_outputs(result, tmp_path / "out", figures=Figures(), run_info={})
     html = paths["report"].read_text(encoding="utf-8")
     assert "No user-day was reported as an outlier." in html
     assert "<img" not in html

@@ -46,8 +46,6 @@ class FeatureSet:
     trend_columns: tuple[str, ...] = ()
     #: The ``AnomalousLogons`` query that returns the table this set needs.
     query_name: str = "user_day_summary"
-    #: File name (no extension) of a saved table of that query for LocalData.
-    local_table_stem: str = "anomalous_logons_user_days"
     #: Whether days are compared with the account's own other days
     #: (``min_history_days`` applies).
     has_baseline: bool = False
@@ -55,19 +53,6 @@ class FeatureSet:
     def configured(self, *, min_history_days: int | None = None) -> FeatureSet:
         """Return the feature set with run options applied (this one has none)."""
         return self
-
-    def summarize_events(
-        self, events: pd.DataFrame, *, start: object = None, end: object = None
-    ) -> tuple[pd.DataFrame, dict[str, int]]:
-        """
-        Turn raw logon events into the table this feature set needs.
-
-        Returns the table and the number of events dropped by the filters,
-        per reason. The default is the ``user_day_summary`` table.
-        """
-        from ..summarize.user_days import user_day_summary
-
-        return user_day_summary(events, start=start, end=end, return_dropped=True)
 
     def compute(self, table: pd.DataFrame) -> FeatureFrame:
         """Compute model features for every row of a prepared table."""

@@ -192,7 +192,6 @@ class BaselineFeatures(FeatureSet):
         "failure-only days are kept."
     )
     query_name = "account_day_summary"
-    local_table_stem = "anomalous_logons_account_days"
     has_baseline = True
     trend_columns = (
         "FailedLogons",
@@ -230,14 +229,6 @@ class BaselineFeatures(FeatureSet):
         if min_history_days is None:
             return self
         return type(self)(min_history_days=min_history_days, fit_rows=self.fit_rows)
-
-    def summarize_events(
-        self, events: pd.DataFrame, *, start: object = None, end: object = None
-    ) -> tuple[pd.DataFrame, dict[str, int]]:
-        """Profile raw events per account and day (`account_profile.account_day_summary`)."""
-        from ..summarize.account_days import account_day_summary
-
-        return account_day_summary(events, start=start, end=end, return_dropped=True)
 
     # ------------------------------------------------------------------ compute
     def compute(self, table: pd.DataFrame) -> FeatureFrame:

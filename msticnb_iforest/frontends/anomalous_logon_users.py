@@ -13,11 +13,11 @@ from __future__ import annotations
 import contextlib
 import html
 from collections.abc import Iterable
+from dataclasses import MISSING, fields
 from typing import Any
 
 import pandas as pd
 from IPython.display import HTML
-from matplotlib.figure import Figure
 from msticnb import nb_metadata
 from msticnb.common import nb_display, nb_markdown, set_text
 from msticnb.notebooklet import NBMetadata, Notebooklet, NotebookletResult
@@ -26,11 +26,14 @@ from msticpy.common.timespan import TimeSpan
 from .._version import VERSION
 from ..errors import AnomalousLogonsError, ParameterError, QueryError
 from ..features import get_feature_set
-from ..params import DEFAULT_MAX_PLOTS, PARAMETERS, check_params, check_time, short_repr
-from ..pipeline import Hunt, account_mask, hunt, make_plots
+from ..identity import account_mask
+from ..params import PARAMETERS, check_params, check_time, short_repr
+from ..pipeline import Hunt, hunt
+from ..present.figures import Figures, make_plots
 from ..present.links import account_links, kql_string, pivot_window
 from ..schema import collect_input_notes
-from ..sources.query import default_timespan, ensure_queries, fetch_local, fetch_user_days
+from ..sources.local import local_folders, read_local
+from ..sources.query import default_timespan, ensure_queries, fetch_user_days
 from .registration import register
 
 __version__ = VERSION
@@ -129,6 +132,12 @@ class AnomalousLogonUsersResult(NotebookletResult):
         Parameters of the run (feature set, contamination, trees, seed).
     timings : dict
         Seconds per stage.
+    max_explained : int or None
+        The most outliers given SHAP values and reasons (None: all).
+
+    The attributes from `user_days` to `max_explained` are those of
+    `msticnb_iforest.pipeline.Hunt`, and the figures those of
+    `msticnb_iforest.present.figures.Figures`, under the same names.
 
     """
 
@@ -153,29 +162,20 @@ class AnomalousLogonUsersResult(NotebookletResult):
         """
         super().__init__(description, timespan, notebooklet)
         self.description: str = "Anomalous logon users"
-        self.user_days: pd.DataFrame | None = None
-        self.outliers: pd.DataFrame | None = None
-        self.shap_values: pd.DataFrame | None = None
-        self.shap_expected_value: float | None = None
-        self.explanations: pd.DataFrame | None = None
-        self.shap_summary_plot: Figure | None = None
-        self.outlier_plots: list[tuple[str, Figure]] = []
-        self.trend_plots: list[tuple[str, Figure]] = []
-        self.score_histogram: Figure | None = None
-        self.plot_cap: int = DEFAULT_MAX_PLOTS
-        self.plot_note: str = ""
+        for item in (*fields(Hunt), *fields(Figures)):
+            empty = None if item.default_factory is MISSING else item.default_factory()
+            setattr(self, item.name, empty if item.default is MISSING else item.default)
         self.account_links: pd.DataFrame | None = None
         self.account_summaries: dict[str, Any] = {}
-        self.model: Any = None
-        self.features: list[str] = []
-        self.feature_set: str = ""
         self.query: str | None = None
         self.input_files: list[dict[str, Any]] = []
-        self.notes: list[str] = []
-        self.dropped_rows: dict[str, int] = {}
-        self.suppressed_outliers: dict[str, int] = {}
-        self.parameters: dict[str, Any] = {}
-        self.timings: dict[str, float] = {}
+
+    def take(self, found: Hunt, figures: Figures) -> None:
+        """Hold a hunt's facts and its figures under their own names."""
+        for item in fields(Hunt):
+            setattr(self, item.name, getattr(found, item.name))
+        for item in fields(Figures):
+            setattr(self, item.name, getattr(figures, item.name))
 
 
 class AnomalousLogonUsers(Notebooklet):
@@ -346,18 +346,18 @@ class AnomalousLogonUsers(Notebooklet):
         kwargs = {**kwargs, **{k: opts[k] for k in ("start", "end") if k in kwargs}}
         super().run(value=value, data=data, timespan=timespan, options=options, **kwargs)
         timespan = self._resolve_timespan(timespan, **kwargs)
-        max_plots = opts["max_plots"]
         result = AnomalousLogonUsersResult(
             notebooklet=self, description=self.metadata.description, timespan=timespan
         )
-        raw_dropped: dict[str, int] = {}
         query_notes: list[str] = []
+        window: dict[str, Any] = {}
         if data is None:
             with collect_input_notes() as read_notes:
-                data, result.query, result.input_files, raw_dropped = _get_user_days(
+                data, result.query, result.input_files = _get_user_days(
                     self.query_provider, timespan, notes=query_notes, **opts
                 )
             query_notes.extend(read_notes)
+            window = {"start": timespan.start, "end": timespan.end}
         found = hunt(
             data,
             feature_set=opts["feature_set"],
@@ -371,25 +371,18 @@ class AnomalousLogonUsers(Notebooklet):
             min_history_days=opts["min_history_days"],
             max_explained=opts["max_explained"],
             n_jobs=opts["n_jobs"],
+            **window,
         )
-        _fill_result(result, found)
-        result.notes = query_notes + result.notes
-        for reason, count in raw_dropped.items():
-            result.dropped_rows[reason] = result.dropped_rows.get(reason, 0) + count
-        result.plot_cap = max_plots
+        found.notes[:0] = query_notes
         figures = make_plots(
             found,
             summary="plot_outliers" in self.options,
             per_outlier="plot_outliers" in self.options,
             trends="plot_trends" in self.options,
             histogram="score_histogram" in self.options,
-            max_plots=max_plots,
+            max_plots=opts["max_plots"],
         )
-        result.shap_summary_plot = figures["shap_summary_plot"]
-        result.outlier_plots = figures["outlier_plots"]
-        result.trend_plots = figures["trend_plots"]
-        result.score_histogram = figures["score_histogram"]
-        result.plot_note = figures["plot_cap"]
+        result.take(found, figures)
         if "account_links" in self.options:
             result.account_links = account_links(found.outliers)
 
@@ -575,12 +568,12 @@ def _utc_timespan(timespan: Any) -> Any:
 
 @set_text(docs=_CELL_DOCS, key="get_user_days")
 def _get_user_days(qry_prov: Any, timespan: TimeSpan, notes: list[str], **opts) -> tuple:
-    """Return (table, query text, input files, raw rows dropped) from the provider."""
+    """Return (rows as found, query text, input files) from the provider."""
     opts = _run_defaults() | opts
     fset = get_feature_set(opts["feature_set"])
     if getattr(qry_prov, "environment", None) == "LocalData":
-        table, files, dropped = fetch_local(qry_prov, timespan.start, timespan.end, fset)
-        return table, None, files, dropped
+        rows, files = read_local(local_folders(qry_prov), fset.query_name)
+        return rows, None, files
     table, text = fetch_user_days(
         qry_prov,
         timespan.start,
@@ -592,23 +585,7 @@ def _get_user_days(qry_prov: Any, timespan: TimeSpan, notes: list[str], **opts) 
         notes=notes,
         query_options=opts["query_options"],
     )
-    return table, text, [], {}
-
-
-def _fill_result(result: AnomalousLogonUsersResult, found: Hunt) -> None:
-    result.user_days = found.user_days
-    result.outliers = found.outliers
-    result.shap_values = found.shap_values
-    result.shap_expected_value = found.expected_value
-    result.explanations = found.explanations
-    result.model = found.model
-    result.features = found.features
-    result.feature_set = found.feature_set
-    result.notes = found.notes
-    result.dropped_rows = found.dropped
-    result.suppressed_outliers = found.suppressed
-    result.parameters = found.params
-    result.timings = found.timings
+    return table, text, []
 
 
 @set_text(docs=_CELL_DOCS, key="show_outliers")

@@ -15,9 +15,9 @@ from typing import Any
 import ipywidgets as widgets
 from IPython.display import display
 
-from ..pipeline import trend_figure
 from ..present import plots
 from ..present.display import account_label, safe_text
+from ..present.figures import trend_figure
 
 __all__ = ["OutlierBrowser"]
 

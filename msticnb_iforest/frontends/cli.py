@@ -369,44 +369,13 @@ def _with_warnings_shown_safely(command, args: argparse.Namespace, *rest: Any) -
         return command(args, *rest)
 
 
-def _window_table(
-    data, start, end, timings: dict[str, float], progress: _Progress, feature_set=None
-):
-    """Make a per-user-day table from `data`, keeping the window; return it and drops."""
-    from ..features import get_feature_set
-    from ..schema import is_summary_table, prepare_summary
-    from ..summarize import user_days as summarize
-
-    if is_summary_table(data):
-        if start is None and end is None:
-            return data, {}
-        table, dropped = prepare_summary(data, return_dropped=True)
-        keep = table["Date"].between(
-            start.tz_localize(None).normalize() if start is not None else table["Date"].min(),
-            end.tz_localize(None) if end is not None else table["Date"].max(),
-        )
-        outside = int((~keep).sum())
-        return table[keep], {**dropped, **({"out_of_range": outside} if outside else {})}
-    if summarize.is_raw_events(data):
-        progress(f"Summarizing {len(data):,} logon events per account and day")
-        begin = time.perf_counter()
-        fset = get_feature_set(feature_set)
-        table, dropped = fset.summarize_events(data, start=start, end=end)
-        timings["summarize"] = round(time.perf_counter() - begin, 4)
-        return table, dict(dropped)
-    return data, {}  # hunt() names the missing columns
-
-
 def _hunt(data, args: argparse.Namespace, progress: _Progress, start=None, end=None):
-    """Run the hunt and draw the plots; return (Hunt, figures)."""
-    from ..pipeline import hunt, make_plots
-    from ..schema import collect_input_notes
+    """Run the hunt and draw the plots; return (Hunt, Figures)."""
+    from ..pipeline import hunt
+    from ..present.figures import make_plots
 
-    timings: dict[str, float] = {}
-    with collect_input_notes() as read_notes:
-        table, dropped = _window_table(data, start, end, timings, progress, args.feature_set)
     result = hunt(
-        table,
+        data,
         feature_set=args.feature_set,
         contamination=args.contamination,
         n_estimators=args.n_estimators,
@@ -418,22 +387,18 @@ def _hunt(data, args: argparse.Namespace, progress: _Progress, start=None, end=N
         progress=progress,
         allow_accounts=args.allow_accounts,
         min_history_days=args.min_history_days,
+        start=start,
+        end=end,
     )
-    result.dropped = {**dropped, **result.dropped}
-    result.notes = read_notes + result.notes
     progress(f"Drawing plots (up to {args.max_plots} per kind)")
     begin = time.perf_counter()
     figures = make_plots(result, histogram=True, max_plots=args.max_plots, as_png=True)
-    plots_s = round(time.perf_counter() - begin, 4)
-    result.timings = {**timings, **result.timings, "plots": plots_s}
+    result.timings["plots"] = round(time.perf_counter() - begin, 4)
     return result, figures
 
 
 def _run_info(args: argparse.Namespace, argv: Sequence[str], **extra: Any) -> dict[str, Any]:
-    info = {
-        "command": " ".join([PROG, *argv]),
-        "plot_cap": args.max_plots,
-    }
+    info = {"command": " ".join([PROG, *argv])}
     info.update(extra)
     return info
 
@@ -487,9 +452,9 @@ def _summary_lines(result, paths: dict[str, Path], quiet: bool, extra: str = "")
     held = sum(result.suppressed.values())
     if held:
         lines.append(f"Suppressed {held:,} model outlier(s): {_counts_text(result.suppressed)}.")
-    dropped = sum(result.dropped.values())
+    dropped = sum(result.dropped_rows.values())
     if dropped:
-        lines.append(f"Dropped {dropped:,} input row(s): {_counts_text(result.dropped)}.")
+        lines.append(f"Dropped {dropped:,} input row(s): {_counts_text(result.dropped_rows)}.")
     for note in result.notes:
         lines.append(f"Note: {_printable(note)}")
     folder = paths["report"].parent

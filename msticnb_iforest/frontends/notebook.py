@@ -26,7 +26,8 @@ from ..errors import ParameterError, QueryError
 from ..params import DEFAULT_DEMO_DAYS, DEFAULT_DEMO_SEED, DEFAULT_DEMO_USERS, check_params
 from ..schema import utc
 from ..sources.demo import generate_demo, match_labels
-from ..sources.query import DEFAULT_DAYS, LOCAL_FILE_STEMS, default_timespan, find_local_files
+from ..sources.local import LOCAL_FILE_STEMS, find_local_files
+from ..sources.query import DEFAULT_DAYS, default_timespan
 
 __all__ = [
     "DEMO",

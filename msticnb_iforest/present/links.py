@@ -8,35 +8,13 @@ generated Python go through `repr`, which always yields a valid literal.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pandas as pd
 
-from ..errors import ParameterError
+from ..params import check_table_name
 
 __all__ = ["account_links", "check_table_name", "kql_string", "pivot_window"]
-
-# A table reference: a name, optionally qualified (workspace('x').Table is
-# not accepted: cross-resource queries belong in add_query_items).
-_TABLE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-
-
-def check_table_name(table: str) -> str:
-    """
-    Validate a table name before it is substituted into KQL.
-
-    Raises
-    ------
-    ParameterError
-        If `table` is not a plain identifier (letters, digits, underscore).
-
-    """
-    if not isinstance(table, str) or not _TABLE_RE.match(table):
-        raise ParameterError(
-            f"table must be a plain table name (letters, digits, '_'), got {table!r}."
-        )
-    return table
 
 
 def kql_string(value: str) -> str:

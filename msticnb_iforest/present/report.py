@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from .display import TITLE_WIDTH, safe_text
+from .figures import Figures
 
 __all__ = ["figure_to_data_uri", "render_report"]
 
@@ -260,9 +261,9 @@ def _summary(record: dict[str, Any]) -> str:
     return _section("summary", "Run summary", "", _kv(rows))
 
 
-def _outlier_rows(view: Any) -> str:
-    outliers = view.outliers
-    expl = view.explanations
+def _outlier_rows(result: Any) -> str:
+    outliers = result.outliers
+    expl = result.explanations
     rows = []
     for rank, (idx, row) in enumerate(outliers.head(MAX_TABLE_ROWS).iterrows(), start=1):
         reason, tops, evidence = "", [], []
@@ -283,8 +284,8 @@ def _outlier_rows(view: Any) -> str:
     return "".join(rows)
 
 
-def _outliers(view: Any) -> str:
-    n_out = len(view.outliers)
+def _outliers(result: Any) -> str:
+    n_out = len(result.outliers)
     if n_out == 0:
         body = '<p class="muted">No user-day was reported as an outlier.</p>'
     else:
@@ -297,7 +298,7 @@ def _outliers(view: Any) -> str:
         body = (
             '<div class="scroll"><table><tr><th>#</th><th>Date</th><th>Account</th>'
             "<th>Score</th><th>Why it stands out</th><th>Top features</th></tr>"
-            f"{_outlier_rows(view)}</table></div>{more}"
+            f"{_outlier_rows(result)}</table></div>{more}"
         )
     return (
         f'<section id="outliers"><h2>Outliers ({n_out:,})</h2>'
@@ -322,12 +323,12 @@ def _section(anchor: str, heading: str, intro: str, content: str) -> str:
     return f'<section id="{anchor}"><h2>{_e(heading)}</h2>{lead}{content}</section>'
 
 
-def _plots(figures: dict[str, Any], has_shap: bool) -> list[tuple[str, str, str]]:
+def _plots(figures: Figures, has_shap: bool) -> list[tuple[str, str, str]]:
     """Return (anchor, nav label, HTML) for each plot section present."""
     parts = []
-    cap = figures.get("plot_cap")
+    cap = figures.plot_note
     cap_html = f'<p class="note">{_e(cap)}</p>' if cap else ""
-    summary = figures.get("shap_summary_plot")
+    summary = figures.shap_summary_plot
     if summary is not None:
         html = _section(
             "shap",
@@ -337,7 +338,7 @@ def _plots(figures: dict[str, Any], has_shap: bool) -> list[tuple[str, str, str]
             _img(summary, "SHAP values of all outliers, per feature"),
         )
         parts.append(("shap", "SHAP", html))
-    per = _pairs(figures.get("outlier_plots"))
+    per = _pairs(figures.outlier_plots)
     if per:
         imgs = _grid(_img(fig, label, f"SHAP values for {label}") for label, fig in per)
         html = _section(
@@ -356,7 +357,7 @@ def _plots(figures: dict[str, Any], has_shap: bool) -> list[tuple[str, str, str]
             "",
         )
         parts.append(("per-outlier", "Per outlier", html))
-    trends = _pairs(figures.get("trend_plots"))
+    trends = _pairs(figures.trend_plots)
     if trends:
         imgs = _grid(_img(fig, label, f"Daily trend for {label}") for label, fig in trends)
         html = _section(
@@ -367,7 +368,7 @@ def _plots(figures: dict[str, Any], has_shap: bool) -> list[tuple[str, str, str]
             ("" if per else cap_html) + imgs,
         )
         parts.append(("trends", "Trends", html))
-    hist = figures.get("score_histogram")
+    hist = figures.score_histogram
     if hist is not None:
         html = _section(
             "scores",
@@ -379,10 +380,10 @@ def _plots(figures: dict[str, Any], has_shap: bool) -> list[tuple[str, str, str]
     return parts
 
 
-def _follow_up(view: Any) -> str:
+def _follow_up(result: Any) -> str:
     from .links import account_links
 
-    links = account_links(view.outliers.head(MAX_TABLE_ROWS))
+    links = account_links(result.outliers.head(MAX_TABLE_ROWS))
     blocks = "".join(
         f"<details><summary>{_e(dom)}\\{_e(usr)} · {_e(_fmt_date(day))}</summary>"
         f"<pre>{_pre(code)}</pre></details>"
@@ -421,10 +422,10 @@ def _details(record: dict[str, Any]) -> str:
 
 
 def render_report(
-    view: Any,
+    result: Any,
     record: dict[str, Any],
     *,
-    figures: dict[str, Any] | None = None,
+    figures: Figures | None = None,
     title: str | None = None,
 ) -> str:
     """
@@ -432,12 +433,12 @@ def render_report(
 
     Parameters
     ----------
-    view : RunView
-        The result as read by `outputs.view_of`.
+    result : Hunt or AnomalousLogonUsersResult
+        A finished hunt.
     record : dict
         The run description from `outputs.run_record`.
-    figures : dict, optional
-        Figures as returned by `pipeline.make_plots`.
+    figures : Figures, optional
+        The charts to embed (`figures.make_plots`); none by default.
     title : str, optional
         Page title; default "Anomalous logon users".
 
@@ -447,7 +448,7 @@ def render_report(
         A complete HTML document that loads nothing from elsewhere.
 
     """
-    figures = figures or {}
+    figures = figures or Figures()
     title = title or "Anomalous logon users"
     versions = record.get("versions", {})
     created = str(record.get("created", "")).replace("T", " ").replace("+00:00", " UTC")
@@ -455,10 +456,13 @@ def render_report(
         f"Isolation Forest hunt of Windows network logons · generated {created} · "
         f"msticnb-iforest {versions.get('msticnb-iforest', '')}"
     )
-    sections = [("summary", "Summary", _summary(record)), ("outliers", "Outliers", _outliers(view))]
-    sections += _plots(figures, view.has_shap)
-    if not view.outliers.empty:
-        sections.append(("follow-up", "Follow-up", _follow_up(view)))
+    sections = [
+        ("summary", "Summary", _summary(record)),
+        ("outliers", "Outliers", _outliers(result)),
+    ]
+    sections += _plots(figures, result.shap_values is not None)
+    if not result.outliers.empty:
+        sections.append(("follow-up", "Follow-up", _follow_up(result)))
     sections.append(("details", "Parameters", _details(record)))
     nav = "".join(f'<a href="#{anchor}">{_e(name)}</a>' for anchor, name, _ in sections)
     body = _cards(record) + "".join(html for _, _, html in sections)

@@ -21,18 +21,15 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError, QueryError
-from ..present.links import check_table_name
+from ..params import check_table_name
 from ..schema import utc
 
 __all__ = [
-    "LOCAL_FILE_STEMS",
     "QUERY_DIR",
     "ROW_LIMIT",
     "default_timespan",
     "ensure_queries",
-    "fetch_local",
     "fetch_user_days",
-    "find_local_files",
     "query_file_for",
     "split_windows",
     "WINDOW_QUERIES",
@@ -380,123 +377,13 @@ def fetch_user_days(
     return rows, str(text)
 
 
-#: File names (without extension) the LocalData queries read, by query.
-LOCAL_FILE_STEMS = {
-    "user_day_summary": "anomalous_logons_user_days",
-    "account_day_summary": "anomalous_logons_account_days",
-    "network_logon_events": "anomalous_logons_events",
-}
-
 #: Queries whose history window (``window_start``, ``window_end``) is set apart
 #: from the rows' window, so that split chunks still see the whole history.
 WINDOW_QUERIES = frozenset({"account_day_summary"})
 
 
-def _local_paths(qry_prov: Any) -> list[Path]:
-    driver = getattr(qry_prov, "_query_provider", None)
-    return [Path(p) for p in getattr(driver, "_paths", []) or []]
+def __getattr__(name: str) -> Any:
+    """Find the names that moved to other modules (`msticnb_iforest.moved.MOVED_NAMES`)."""
+    from ..moved import moved_name
 
-
-def find_local_files(folders: list[Path], stem: str) -> list[Path]:
-    """
-    Find the saved tables named `stem` under some folders.
-
-    Matches ``<stem><ext>`` and ``<stem>_<anything><ext>`` (split exports)
-    at any depth, where ``<ext>`` is one the readers understand
-    (`msticnb_iforest.sources.readers.SUPPORTED_SUFFIXES`). Pickle files are not
-    read: loading one can run code.
-
-    Parameters
-    ----------
-    folders : list of Path
-        Folders to search recursively.
-    stem : str
-        File name stem, e.g. a value of :data:`LOCAL_FILE_STEMS`.
-
-    Returns
-    -------
-    list of Path
-        The matching files as resolved paths, each once, sorted.
-
-    """
-    from .readers import SUPPORTED_SUFFIXES
-
-    found = []
-    for folder in folders:
-        for suffix in SUPPORTED_SUFFIXES:
-            if suffix == ".evtx" and stem != LOCAL_FILE_STEMS["network_logon_events"]:
-                continue  # an event log holds events, never a per-user-day table
-            found.extend(sorted(folder.resolve().glob(f"**/{stem}{suffix}")))
-            found.extend(sorted(folder.resolve().glob(f"**/{stem}_*{suffix}")))
-    return sorted(set(found))
-
-
-def fetch_local(
-    qry_prov: Any, start: datetime, end: datetime, feature_set: Any = None
-) -> tuple[pd.DataFrame, list[dict], dict[str, int]]:
-    """
-    Read the AnomalousLogons files from a LocalData provider's folders.
-
-    Looks in the provider's data paths, in this order, for a saved table of
-    the query `feature_set` needs (``anomalous_logons_account_days.*`` for
-    the default feature set, ``anomalous_logons_user_days.*`` for
-    ``seed``), then ``anomalous_logons_events.*`` (raw SecurityEvent logon
-    rows, summarized here into the table the feature set needs), then the
-    other saved table (the feature set uses the columns it finds). Files
-    named ``<stem>_<anything>.<ext>`` are read too, so exports can be
-    split. Any format `readers.read_table` reads is accepted (CSV, CSV.gz,
-    Parquet, JSON lines, JSON). Only rows in [start, end] are kept.
-
-    Returns
-    -------
-    tuple of (pd.DataFrame, list of dict, dict)
-        The per-user-day table, one info dict per file read, and the count
-        of raw rows dropped by the summary's filters, by reason.
-
-    Raises
-    ------
-    QueryError
-        If neither file is in the folders.
-
-    """
-    from ..features import get_feature_set
-    from ..schema import parse_dates
-    from .readers import read_tables
-
-    fset = get_feature_set(feature_set)
-    folders = _local_paths(qry_prov)
-    saved = [fset.local_table_stem] + [
-        stem
-        for name, stem in LOCAL_FILE_STEMS.items()
-        if name != "network_logon_events" and stem != fset.local_table_stem
-    ]
-    for pos, stem in enumerate(saved):
-        files = find_local_files(folders, stem)
-        if files:
-            data, info = read_tables(files)
-            if "Date" not in data.columns:
-                raise QueryError(f"{files[0]} has no Date column; is it a per-user-day table?")
-            days = parse_dates(data["Date"])
-            day0 = pd.Timestamp(start).tz_convert("UTC").tz_localize(None).normalize()
-            day1 = pd.Timestamp(end).tz_convert("UTC").tz_localize(None)
-            keep = ((days >= day0) & (days <= day1)).to_numpy()
-            # Hand on the days the window was cut by: a reparse of the kept
-            # rows alone might settle an ambiguous day/month order otherwise.
-            kept = data[keep].reset_index(drop=True).assign(Date=days.to_numpy()[keep])
-            return kept, info, {"out_of_range": int((~keep).sum())}
-        if pos == 0:  # raw events rank right after the feature set's own table
-            files = find_local_files(folders, LOCAL_FILE_STEMS["network_logon_events"])
-            if files:
-                events, info = read_tables(files)
-                table, dropped = fset.summarize_events(events, start=start, end=end)
-                return table, info, dropped
-    names = " or ".join(f"{stem}.csv" for stem in LOCAL_FILE_STEMS.values())
-    where = ", ".join(str(f) for f in folders) or "no folder (set LocalData data_paths)"
-    pickles = [p for f in folders for p in sorted(f.glob("**/anomalous_logons_*.pkl"))]
-    hint = (
-        f" {pickles[0].name} is a pickle, which is not read (loading one can run code); "
-        "save it as CSV or Parquet."
-        if pickles
-        else ""
-    )
-    raise QueryError(f"No AnomalousLogons data found: expected {names} in {where}.{hint}")
+    return moved_name(__name__, name)

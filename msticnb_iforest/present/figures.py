@@ -1,0 +1,230 @@
+"""
+The figures of one hunt, drawn together: `make_plots` and its `Figures`.
+
+`plots` draws single charts from plain frames; this module decides which
+charts a hunt gets (the top outliers, capped) and says when a cap applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ..features import get_feature_set
+from ..params import DEFAULT_MAX_PLOTS, check_params
+from . import plots
+from .display import account_label
+
+__all__ = ["DEFAULT_MAX_SUMMARY_ROWS", "Figures", "make_plots", "trend_figure"]
+
+#: Outliers drawn in the SHAP summary plot unless the caller asks for another number.
+DEFAULT_MAX_SUMMARY_ROWS = 2000
+
+#: A drawn chart: a matplotlib Figure, or its PNG bytes (``as_png=True``).
+Chart = Figure | bytes
+
+
+@dataclass
+class Figures:
+    r"""
+    The charts of one hunt.
+
+    Attributes
+    ----------
+    shap_summary_plot : Figure, bytes or None
+        SHAP values of the explained outliers, per feature.
+    outlier_plots : list of (str, Figure or bytes)
+        One SHAP bar chart per explained top outlier, labelled
+        ``DOMAIN\\user yyyy-mm-dd`` (exact names).
+    trend_plots : list of (str, Figure or bytes)
+        One daily trend per account of the top outliers, labelled
+        ``DOMAIN\\user``, its flagged days marked.
+    score_histogram : Figure, bytes or None
+        Distribution of scores with the threshold.
+    plot_cap : int
+        The most per-outlier and trend plots drawn (`max_plots`).
+    plot_note : str
+        Says which caps left outliers without a chart; "" when none did.
+
+    """
+
+    shap_summary_plot: Chart | None = None
+    outlier_plots: list[tuple[str, Chart]] = field(default_factory=list)
+    trend_plots: list[tuple[str, Chart]] = field(default_factory=list)
+    score_histogram: Chart | None = None
+    plot_cap: int = DEFAULT_MAX_PLOTS
+    plot_note: str = ""
+
+    @classmethod
+    def of(cls, holder: Any) -> Figures:
+        """Collect the figures an object holds under these names (a notebooklet result)."""
+        return cls(**{item.name: getattr(holder, item.name) for item in fields(cls)})
+
+
+def make_plots(
+    result: Any,
+    *,
+    summary: bool = True,
+    per_outlier: bool = True,
+    trends: bool = True,
+    histogram: bool = False,
+    max_plots: int = DEFAULT_MAX_PLOTS,
+    max_summary_rows: int = DEFAULT_MAX_SUMMARY_ROWS,
+    as_png: bool = False,
+) -> Figures:
+    """
+    Draw the hunt's figures, at most `max_plots` of each per-outlier kind.
+
+    Figures cost up to about a second each whatever the size of the hunt,
+    so a run with thousands of outliers draws only the top ones: the
+    per-outlier SHAP charts of the `max_plots` highest-scoring explained
+    outliers (only outliers with SHAP values have one), the trend plots of
+    the accounts of the `max_plots` highest-scoring outliers and a SHAP
+    summary of at most `max_summary_rows` explained outliers (one point per
+    outlier and feature). ``plot_note`` states any cap that applied.
+
+    Parameters
+    ----------
+    result : Hunt or AnomalousLogonUsersResult
+        A finished hunt.
+    summary, per_outlier, trends, histogram : bool
+        Which kinds to draw.
+    max_plots : int, default=10
+        Most per-outlier and trend plots, 0 to `params.MAX_PLOTS_LIMIT` (100).
+    max_summary_rows : int, default=2000
+        Most outliers in the SHAP summary.
+    as_png : bool, default=False
+        Render each figure to PNG bytes as soon as it is drawn and keep
+        only the bytes, so at most one figure is held at a time (the
+        command line does this; `report.render_report` takes either).
+
+    Returns
+    -------
+    Figures
+
+    Raises
+    ------
+    ParameterError
+        If `max_plots` is not a whole number from 0 to `params.MAX_PLOTS_LIMIT`.
+
+    Examples
+    --------
+    >>> from msticnb_iforest import hunt
+    >>> from msticnb_iforest.sources.demo import generate_demo
+    >>> found = hunt(generate_demo(users=60, days=14).events)  # doctest: +SKIP
+    >>> figures = make_plots(found, max_plots=3)  # doctest: +SKIP
+    >>> len(figures.trend_plots) <= 3  # doctest: +SKIP
+    True
+
+    """
+    max_plots = check_params(names=["max_plots"], max_plots=max_plots)["max_plots"]
+    keep: Callable[[Figure], Chart] = plots.png_bytes if as_png else (lambda fig: fig)
+    out = Figures(plot_cap=max_plots)
+    notes = []
+    shap_ok = result.shap_values is not None and not result.outliers.empty
+    if summary and shap_ok:
+        out.shap_summary_plot, note = _summary_plot(result, max_summary_rows, keep)
+        notes.append(note)
+    if per_outlier and shap_ok:
+        out.outlier_plots, note = _outlier_plots(result, max_plots, keep)
+        notes.append(note)
+    if trends:
+        out.trend_plots = [(label, keep(fig)) for label, fig in _trend_plots(result, max_plots)]
+    if histogram and not result.user_days.empty:
+        out.score_histogram = keep(plots.score_histogram(result.user_days["score"]))
+    if len(result.outliers) > max_plots and (per_outlier or trends):
+        notes.insert(
+            0,
+            f"Plots are drawn for the top {max_plots} of {len(result.outliers)} outliers "
+            "(raise max_plots to see more).",
+        )
+    out.plot_note = " ".join(note for note in notes if note)
+    return out
+
+
+def _summary_plot(result: Any, max_rows: int, keep: Callable) -> tuple[Chart, str]:
+    """Draw the SHAP summary of the top `max_rows` explained outliers; say if capped."""
+    shown = result.shap_values.head(max_rows)
+    fig = plots.shap_summary_plot(shown, result.user_days.loc[shown.index, result.features])
+    note = ""
+    if len(shown) < len(result.outliers):
+        note = (
+            f"The SHAP summary shows the top {len(shown):,} of {len(result.outliers):,} outliers."
+        )
+    return keep(fig), note
+
+
+def _outlier_plots(
+    result: Any, max_plots: int, keep: Callable
+) -> tuple[list[tuple[str, Chart]], str]:
+    """Draw one SHAP bar chart per explained outlier among the top `max_plots`."""
+    top = result.outliers.head(max_plots)
+    explained = top[top.index.isin(result.shap_values.index)]
+    drawn = []
+    for idx, row in explained.iterrows():
+        title = (
+            f"{account_label(row['DstDomain'], row['DstUser'])} "
+            f"{pd.Timestamp(row['Date']):%Y-%m-%d} (score {row['score']:.3f})"
+        )
+        fig = plots.outlier_plot(
+            result.shap_values.loc[idx], row[result.features], title, result.shap_expected_value
+        )
+        drawn.append((_label(row), keep(fig)))
+    note = ""
+    if len(explained) < len(top):
+        note = (
+            f"Per-outlier SHAP charts are drawn for the {len(explained):,} explained "
+            f"outlier(s) among the top {len(top):,} (raise max_explained to explain more)."
+        )
+    return drawn, note
+
+
+def _label(row: pd.Series) -> str:
+    return f"{row['DstDomain']}\\{row['DstUser']} {pd.Timestamp(row['Date']):%Y-%m-%d}"
+
+
+def _trend_plots(result: Any, max_plots: int) -> Iterator[tuple[str, Figure]]:
+    """Yield (label, Figure) per account of the top outliers, one figure at a time."""
+    accounts = result.outliers.drop_duplicates(["DstDomain", "DstUser"]).head(max_plots)
+    if accounts.empty:
+        return
+    # One pass over all user-days for the plotted accounts, not one per plot.
+    users = result.user_days["DstUser"]
+    history = result.user_days[users.isin(set(accounts["DstUser"])).to_numpy()]
+    for domain, user in zip(accounts["DstDomain"], accounts["DstUser"], strict=True):
+        yield f"{domain}\\{user}", trend_figure(result, domain, user, history=history)
+
+
+def trend_figure(
+    result: Any, domain: str, user: str, *, history: pd.DataFrame | None = None
+) -> Figure:
+    """
+    Draw one account's daily trend with its outlier days marked.
+
+    Parameters
+    ----------
+    result : Hunt or AnomalousLogonUsersResult
+        A finished run (its ``user_days``, ``outliers``, ``features`` and
+        ``feature_set`` are used).
+    domain, user : str
+        The account, as spelled in ``DstDomain`` and ``DstUser``.
+    history : pd.DataFrame, optional
+        User-days holding at least the account's rows (default: all of
+        `result`'s user-days).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    """
+    fset = get_feature_set(result.feature_set)
+    columns = list(fset.trend_columns) or list(result.features)
+    outliers = result.outliers
+    same = (outliers["DstDomain"] == domain) & (outliers["DstUser"] == user)
+    dates = list(pd.to_datetime(outliers.loc[same, "Date"]))
+    days = result.user_days if history is None else history
+    return plots.trend_plot(days, domain, user, dates, columns)

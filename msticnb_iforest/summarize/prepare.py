@@ -1,0 +1,164 @@
+"""
+The one way into a hunt: whatever came in, a checked per-account-day table.
+
+A source hands over what it found: rows of a per-account-day table (from a
+query or a saved file) or raw logon events. `prepare` decides which it is,
+summarizes raw events into the table the feature set needs, keeps the days
+in the hunt's window, and validates and types the table, each exactly
+once. Every stage after it takes the prepared table as it is.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ..errors import InputDataError
+from ..schema import (
+    REQUIRED_SUMMARY_COLUMNS,
+    collect_input_notes,
+    is_summary_table,
+    prepare_summary,
+    utc_naive,
+)
+from .account_days import account_day_summary
+from .events import RAW_REQUIRED_COLUMNS, is_raw_events
+from .user_days import user_day_summary
+
+__all__ = ["SUMMARIZERS", "Prepared", "prepare"]
+
+#: How raw events become each table a feature set can ask for, by query name.
+SUMMARIZERS: dict[str, Callable[..., Any]] = {
+    "user_day_summary": user_day_summary,
+    "account_day_summary": account_day_summary,
+}
+
+
+@dataclass
+class Prepared:
+    """
+    A per-account-day table ready for features, with what preparing it cost.
+
+    Attributes
+    ----------
+    table : pd.DataFrame
+        The validated, typed table (the hunt's own copy; a caller's frame
+        is never modified), rows of days outside the window removed.
+    dropped : dict
+        Input rows removed, by reason (raw events filtered out, rows
+        without a ``Date``, days outside the window).
+    notes : list of str
+        What reading the values assumed (e.g. a day/month order).
+    timings : dict
+        Seconds spent summarizing raw events (``summarize``, only for raw
+        input) and checking the table (``prepare``).
+
+    """
+
+    table: pd.DataFrame
+    dropped: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def prepare(
+    data: pd.DataFrame,
+    table: str = "user_day_summary",
+    *,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+) -> Prepared:
+    """
+    Turn a per-account-day table or raw logon events into a prepared table.
+
+    Parameters
+    ----------
+    data : pd.DataFrame
+        Rows of the ``user_day_summary`` or ``account_day_summary`` query,
+        or raw SecurityEvent logon rows. Not modified.
+    table : str, default="user_day_summary"
+        The table raw events are summarized into (a key of `SUMMARIZERS`;
+        a feature set's ``query_name``). A table given as such is used
+        with the columns it has.
+    start, end : pd.Timestamp, optional
+        The hunt's window (UTC). Raw events outside it are dropped by the
+        summarizer; table rows whose ``Date`` is before the day of `start`
+        or after `end` are dropped here. Either may be None (no bound).
+
+    Returns
+    -------
+    Prepared
+
+    Raises
+    ------
+    InputDataError
+        If `data` is neither shape (the message lists the missing columns)
+        or its values are not usable (the message names the column).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({
+    ...     "Date": ["2024-05-01", "2024-05-02"], "DstDomain": "CONTOSO",
+    ...     "DstUser": "alice", "SuccessfulLogons": [3, 4], "FailedLogons": 0,
+    ...     "ComputersSuccessfulAccess": 1, "SrcIpSuccessfulAccess": 1})
+    >>> found = prepare(rows, start=pd.Timestamp("2024-05-02", tz="UTC"))
+    >>> len(found.table), found.dropped
+    (1, {'out_of_range': 1})
+
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise InputDataError(f"Expected a pandas DataFrame, got {type(data).__name__}.")
+    timings: dict[str, float] = {}
+    begin = time.perf_counter()
+    with collect_input_notes() as notes:
+        if is_summary_table(data):
+            prepared, dropped = prepare_summary(data, return_dropped=True)
+            prepared, outside = _in_window(prepared, start, end)
+            dropped = {**dropped, **outside}
+        elif is_raw_events(data) or data.shape == (0, 0):  # (0, 0): a query found nothing
+            summary, dropped = SUMMARIZERS[table](data, start=start, end=end, return_dropped=True)
+            timings["summarize"] = round(time.perf_counter() - begin, 4)
+            begin = time.perf_counter()
+            prepared, no_date = prepare_summary(summary, return_dropped=True)
+            dropped = {**dropped, **no_date}
+        else:
+            raise InputDataError(_neither(data))
+    timings["prepare"] = round(time.perf_counter() - begin, 4)
+    return Prepared(prepared, dict(dropped), list(notes), timings)
+
+
+def _in_window(
+    table: pd.DataFrame, start: pd.Timestamp | None, end: pd.Timestamp | None
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Keep the days from the day of `start` to `end`; count the others."""
+    if start is None and end is None:
+        return table, {}
+    days = table["Date"]
+    keep = pd.Series(True, index=table.index)
+    if start is not None:
+        keep &= days >= utc_naive(pd.Timestamp(start)).normalize()
+    if end is not None:
+        keep &= days <= utc_naive(pd.Timestamp(end))
+    outside = int((~keep).sum())
+    if not outside:
+        return table, {}
+    return table[keep.to_numpy()], {"out_of_range": outside}
+
+
+def _neither(data: pd.DataFrame) -> str:
+    """Say which columns each accepted shape is missing."""
+    have = set(map(str, data.columns))
+    miss_summary = [c for c in REQUIRED_SUMMARY_COLUMNS if c not in have]
+    miss_raw = [c for c in RAW_REQUIRED_COLUMNS if c not in have]
+    return (
+        "Input is neither a per-user-day summary (missing: "
+        + ", ".join(miss_summary)
+        + ") nor raw logon events (missing: "
+        + ", ".join(miss_raw)
+        + ")."
+    )
