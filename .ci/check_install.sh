@@ -12,8 +12,8 @@ python - "$wheel" <<'PY'
 import sys, zipfile
 names = zipfile.ZipFile(sys.argv[1]).namelist()
 needed = [
-    "msticnb_iforest/anomalous_logon_users.yaml",
-    "msticnb_iforest/queries/anomalous_logons.yaml",
+    "msticnb_iforest/frontends/anomalous_logon_users.yaml",
+    "msticnb_iforest/sources/queries/anomalous_logons.yaml",
 ]
 missing = [n for n in needed if n not in names]
 assert not missing, f"wheel lacks {missing}"

@@ -25,14 +25,23 @@ time spans are parsed with pandas inside their checks.
 
 from __future__ import annotations
 
-import math
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
 
+from .constraints import (
+    Check,
+    Constraint,
+    Interval,
+    NoneConstraint,
+    Options,
+    Param,
+    is_bool,
+    short_repr,
+)
 from .errors import ParameterError
 
 __all__ = [
@@ -129,169 +138,10 @@ MAX_SPLIT_DAYS = 366
 EARLIEST = "1677-09-23"
 LATEST = "2262-04-09"
 
+
 #: Longest repr shown in a message.
-_REPR_WIDTH = 80
-
-
-def short_repr(value: Any) -> str:
-    """Return ``repr(value)``, cut to a readable width."""
-    try:
-        text = repr(value)
-    except Exception:  # a hostile __repr__
-        text = f"<{type(value).__name__} object>"
-    if len(text) > _REPR_WIDTH:
-        text = f"{text[: _REPR_WIDTH - 20]}...{text[-10:]} ({len(text):,} characters)"
-    return text
-
-
-# -- constraint types ---------------------------------------------------------------
-
-
-class Constraint:
-    """One kind of allowed value: `convert` returns it normalized, or raises."""
-
-    #: Shown in messages: ``"an integer in [1, 10000]"``.
-    description: str = ""
-    #: Only a Python caller can give such a value (not said on the command line).
-    python_only: bool = False
-
-    def convert(self, value: Any) -> Any:
-        """Return `value` normalized (e.g. numpy int to int); ValueError if not allowed."""
-        raise NotImplementedError
-
-    def describe(self) -> str:
-        """Return the allowed values in words."""
-        return self.description
-
-
-class _NoneConstraint(Constraint):
-    description = "None"
-    python_only = True
-
-    def convert(self, value: Any) -> Any:
-        if value is not None:
-            raise ValueError
-        return None
-
-
-def _is_bool(value: Any) -> bool:
-    """Tell ``bool`` and numpy's ``bool_`` apart from numbers (without importing numpy)."""
-    kind = type(value)
-    return kind is bool or (kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_"))
-
-
-class Interval(Constraint):
-    """
-    Numbers of one kind between two bounds.
-
-    Parameters
-    ----------
-    kind : Integral or Real
-        ``Integral`` accepts Python and numpy integers; ``Real`` accepts them
-        and floats. Booleans are never numbers here, nor is NaN.
-    left, right : number or None
-        The bounds; None is unbounded.
-    closed : {"both", "left", "right", "neither"}
-        Which bounds belong to the interval.
-
-    """
-
-    def __init__(self, kind: type, left: float | None, right: float | None, closed: str = "both"):
-        if kind not in (Integral, Real) or closed not in ("both", "left", "right", "neither"):
-            raise TypeError("Interval takes Integral or Real and a known 'closed'.")
-        self.kind, self.left, self.right, self.closed = kind, left, right, closed
-
-    def convert(self, value: Any) -> Any:
-        """Return the number as int or float; ValueError outside the interval."""
-        if _is_bool(value) or not isinstance(value, self.kind):
-            raise ValueError
-        number = int(value) if self.kind is Integral else float(value)
-        if isinstance(number, float) and math.isnan(number):
-            raise ValueError
-        low_in = self.closed in ("both", "left")
-        high_in = self.closed in ("both", "right")
-        if self.left is not None and (number < self.left or (number == self.left and not low_in)):
-            raise ValueError
-        if self.right is not None and (
-            number > self.right or (number == self.right and not high_in)
-        ):
-            raise ValueError
-        return number
-
-    def describe(self) -> str:
-        """Return e.g. ``"an integer in [1, 10000]"``."""
-        what = "an integer" if self.kind is Integral else "a number"
-        if self.left is None and self.right is None:
-            return what
-        if self.right is None:
-            return f"{what} {'>=' if self.closed in ('both', 'left') else '>'} {self.left:,}"
-        if self.left is None:
-            return f"{what} {'<=' if self.closed in ('both', 'right') else '<'} {self.right:,}"
-        low = "[" if self.closed in ("both", "left") else "("
-        high = "]" if self.closed in ("both", "right") else ")"
-        return f"{what} in {low}{self.left}, {self.right}{high}"
-
-
-class Options(Constraint):
-    """One of a few exact values (strings are compared as given)."""
-
-    def __init__(self, *values: Any):
-        self.values = values
-
-    def convert(self, value: Any) -> Any:
-        """Return the matching option; ValueError if none matches."""
-        for option in self.values:
-            if type(value) is type(option) and value == option:
-                return option
-        raise ValueError
-
-    def describe(self) -> str:
-        """Return the options, quoted."""
-        return " or ".join(repr(v) for v in self.values)
-
-
-class Check(Constraint):
-    """
-    Values a function accepts: it returns the normalized value or raises.
-
-    Parameters
-    ----------
-    func : callable
-        Takes the value; returns it normalized, or raises ValueError or
-        TypeError when it is not allowed.
-    description : str or callable
-        The allowed values in words (a callable is called when a message is
-        written, so a description may name things imported late).
-    python_only : bool, default=False
-        Values only a Python caller can give; command-line messages leave
-        them out.
-
-    """
-
-    def __init__(
-        self,
-        func: Callable[[Any], Any],
-        description: str | Callable[[], str],
-        *,
-        python_only: bool = False,
-    ):
-        self.func, self._description, self.python_only = func, description, python_only
-
-    def convert(self, value: Any) -> Any:
-        """Return what the function returns; ValueError if it refuses the value."""
-        try:
-            return self.func(value)
-        except (ValueError, TypeError, OverflowError, ArithmeticError):
-            raise ValueError from None
-
-    def describe(self) -> str:
-        """Return the description (calling it when it is a function)."""
-        text = self._description
-        return text() if callable(text) else text
-
-
 def _boolean(value: Any) -> bool:
-    if not _is_bool(value):
+    if not is_bool(value):
         raise ValueError
     return bool(value)
 
@@ -394,7 +244,7 @@ def _time_span(value: Any) -> Any:
     """Accept a positive time span of at most MAX_SPLIT_DAYS (returned as given)."""
     import pandas as pd
 
-    if _is_bool(value) or isinstance(value, Real):
+    if is_bool(value) or isinstance(value, Real):
         raise ValueError  # a bare number has no unit
     delta = pd.Timedelta(str(value).strip().replace("H", "h"))
     if pd.isna(delta) or delta <= pd.Timedelta(0) or delta > pd.Timedelta(days=MAX_SPLIT_DAYS):
@@ -410,7 +260,7 @@ def _timestamp(value: Any) -> Any:
     """
     import pandas as pd
 
-    if _is_bool(value) or isinstance(value, Real):
+    if is_bool(value) or isinstance(value, Real):
         raise ValueError
     stamp = pd.Timestamp(value.strip() if isinstance(value, str) else value)
     if pd.isna(stamp):
@@ -425,7 +275,7 @@ def _timestamp(value: Any) -> Any:
     return stamp.as_unit("ns")
 
 
-_NONE = _NoneConstraint()
+_NONE = NoneConstraint()
 _DATE = Check(_timestamp, f"a date or time from {EARLIEST} to {LATEST} (UTC)")
 
 
@@ -433,69 +283,6 @@ _DATE = Check(_timestamp, f"a date or time from {EARLIEST} to {LATEST} (UTC)")
 
 
 @dataclass(frozen=True)
-class Param:
-    """
-    One parameter: its default, the values it accepts, and what it means.
-
-    Attributes
-    ----------
-    name : str
-        The keyword (the command-line flag is ``--`` and the name with
-        ``-`` for ``_``, where there is one).
-    default : Any
-        The default value.
-    constraints : tuple of Constraint
-        The value must satisfy one of them.
-    help : str
-        One line on what the parameter does.
-
-    """
-
-    name: str
-    default: Any
-    constraints: tuple[Constraint, ...]
-    help: str = ""
-
-    def allowed(self, *, cli: bool = False) -> str:
-        """Return the allowed values in words (on the command line: those it can give)."""
-        parts = [c.describe() for c in self.constraints if not (cli and c.python_only)]
-        if len(parts) <= 2:
-            return " or ".join(parts)
-        return ", ".join(parts[:-1]) + " or " + parts[-1]
-
-    def message(self, value: Any, *, label: str | None = None, cli: bool = False) -> str:
-        """
-        Return the error message for a value that is not allowed.
-
-        `label` replaces the parameter's name; with `cli` the message leaves
-        out values only Python can pass and has no name (argparse adds the
-        flag): ``"must be an integer in [1, 10000], got 0"``.
-        """
-        if cli:
-            return f"must be {self.allowed(cli=True)}, got {short_repr(value)}"
-        head = self.name if label is None else label
-        return f"{head} must be {self.allowed()}, got {short_repr(value)}."
-
-    def check(self, value: Any, *, label: str | None = None) -> Any:
-        """
-        Return `value` normalized, or raise ParameterError.
-
-        Parameters
-        ----------
-        value : Any
-            The value to check.
-        label : str, optional
-            Name used in the message instead of the parameter's.
-
-        """
-        for constraint in self.constraints:
-            try:
-                return constraint.convert(value)
-            except ValueError:
-                continue
-        raise ParameterError(self.message(value, label=label))
-
-
 def _param(name: str, default: Any, *constraints: Constraint | None, help: str = "") -> Param:
     return Param(name, default, tuple(_NONE if c is None else c for c in constraints), help)
 
@@ -678,6 +465,49 @@ def check_time(value: Any, label: str) -> Any:
     except ValueError:
         message = f"{label} must be {_DATE.describe()}, got {short_repr(value)}."
         raise ParameterError(message) from None
+
+
+def window_time(value: Any, label: str, *, end: bool = False) -> Any:
+    """
+    Parse one end of a hunting window given as text or a time.
+
+    None or blank text is no bound (None). A bare end date
+    (``2024-03-31``) means the last instant of that day, so the window
+    includes it.
+
+    Parameters
+    ----------
+    value : str, datetime, Timestamp or None
+        The time; naive times are UTC.
+    label : str
+        Name used in the message (``"--start"``, ``"end"``).
+    end : bool, default=False
+        Whether `value` is the window's end.
+
+    Returns
+    -------
+    pandas.Timestamp or None
+        UTC-aware.
+
+    Raises
+    ------
+    ParameterError
+        If `value` is not a date or time from `EARLIEST` to `LATEST`.
+
+    Examples
+    --------
+    >>> window_time("2024-03-31", "end", end=True)
+    Timestamp('2024-03-31 23:59:59.999999999+0000', tz='UTC')
+
+    """
+    import pandas as pd
+
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    stamp = check_time(value, label)
+    if end and isinstance(value, str) and re.fullmatch(r"\s*\d{4}-\d{1,2}-\d{1,2}\s*", value):
+        stamp = stamp + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
+    return stamp
 
 
 def _closest(name: str) -> str:

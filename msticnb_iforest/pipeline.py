@@ -263,8 +263,8 @@ def hunt(
     with timer.stage("features", f"Computing '{fset.name}' features"):
         frame = fset.compute(ready.table)
     notes += frame.notes
-    n_rows, n_features = frame.values.shape
-    parameters["n_estimators"] = opts["n_estimators"] or fset.n_estimators(n_rows, n_features)
+    n_rows = len(frame.values)
+    parameters["n_estimators"] = opts["n_estimators"] or fset.n_estimators(*frame.values.shape)
 
     with timer.stage(
         "model", f"Scoring {n_rows:,} user-days with {parameters['n_estimators']} trees"
@@ -281,8 +281,9 @@ def hunt(
     with timer.stage("assemble", "Collecting outliers"):
         user_days, held = _scored(ready.table, frame, scores, fset, opts["allow_accounts"])
         outliers, mask = _reported(user_days, opts["account"], notes)
-        cap = opts["max_explained"]
-        explained = outliers if cap is None else outliers.head(cap)
+        explained = (
+            outliers if opts["max_explained"] is None else outliers.head(opts["max_explained"])
+        )
 
     with timer.stage("explain", f"Explaining {len(explained)} outlier(s)"):
         shap_values, expected, explanations = _explain(fset, scores, frame, explained, opts["shap"])
@@ -301,7 +302,7 @@ def hunt(
         suppressed_outliers=held,
         parameters=parameters,
         timings=timer.timings,
-        max_explained=cap,
+        max_explained=opts["max_explained"],
     )
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import time
 import warnings
@@ -34,9 +33,9 @@ from ..params import (
     MAX_JOBS,
     MAX_PLOTS_LIMIT,
     PARAMETERS,
-    check_time,
     default,
     short_repr,
+    window_time,
 )
 from ..present.display import safe_text
 
@@ -193,6 +192,12 @@ def _hunt_options(parser: argparse.ArgumentParser) -> None:
         help=f"threads, 1 to {MAX_JOBS}, or -1 for every core, -2 all but one, ... "
         "(default: every core; results do not depend on it)",
     )
+    _report_options(parser)
+    _output_options(parser, argparse.SUPPRESS)
+
+
+def _report_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options that choose what is reported and explained (`demo` and `run`)."""
     parser.add_argument(
         "--account", default=None, metavar="NAME", help="report only this account's outliers"
     )
@@ -235,7 +240,6 @@ def _hunt_options(parser: argparse.ArgumentParser) -> None:
         help="most outliers given SHAP values and reasons, top by score, 0 to "
         f"{MAX_EXPLAINED_LIMIT:,} or 'all' (default {default('max_explained')})",
     )
-    _output_options(parser, argparse.SUPPRESS)
 
 
 def _output_options(parser: argparse.ArgumentParser, default: Any) -> None:
@@ -324,23 +328,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _hunt_options(run)
     return parser
-
-
-def _parse_time(text: str | None, option: str, *, end: bool = False):
-    """
-    Parse --start/--end to a UTC timestamp (None if not given).
-
-    The accepted range is `params.EARLIEST` to `params.LATEST` (pandas'
-    range less a day, so the end of the last day still fits).
-    """
-    import pandas as pd
-
-    if text is None:
-        return None
-    stamp = check_time(text, option)
-    if end and re.fullmatch(r"\s*\d{4}-\d{1,2}-\d{1,2}\s*", text):
-        stamp = stamp + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
-    return stamp
 
 
 def _printable(value: Any, width: int | None = None) -> str:
@@ -499,8 +486,8 @@ def _cmd_demo(args: argparse.Namespace, argv: Sequence[str], progress: _Progress
 
 def _window(args: argparse.Namespace) -> tuple[Any, Any]:
     """Return the --start and --end times as UTC timestamps (None where not given)."""
-    start = _parse_time(args.start, "--start")
-    end = _parse_time(args.end, "--end", end=True)
+    start = window_time(args.start, "--start")
+    end = window_time(args.end, "--end", end=True)
     if start is not None and end is not None and start > end:
         raise ParameterError(f"--start ({args.start}) is after --end ({args.end}).")
     return start, end

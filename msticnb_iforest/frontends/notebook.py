@@ -12,7 +12,6 @@ same output files as the command line.
 from __future__ import annotations
 
 import io
-import re
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -23,7 +22,13 @@ import pandas as pd
 from msticpy.common.timespan import TimeSpan
 
 from ..errors import ParameterError, QueryError
-from ..params import DEFAULT_DEMO_DAYS, DEFAULT_DEMO_SEED, DEFAULT_DEMO_USERS, check_params
+from ..params import (
+    DEFAULT_DEMO_DAYS,
+    DEFAULT_DEMO_SEED,
+    DEFAULT_DEMO_USERS,
+    check_params,
+    window_time,
+)
 from ..schema import utc
 from ..sources.demo import generate_demo, match_labels
 from ..sources.local import LOCAL_FILE_STEMS, find_local_files
@@ -116,22 +121,6 @@ def _window_text(timespan: TimeSpan) -> tuple[str, str]:
     return _text(timespan.start), _text(timespan.end)
 
 
-def _parse_time(value: Any, name: str, *, end: bool = False) -> pd.Timestamp | None:
-    """Parse a start/end parameter to a UTC timestamp; a bare end date means its last instant."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    try:
-        stamp = pd.Timestamp(value.strip() if isinstance(value, str) else value)
-    except (ValueError, TypeError):
-        stamp = pd.NaT
-    if pd.isna(stamp):
-        raise ParameterError(f"{name} must be a date or time such as 2024-03-01, got {value!r}.")
-    stamp = utc(stamp)
-    if end and isinstance(value, str) and re.fullmatch(r"\s*\d{4}-\d{1,2}-\d{1,2}\s*", value):
-        stamp = stamp + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
-    return stamp
-
-
 def hunt_window(start: Any = None, end: Any = None, *, demo: Any = None) -> TimeSpan:
     """
     Return the window to hunt from the notebook's `start` and `end` parameters.
@@ -156,8 +145,8 @@ def hunt_window(start: Any = None, end: Any = None, *, demo: Any = None) -> Time
         If a value is not a time or `start` is not before `end`.
 
     """
-    first = _parse_time(start, "start")
-    last = _parse_time(end, "end", end=True)
+    first = window_time(start, "start")
+    last = window_time(end, "end", end=True)
     if demo is not None:
         default_start = pd.Timestamp(demo.start)
         default_end = pd.Timestamp(demo.end) - pd.Timedelta(1, "ns")
