@@ -6,6 +6,7 @@ import re
 from datetime import datetime, timezone
 
 import pytest
+import yaml
 from msticpy.data import QueryProvider
 
 from msticnb_iforest.schema import SUMMARY_COLUMNS
@@ -113,3 +114,62 @@ def test_ensure_queries_is_idempotent_and_custom_setting_works(sentinel):
 def test_unknown_environment_is_named():
     with pytest.raises(ValueError, match="Splunk"):
         query_file_for("Splunk")
+
+
+TEMPLATES = ("user_day_summary", "account_day_summary", "network_logon_events")
+
+
+def test_the_network_logon_filter_is_written_once():
+    text = (QUERY_DIR / "anomalous_logons.yaml").read_text(encoding="utf-8")
+    for piece, times in {
+        "EventID in (4624, 4625)": 1,
+        'LogonTypeName == "3 - Network"': 1,
+        '"NT AUTHORITY"': 2,  # both in the one exclusion (logon types 3 and 5)
+        '"ANONYMOUS LOGON"': 1,
+        '"SYSTEM"': 1,
+        '"WINDOW MANAGER"': 1,
+        '"DWM-"': 1,
+        '"NT VIRTUAL MACHINE"': 1,
+        'endswith "$"': 1,
+    }.items():
+        assert text.count(piece) == times, piece
+    for name in TEMPLATES:
+        source = yaml.safe_load(text)["sources"][name]
+        assert "$<account_exclusions>$" in source["args"]["query"], name
+        assert "{event_filter}" in source["args"]["query"], name
+        assert "{logon_type_filter}" in source["args"]["query"], name
+
+
+@pytest.mark.parametrize(
+    ("name", "columns"),
+    [
+        ("user_day_summary", ("EventID", "LogonType", "DstDomain", "DstUser")),
+        ("account_day_summary", ("EventNo", "LogonNo", "DstDomain", "DstUser")),
+        ("network_logon_events", ("EventID", "LogonType", "TargetDomainName", "TargetUserName")),
+    ],
+)
+def test_each_query_applies_the_exclusions_to_its_own_columns(sentinel, name, columns):
+    event, logon_type, domain, user = columns
+    kql = re.sub(
+        r"\s+", " ", getattr(sentinel.AnomalousLogons, name)("print", start=START, end=END)
+    )
+    assert (
+        f"| where not({event} == 4624 and ( ({logon_type} == 3 and ({domain} =~ "
+        f'"NT AUTHORITY" or {domain} =~ "ANONYMOUS LOGON"))'
+    ) in kql
+    assert f'{logon_type} == 2 and {domain} =~ "WINDOW MANAGER" and {user} startswith "DWM-"' in kql
+    assert f'or {domain} =~ "NT VIRTUAL MACHINE")) | where not({user} endswith "$")' in kql
+    assert kql.count('| where LogonTypeName == "3 - Network"') == 1
+    assert "$<" not in kql and "{" not in kql
+
+
+def test_the_filter_pieces_are_parameters_with_defaults(sentinel):
+    for name in TEMPLATES:
+        params = sentinel.query_store.get_query(f"AnomalousLogons.{name}").params
+        for param in ("event_filter", "logon_type_filter"):
+            assert params[param]["type"] == "str" and params[param]["default"].startswith(
+                "| where "
+            ), (name, param)
+    kql = _render(sentinel, logon_type_filter='| where LogonTypeName == "10 - RemoteInteractive"')
+    assert 'where LogonTypeName == "10 - RemoteInteractive" | extend DstDomain' in kql
+    assert "3 - Network" not in kql

@@ -38,10 +38,13 @@ __all__ = [
 #: Folder of the query YAML files shipped with the package.
 QUERY_DIR = Path(__file__).parent / "queries"
 
+#: The query file for each msticpy data environment. Microsoft Sentinel / Log
+#: Analytics and Azure Data Explorer (Kusto) run the same KQL from one file, whose
+#: metadata lists all three environments.
 _FILES = {
     "MSSentinel": "anomalous_logons.yaml",
     "LogAnalytics": "anomalous_logons.yaml",
-    "Kusto": "anomalous_logons_kusto.yaml",
+    "Kusto": "anomalous_logons.yaml",
     "LocalData": "anomalous_logons_local.yaml",
 }
 
@@ -68,10 +71,29 @@ def query_file_for(environment: str) -> Path:
     """
     Return the query file for a msticpy data environment name.
 
+    Parameters
+    ----------
+    environment : str
+        The provider's data environment (``qry_prov.environment``):
+        ``MSSentinel``, ``LogAnalytics``, ``Kusto`` or ``LocalData``.
+
+    Returns
+    -------
+    Path
+        The msticpy query YAML holding the ``AnomalousLogons`` queries for
+        it. Sentinel and Kusto share one file.
+
     Raises
     ------
     QueryError
         If the package ships no queries for that environment.
+
+    Examples
+    --------
+    >>> query_file_for("Kusto") == query_file_for("MSSentinel")
+    True
+    >>> query_file_for("LocalData").name
+    'anomalous_logons_local.yaml'
 
     """
     name = _FILES.get(str(environment))
@@ -84,7 +106,31 @@ def query_file_for(environment: str) -> Path:
 
 
 def ensure_queries(qry_prov: Any, query_name: str = "user_day_summary") -> None:
-    """Import the package's queries into `qry_prov` unless it already has `query_name`."""
+    """
+    Import the package's queries into `qry_prov` unless it already has `query_name`.
+
+    Parameters
+    ----------
+    qry_prov : msticpy QueryProvider
+        The provider; the file for its data environment is imported
+        (see `query_file_for`).
+    query_name : str, default="user_day_summary"
+        The ``AnomalousLogons`` query that must be there afterwards.
+
+    Raises
+    ------
+    QueryError
+        If the package ships no queries for the provider's environment.
+
+    Examples
+    --------
+    >>> from msticpy.data import QueryProvider
+    >>> provider = QueryProvider("Kusto")
+    >>> ensure_queries(provider)
+    >>> "AnomalousLogons.user_day_summary" in provider.list_queries()
+    True
+
+    """
     family = getattr(qry_prov, "AnomalousLogons", None)
     if family is not None and hasattr(family, query_name):
         return
@@ -311,7 +357,7 @@ def fetch_user_days(
         Extra keyword arguments for msticpy's query call, passed on to the
         driver: e.g. ``{"database": "SecurityLogs"}`` for an Azure Data
         Explorer cluster (provider ``QueryProvider("Kusto")``, which runs
-        the same KQL from ``anomalous_logons_kusto.yaml``) or
+        the same KQL from the same ``anomalous_logons.yaml``) or
         ``{"timeout": 600}``.
     query_name : str, default="user_day_summary"
         The ``AnomalousLogons`` query to run: the one the feature set needs
