@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
 
@@ -178,6 +179,7 @@ class Check(Constraint):
         return text() if callable(text) else text
 
 
+@dataclass(frozen=True)
 class Param:
     """
     One parameter: its default, the values it accepts, and what it means.

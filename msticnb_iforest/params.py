@@ -28,7 +28,6 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
 
@@ -282,7 +281,6 @@ _DATE = Check(_timestamp, f"a date or time from {EARLIEST} to {LATEST} (UTC)")
 # -- the table ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 def _param(name: str, default: Any, *constraints: Constraint | None, help: str = "") -> Param:
     return Param(name, default, tuple(_NONE if c is None else c for c in constraints), help)
 

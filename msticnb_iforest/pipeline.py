@@ -235,21 +235,8 @@ def hunt(
     >>> found.outliers[["Date", "DstUser", "score"]].head(3)  # doctest: +SKIP
 
     """
-    opts = check_params(
-        feature_set=feature_set,
-        contamination=contamination,
-        n_estimators=n_estimators,
-        random_state=random_state,
-        account=account,
-        shap=shap,
-        max_explained=max_explained,
-        n_jobs=n_jobs,
-        progress=progress,
-        allow_accounts=allow_accounts,
-        min_history_days=min_history_days,
-        start=start,
-        end=end,
-    )
+    given = dict(locals())  # every parameter but the data, checked once, together
+    opts = check_params(**{name: value for name, value in given.items() if name != "data"})
     fset, notes = _configured(opts)
     timer = _Timer(opts["progress"])
     timer.announce("Preparing the per-user-day table")

@@ -27,7 +27,7 @@ from .._version import VERSION
 from ..errors import AnomalousLogonsError, ParameterError, QueryError
 from ..features import get_feature_set
 from ..identity import account_mask
-from ..params import PARAMETERS, check_params, check_time, short_repr
+from ..params import PARAMETERS, check_params
 from ..pipeline import Hunt, hunt
 from ..present.figures import Figures, make_plots
 from ..present.links import account_links, kql_string, pivot_window
@@ -35,6 +35,7 @@ from ..schema import collect_input_notes
 from ..sources.local import local_folders, read_local
 from ..sources.query import default_timespan, ensure_queries, fetch_user_days
 from .registration import register
+from .timespans import utc_timespan
 
 __version__ = VERSION
 __all__ = ["AnomalousLogonUsers", "AnomalousLogonUsersResult"]
@@ -342,7 +343,7 @@ class AnomalousLogonUsers(Notebooklet):
     ) -> AnomalousLogonUsersResult:
         """Query (unless `data` is given), hunt, plot and display: the body of `run`."""
         opts = _check_run(value, kwargs)
-        timespan = _utc_timespan(timespan)
+        timespan = utc_timespan(timespan)
         kwargs = {**kwargs, **{k: opts[k] for k in ("start", "end") if k in kwargs}}
         super().run(value=value, data=data, timespan=timespan, options=options, **kwargs)
         timespan = self._resolve_timespan(timespan, **kwargs)
@@ -526,44 +527,6 @@ def _check_run(value: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
 def _run_defaults() -> dict[str, Any]:
     """Return the default of every `RUN_PARAMETERS` keyword, from `params.PARAMETERS`."""
     return {name: PARAMETERS[name].default for name in RUN_PARAMETERS}
-
-
-def _utc_timespan(timespan: Any) -> Any:
-    """
-    Check a timespan's ends and make both UTC-aware.
-
-    ``TimeSpan(start="2024-01-01")`` has a naive start and an aware end,
-    which msticpy cannot subtract; naive times are taken as UTC. Both ends
-    must lie in `params.EARLIEST` .. `params.LATEST` and in order.
-
-    Raises
-    ------
-    ParameterError
-        If an end is not a time in that range, or start is after end.
-
-    """
-    if timespan is None:
-        return None
-    if isinstance(timespan, tuple) and len(timespan) == 2:
-        start, end = timespan
-    elif isinstance(timespan, TimeSpan):
-        start, end = timespan.start, timespan.end
-    else:  # what msticnb accepts: an object with start and end (or period)
-        try:
-            span = TimeSpan(timespan=timespan)
-        except (ValueError, TypeError, AttributeError):
-            span = None
-        if span is None or span.start is None:
-            raise ParameterError(
-                "timespan must be a TimeSpan, a (start, end) pair or an object with start "
-                f"and end, got {short_repr(timespan)}."
-            ) from None
-        start, end = span.start, span.end
-    first = check_time(start, "timespan start")
-    last = check_time(end, "timespan end")
-    if first > last:
-        raise ParameterError(f"timespan start ({first}) is after its end ({last}).")
-    return TimeSpan(start=first.to_pydatetime(), end=last.to_pydatetime())
 
 
 @set_text(docs=_CELL_DOCS, key="get_user_days")

@@ -27,12 +27,11 @@ from ..params import (
     DEFAULT_DEMO_SEED,
     DEFAULT_DEMO_USERS,
     check_params,
-    window_time,
 )
 from ..schema import utc
 from ..sources.demo import generate_demo, match_labels
 from ..sources.local import LOCAL_FILE_STEMS, find_local_files
-from ..sources.query import DEFAULT_DAYS, default_timespan
+from .timespans import hunt_window
 
 __all__ = [
     "DEMO",
@@ -119,47 +118,6 @@ def _window_text(timespan: TimeSpan) -> tuple[str, str]:
         return pd.Timestamp(value).tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%S")
 
     return _text(timespan.start), _text(timespan.end)
-
-
-def hunt_window(start: Any = None, end: Any = None, *, demo: Any = None) -> TimeSpan:
-    """
-    Return the window to hunt from the notebook's `start` and `end` parameters.
-
-    Parameters
-    ----------
-    start, end : str or datetime, optional
-        ISO dates or times (UTC unless an offset is given); a bare `end`
-        date means the end of that day. A missing `start` is `DEFAULT_DAYS`
-        days before `end`; a missing `end` is the end of yesterday.
-    demo : DemoData, optional
-        With the demo, missing ends are the demo's own window.
-
-    Returns
-    -------
-    TimeSpan
-        UTC-aware start and end.
-
-    Raises
-    ------
-    ParameterError
-        If a value is not a time or `start` is not before `end`.
-
-    """
-    first = window_time(start, "start")
-    last = window_time(end, "end", end=True)
-    if demo is not None:
-        default_start = pd.Timestamp(demo.start)
-        default_end = pd.Timestamp(demo.end) - pd.Timedelta(1, "ns")
-    else:
-        default_start, default_end = (pd.Timestamp(t) for t in default_timespan())
-    if last is None:
-        last = default_end
-    if first is None:
-        first = default_start if demo is not None else last - pd.Timedelta(days=DEFAULT_DAYS)
-    if first >= last:
-        raise ParameterError(f"start ({first}) must be before end ({last}).")
-    # TimeSpan holds datetimes (microseconds): an end at the day's last nanosecond is truncated
-    return TimeSpan(start=first.to_pydatetime(warn=False), end=last.to_pydatetime(warn=False))
 
 
 def configured_workspaces() -> dict[str, Any]:
