@@ -21,7 +21,42 @@ from .limits import _check_shape, _check_text, _Limits, _size_text
 def read(
     path: Path, kind: str, compressed: bool, size: int, limits: _Limits
 ) -> tuple[pa.Table, str]:
-    """Read a ``csv`` or ``tsv`` file (`kind`) within `limits`; return it and its layout."""
+    """
+    Read a CSV or TSV file within `limits`, every column as text.
+
+    Parameters
+    ----------
+    path : Path
+        The file (its existence and size already checked by the dispatch).
+    kind : str
+        Its format: the supported suffix without ``.gz`` or the dot: ``csv`` or ``tsv``.
+    compressed : bool
+        True if the file is gzip-compressed.
+    size : int
+        Its size on disk in bytes.
+    limits : _Limits
+        The limits to apply.
+
+    Returns
+    -------
+    tuple[pa.Table, str]
+        Every column as text, and the name of the layout read (`kind`).
+
+    Raises
+    ------
+    InputDataError
+        If the file is over a limit, in UTF-16, holds JSON or has a line longer than a block.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from msticnb_iforest.sources.readers.limits import _Limits
+    >>> path = Path("events.tsv.gz")
+    >>> table, layout = read(path, "tsv", True, path.stat().st_size, _Limits())  # doctest: +SKIP
+    >>> layout  # doctest: +SKIP
+    'tsv'
+
+    """
     _check_text(path, compressed, size, limits, json_text=False)
     return _read_delimited(path, "\t" if kind == "tsv" else ",", limits), kind
 

@@ -29,7 +29,42 @@ from .limits import _check_text, _first_line, _Limits
 def read(
     path: Path, kind: str, compressed: bool, size: int, limits: _Limits
 ) -> tuple[pa.Table, str]:
-    """Read a JSON file within `limits`; return it and its layout (`kind` unused)."""
+    """
+    Read a JSON file within `limits`, whatever its layout.
+
+    Parameters
+    ----------
+    path : Path
+        The file (its existence and size already checked by the dispatch).
+    kind : str
+        Its format: the supported suffix without ``.gz`` or the dot (not used: the content decides).
+    compressed : bool
+        True if the file is gzip-compressed.
+    size : int
+        Its size on disk in bytes.
+    limits : _Limits
+        The limits to apply.
+
+    Returns
+    -------
+    tuple[pa.Table, str]
+        Every column, and the name of the layout read (``json``, ``jsonl`` or ``json-tables``).
+
+    Raises
+    ------
+    InputDataError
+        If the file is over a limit, nested too deeply, or not JSON of rows.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from msticnb_iforest.sources.readers.limits import _Limits
+    >>> path = Path("export.json")
+    >>> table, layout = read(path, "json", False, path.stat().st_size, _Limits())  # doctest: +SKIP
+    >>> layout  # doctest: +SKIP
+    'json'
+
+    """
     _check_text(path, compressed, size, limits, json_text=True)
     return _read_json(path, compressed)
 
