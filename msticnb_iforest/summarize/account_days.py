@@ -68,8 +68,9 @@ from ..identity import (
     split_accounts,
 )
 from ..intkeys import dense_codes, distinct_per_group, runs, sorted_codes, sorted_unique
-from ..schema import SUMMARY_COLUMNS
-from .events import DROP_REASONS, decode_rows, select_network_logons, text_codes
+from ..schema import NETWORK_LOGON, SUMMARY_COLUMNS
+from .decode import decode_rows, text_codes
+from .events import DROP_REASONS, select_network_logons
 
 __all__ = ["ACCOUNT_DAY_COLUMNS", "PROFILE_COLUMNS", "account_day_summary"]
 
@@ -97,7 +98,6 @@ ACCOUNT_DAY_COLUMNS = SUMMARY_COLUMNS + PROFILE_COLUMNS
 
 _NS_PER_DAY = 86_400 * 10**9
 _NS_PER_MS = 10**6
-_NETWORK = "3 - Network"
 _TEXT = (
     "Date",
     "DstDomain",
@@ -118,7 +118,7 @@ def account_day_summary(
     end: Any = None,
     return_dropped: bool = False,
 ) -> pd.DataFrame | tuple[pd.DataFrame, dict[str, int]]:
-    """
+    r"""
     Profile raw logon events per account and day, like the KQL query.
 
     Parameters
@@ -145,6 +145,22 @@ def account_day_summary(
         If `events` lacks required columns or has no readable times.
     ParameterError
         If `start` or `end` is not a time, or `start` is after `end`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> events = pd.DataFrame({
+    ...     "TimeGenerated": ["2024-05-01 10:00", "2024-05-01 11:30", "2024-05-02 09:00"],
+    ...     "EventID": [4624, 4625, 4624], "LogonType": 3, "LogonTypeName": "3 - Network",
+    ...     "TargetUserName": "bob", "TargetDomainName": "CONTOSO", "Computer": "web01",
+    ...     "IpAddress": ["10.0.0.5", "10.0.0.6", "10.0.0.5"], "WorkstationName": "LAPTOP1",
+    ...     "AuthenticationPackageName": "NTLM",
+    ... })
+    >>> columns = ["Date", "AccountKey", "AttemptedLogons", "NovelSrcIp", "WindowDays"]
+    >>> account_day_summary(events)[columns]
+             Date   AccountKey  AttemptedLogons  NovelSrcIp  WindowDays
+    0  2024-05-01  contoso\bob                2           1           2
+    1  2024-05-02  contoso\bob                1           0           2
 
     """
     # The filters of summarize.filter_network_logons (events.select_network_logons),
@@ -277,7 +293,7 @@ def _profile(
         "Date": day_text[group_keys // n_accounts],
         "DstDomain": accounts.domains[group_account],
         "DstUser": accounts.users[group_account],
-        "LogonTypeName": np.full(n_groups, _NETWORK, dtype=object),
+        "LogonTypeName": np.full(n_groups, NETWORK_LOGON, dtype=object),
         "AttemptedLogons": attempted.astype(np.int64),
         "MAX_TimeGenerated": pd.DatetimeIndex(latest.view("datetime64[ns]")).tz_localize("UTC"),
         "MIN_TimeGenerated": pd.DatetimeIndex(earliest.view("datetime64[ns]")).tz_localize("UTC"),
