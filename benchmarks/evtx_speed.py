@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 from evtx import PyEvtxParser
 
-from msticnb_iforest.sources.evtx import read_evtx
+from msticnb_iforest.sources.readers.evtx import read_evtx
 from msticnb_iforest.summarize.user_days import user_day_summary
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "evtx"

@@ -29,7 +29,7 @@ MOVED = {
     "demo": "sources.demo",
     "display": "present.display",
     "events": "summarize.events",
-    "evtx": "sources.evtx",
+    "evtx": "sources.readers.evtx",
     "links": "present.links",
     "notebook_support": "frontends.notebook",
     "outputs": "present.outputs",

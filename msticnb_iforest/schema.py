@@ -23,6 +23,7 @@ __all__ = [
     "ACCOUNT_KEYS",
     "COUNT_COLUMNS",
     "EVENT_COLUMNS",
+    "EVTX_COLUMNS",
     "MAX_COUNT",
     "MISSING_WORDS",
     "SUMMARY_COLUMNS",
@@ -98,6 +99,14 @@ EVENT_COLUMNS = [
     "LogonProcessName",
     "Status",
     "SubStatus",
+]
+
+#: Columns of the raw logon rows read from a Windows event log (``.evtx``):
+#: those of `EVENT_COLUMNS` that an event record carries (``AccountDomain`` is
+#: Sentinel's, not an ``EventData`` field), then ``TargetUserSid`` and ``IpPort``.
+EVTX_COLUMNS = [name for name in EVENT_COLUMNS if name != "AccountDomain"] + [
+    "TargetUserSid",
+    "IpPort",
 ]
 
 #: Columns a table must have to be treated as a per-user-day summary.

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import msticnb_iforest.sources.evtx as evtx_module
+import msticnb_iforest.sources.readers.evtx as evtx_module
 from msticnb_iforest.errors import InputDataError, ParameterError
-from msticnb_iforest.sources.evtx import EVTX_COLUMNS, LOGON_TYPE_NAMES, read_evtx
 from msticnb_iforest.sources.readers import read_table
+from msticnb_iforest.sources.readers.evtx import EVTX_COLUMNS, LOGON_TYPE_NAMES, read_evtx
 from msticnb_iforest.summarize.user_days import RAW_REQUIRED_COLUMNS, user_day_summary
 
 from .conftest import REAL_EVENTS_CSV, SHARED

@@ -38,7 +38,14 @@ from msticnb_iforest.present.links import account_links
 from msticnb_iforest.present.outputs import write_outputs
 from msticnb_iforest.schema import MAX_COUNT, collect_input_notes, parse_dates, prepare_summary
 from msticnb_iforest.sources import readers
-from msticnb_iforest.sources.readers import MAX_DEPTH, read_table, read_tables
+from msticnb_iforest.sources.readers import (
+    MAX_DEPTH,
+    delimited,
+    jsonfiles,
+    limits,
+    read_table,
+    read_tables,
+)
 from msticnb_iforest.summarize.user_days import user_day_summary
 
 from .bad_input_cases import TREES, set_cells
@@ -152,7 +159,7 @@ def test_nesting_scan_agrees_with_a_byte_by_byte_reference():
         data = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 120))).encode()
         limit = rng.randint(1, 6)
         cuts = sorted(rng.randint(0, len(data)) for _ in range(rng.randint(0, 4)))
-        scan = readers._JsonNesting(Path("f"), limit)
+        scan = limits._JsonNesting(Path("f"), limit)
         found = None
         try:
             for start, stop in zip([0, *cuts], [*cuts, len(data)], strict=True):
@@ -199,7 +206,7 @@ def test_decompressed_size_is_limited(tmp_path, suffix):
 def test_uncompressed_size_is_limited_before_reading(tmp_path, monkeypatch):
     path = tmp_path / "big.csv"
     path.write_text(SUMMARY_HEADER + SUMMARY_LINE * 100)
-    monkeypatch.setattr(readers.pa_csv, "read_csv", None)  # never reached
+    monkeypatch.setattr(delimited.pa_csv, "read_csv", None)  # never reached
     with pytest.raises(InputDataError, match=r"big\.csv: more than 1 KiB of text, the limit"):
         read_table(path, max_bytes=1024)
 
@@ -258,7 +265,7 @@ def test_running_out_of_memory_is_an_input_error(tmp_path, monkeypatch):
     def exhausted(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(readers.json, "load", exhausted)
+    monkeypatch.setattr(jsonfiles.json, "load", exhausted)
     with pytest.raises(InputDataError, match=r"array\.json: not enough memory to read it"):
         read_table(path)
 

@@ -623,10 +623,9 @@ def test_out_that_is_a_link_to_nowhere_is_refused(tmp_path, capsys, kind):
 
 def test_the_tool_reads_its_own_csv_back_with_line_breaks_in_names(tmp_path, monkeypatch):
     """user_days.csv quotes names holding CR/LF; the CSV reader keeps them one cell."""
-    from msticnb_iforest.sources import readers
-    from msticnb_iforest.sources.readers import read_table
+    from msticnb_iforest.sources.readers import limits, read_table
 
-    monkeypatch.setattr(readers, "_BLOCK", 4096)  # many blocks: breaks may fall inside quotes
+    monkeypatch.setattr(limits, "_BLOCK", 4096)  # many blocks: breaks may fall inside quotes
     table = pd.read_csv(DEMO_CSV)
     table["DstUser"] = table["DstUser"].astype(object)
     table.loc[::7, "DstUser"] = "two\nlines"

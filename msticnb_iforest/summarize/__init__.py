@@ -2,7 +2,8 @@
 Raw logon events to per-account-day tables, and the one way into a hunt.
 
 `user_day_summary` and `account_day_summary` do locally what the KQL queries
-do in Log Analytics; `events` holds the event filter and decoding they share.
+do in Log Analytics; `events` holds the event filter they share and `decode`
+the reading of column values.
 """
 
 from .account_days import account_day_summary

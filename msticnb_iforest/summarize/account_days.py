@@ -68,8 +68,9 @@ from ..identity import (
     split_accounts,
 )
 from ..intkeys import dense_codes, distinct_per_group, runs, sorted_codes, sorted_unique
-from ..schema import SUMMARY_COLUMNS
-from .events import DROP_REASONS, decode_rows, select_network_logons, text_codes
+from ..schema import NETWORK_LOGON, SUMMARY_COLUMNS
+from .decode import decode_rows, text_codes
+from .events import DROP_REASONS, select_network_logons
 
 __all__ = ["ACCOUNT_DAY_COLUMNS", "PROFILE_COLUMNS", "account_day_summary"]
 
@@ -97,7 +98,6 @@ ACCOUNT_DAY_COLUMNS = SUMMARY_COLUMNS + PROFILE_COLUMNS
 
 _NS_PER_DAY = 86_400 * 10**9
 _NS_PER_MS = 10**6
-_NETWORK = "3 - Network"
 _TEXT = (
     "Date",
     "DstDomain",
@@ -118,7 +118,7 @@ def account_day_summary(
     end: Any = None,
     return_dropped: bool = False,
 ) -> pd.DataFrame | tuple[pd.DataFrame, dict[str, int]]:
-    """
+    r"""
     Profile raw logon events per account and day, like the KQL query.
 
     Parameters
@@ -145,6 +145,22 @@ def account_day_summary(
         If `events` lacks required columns or has no readable times.
     ParameterError
         If `start` or `end` is not a time, or `start` is after `end`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> events = pd.DataFrame({
+    ...     "TimeGenerated": ["2024-05-01 10:00", "2024-05-01 11:30", "2024-05-02 09:00"],
+    ...     "EventID": [4624, 4625, 4624], "LogonType": 3, "LogonTypeName": "3 - Network",
+    ...     "TargetUserName": "bob", "TargetDomainName": "CONTOSO", "Computer": "web01",
+    ...     "IpAddress": ["10.0.0.5", "10.0.0.6", "10.0.0.5"], "WorkstationName": "LAPTOP1",
+    ...     "AuthenticationPackageName": "NTLM",
+    ... })
+    >>> columns = ["Date", "AccountKey", "AttemptedLogons", "NovelSrcIp", "WindowDays"]
+    >>> account_day_summary(events)[columns]
+             Date   AccountKey  AttemptedLogons  NovelSrcIp  WindowDays
+    0  2024-05-01  contoso\bob                2           1           2
+    1  2024-05-02  contoso\bob                1           0           2
 
     """
     # The filters of summarize.filter_network_logons (events.select_network_logons),
@@ -193,111 +209,154 @@ def _profile(
     day, days = dense_codes(day_abs - day_abs.min())
     days = days + day_abs.min()
     del day_abs
-    n_days = len(days)
 
     computer_column = column("Computer")
     accounts = _accounts(domain_text, user_text, computer_column)
-    account, n_accounts = accounts.codes, len(accounts.keys)
-    group, group_keys = dense_codes(day * n_accounts + account)
-    n_groups = len(group_keys)
-    group_account = group_keys % n_accounts
+    n_accounts = len(accounts.keys)
+    group, group_keys = dense_codes(day * n_accounts + accounts.codes)
+    groups = _Groups(group, group_keys, n_accounts, len(days), success)
 
+    out = _logon_columns(groups, days, accounts, time_ns)
+    count = groups.distinct_text
+    out["ComputerDomainsAccessed"] = count(domain_text)[0]
+    del domain_text, user_text
+    out["DistinctAuthenticationPackage"] = count(column("AuthenticationPackageName"))[0]
+    out["ComputerDomainsSuccessfulAccess"] = count(column("AccountDomain"))[1]
+    # Sources, normalized once per distinct label, each raw column dropped once counted.
+    out["ComputersAccessed"], out["ComputersSuccessfulAccess"] = count(computer_column)
+    computer = _normalized(computer_column, "computer")
+    del computer_column
+    ip_column = column("IpAddress")
+    out["DistinctSrcIp"], out["SrcIpSuccessfulAccess"] = count(ip_column)
+    ip = _normalized(ip_column, "ip")
+    del ip_column
+    host_column = column("WorkstationName")
+    out["DistinctSrcHostName"], out["SrcHostNameSuccessfulAccess"] = count(host_column)
+    host = _normalized(host_column, "host")
+    del host_column
+    out.update(_source_columns(groups, day, accounts.codes, computer, ip, host))
+    return pd.DataFrame({name: out[name] for name in ACCOUNT_DAY_COLUMNS}, copy=False)
+
+
+class _Groups:
+    """
+    The account-day groups of the kept rows.
+
+    `group` is each row's group; `keys` holds each group's
+    ``day * n_accounts + account`` in ascending order (the output order).
+    """
+
+    def __init__(
+        self,
+        group: np.ndarray,
+        keys: np.ndarray,
+        n_accounts: int,
+        n_days: int,
+        success: np.ndarray,
+    ) -> None:
+        self.group, self.keys, self.success = group, keys, success
+        self.n_accounts, self.n_days, self.n = n_accounts, n_days, len(keys)
+
+    def distinct(self, codes: np.ndarray, n_values: int, rows: np.ndarray | None = None) -> tuple:
+        """Count distinct values per group (of `rows` if given); see `distinct_per_group`."""
+        if rows is None:
+            return distinct_per_group(self.group, self.n, codes, n_values, self.success)
+        return distinct_per_group(
+            self.group[rows], self.n, codes[rows], n_values, self.success[rows]
+        )
+
+    def distinct_text(self, text: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Count the distinct values of a decoded text column per group: all, and on success."""
+        codes, labels = text
+        every, ok, _ = self.distinct(codes, len(labels))
+        return every, ok
+
+    def novel(self, pairs: np.ndarray, n_values: int) -> np.ndarray:
+        """Count, per group, the values (`pairs` from `distinct`) used on no other day."""
+        width = max(n_values, 1)
+        keys = self.keys[pairs // width]
+        return _novel(
+            keys % self.n_accounts,
+            pairs % width,
+            n_values,
+            keys // self.n_accounts,
+            self.n_days,
+            self.n_accounts,
+            self.keys,
+        )
+
+
+def _logon_columns(
+    groups: _Groups, days: np.ndarray, accounts: _Accounts, time_ns: np.ndarray
+) -> dict[str, Any]:
+    """Return the account, day, count and time columns of each group."""
+    group, n_groups = groups.group, groups.n
+    group_account = groups.keys % groups.n_accounts
     attempted = np.bincount(group, minlength=n_groups)
-    successful = np.bincount(group, weights=success, minlength=n_groups).astype(np.int64)
+    successful = np.bincount(group, weights=groups.success, minlength=n_groups).astype(np.int64)
     latest = np.full(n_groups, np.iinfo(np.int64).min, dtype=np.int64)
     earliest = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
     np.maximum.at(latest, group, time_ns)
     np.minimum.at(earliest, group, time_ns)
-
-    def distinct(codes: np.ndarray, n_values: int, rows: np.ndarray | None = None) -> tuple:
-        if rows is None:
-            return distinct_per_group(group, n_groups, codes, n_values, success)
-        return distinct_per_group(group[rows], n_groups, codes[rows], n_values, success[rows])
-
-    def count(name: str) -> tuple[np.ndarray, np.ndarray]:
-        codes, labels = column(name)
-        every, ok, _ = distinct(codes, len(labels))
-        return every, ok
-
-    domains, _, _ = distinct(domain_text[0], len(domain_text[1]))
-    del domain_text, user_text
-    packages, _ = count("AuthenticationPackageName")
-    _, account_domains_ok = count("AccountDomain")
-    # Sources, normalized once per distinct label, each raw column dropped once counted.
-    computers, computers_ok, _ = distinct(computer_column[0], len(computer_column[1]))
-    computer, computer_labels, _ = _normalized(computer_column, "computer")
-    del computer_column
-    ip_column = column("IpAddress")
-    ips, ips_ok, _ = distinct(ip_column[0], len(ip_column[1]))
-    ip, ip_labels, ip_kind = _normalized(ip_column, "ip")
-    del ip_column
-    host_column = column("WorkstationName")
-    hosts, hosts_ok, _ = distinct(host_column[0], len(host_column[1]))
-    host, host_labels, _ = _normalized(host_column, "host")
-    del host_column
-    real_ip = ip_kind == SOURCE_REAL
-    real_host = host_labels[host] != ""
-    src_ips, _, ip_pairs = distinct(ip, len(ip_labels), real_ip)
-    src_hosts, _, host_pairs = distinct(host, len(host_labels), real_host)
-    _, _, computer_pairs = distinct(computer, len(computer_labels))
-
-    def novel(pairs: np.ndarray, n_values: int) -> np.ndarray:
-        width = max(n_values, 1)
-        keys = group_keys[pairs // width]
-        return _novel(
-            keys % n_accounts,
-            pairs % width,
-            n_values,
-            keys // n_accounts,
-            n_days,
-            n_accounts,
-            group_keys,
-        )
-
-    failed = ~success & real_ip
-    spray_count, spray_usual, spray_ip = _failed_sources(
-        day[failed], account[failed], ip[failed], len(ip_labels), n_accounts, n_days, group_keys
-    )
-    both = real_ip & real_host
-    # Only days with two or more workstation names can have a source that sent several.
-    several = both & (src_hosts > 1)[group]
-    burst, burst_ip = _hosts_per_source(
-        group[several], ip[several], len(ip_labels), host[several], len(host_labels), n_groups
-    )
-    single = (burst == 0) & (np.bincount(group[both], minlength=n_groups) > 0)
-    if single.any():
-        first_ip = np.full(n_groups, len(ip_labels), dtype=np.int64)
-        np.minimum.at(first_ip, group[both], ip[both])
-        burst[single] = 1
-        burst_ip[single] = first_ip[single]
-
     day_text = np.datetime_as_string(days.astype("datetime64[D]")).astype(object)
-    ip_text = np.append(ip_labels, "").astype(object)
-    columns = {
-        "Date": day_text[group_keys // n_accounts],
+    return {
+        "Date": day_text[groups.keys // groups.n_accounts],
         "DstDomain": accounts.domains[group_account],
         "DstUser": accounts.users[group_account],
-        "LogonTypeName": np.full(n_groups, _NETWORK, dtype=object),
+        "LogonTypeName": np.full(n_groups, NETWORK_LOGON, dtype=object),
         "AttemptedLogons": attempted.astype(np.int64),
         "MAX_TimeGenerated": pd.DatetimeIndex(latest.view("datetime64[ns]")).tz_localize("UTC"),
         "MIN_TimeGenerated": pd.DatetimeIndex(earliest.view("datetime64[ns]")).tz_localize("UTC"),
         "SuccessfulLogons": successful,
         "FailedLogons": (attempted - successful).astype(np.int64),
-        "ComputerDomainsAccessed": domains,
-        "DistinctAuthenticationPackage": packages,
-        "ComputersAccessed": computers,
-        "DistinctSrcIp": ips,
-        "DistinctSrcHostName": hosts,
-        "ComputersSuccessfulAccess": computers_ok,
-        "ComputerDomainsSuccessfulAccess": account_domains_ok,
-        "SrcIpSuccessfulAccess": ips_ok,
-        "SrcHostNameSuccessfulAccess": hosts_ok,
         "ActiveMilliseconds": np.floor_divide(latest, _NS_PER_MS)
         - np.floor_divide(earliest, _NS_PER_MS),
         "AccountKey": accounts.keys[group_account],
-        "NovelSrcIp": novel(ip_pairs, len(ip_labels)),
-        "NovelSrcHost": novel(host_pairs, len(host_labels)),
-        "NovelComputer": novel(computer_pairs, len(computer_labels)),
+    }
+
+
+def _source_columns(
+    groups: _Groups,
+    day: np.ndarray,
+    account: np.ndarray,
+    computers: tuple[np.ndarray, np.ndarray, Any],
+    ips: tuple[np.ndarray, np.ndarray, np.ndarray],
+    hosts: tuple[np.ndarray, np.ndarray, Any],
+) -> dict[str, Any]:
+    """
+    Return the novelty, source and failure-context columns of each group.
+
+    `computers`, `ips` and `hosts` are the normalized target computers,
+    source addresses and workstation names (see `_normalized`); `day` and
+    `account` are each row's day and account codes.
+    """
+    computer, computer_labels, _ = computers
+    ip, ip_labels, ip_kind = ips
+    host, host_labels, _ = hosts
+    group, n_groups = groups.group, groups.n
+    real_ip = ip_kind == SOURCE_REAL
+    real_host = host_labels[host] != ""
+    src_ips, _, ip_pairs = groups.distinct(ip, len(ip_labels), real_ip)
+    src_hosts, _, host_pairs = groups.distinct(host, len(host_labels), real_host)
+    _, _, computer_pairs = groups.distinct(computer, len(computer_labels))
+    failed = ~groups.success & real_ip
+    spray_count, spray_usual, spray_ip = _failed_sources(
+        day[failed],
+        account[failed],
+        ip[failed],
+        len(ip_labels),
+        groups.n_accounts,
+        groups.n_days,
+        groups.keys,
+    )
+    burst, burst_ip = _busiest_source(
+        groups, ip, len(ip_labels), host, len(host_labels), real_ip & real_host, src_hosts
+    )
+    ip_text = np.append(ip_labels, "").astype(object)
+    return {
+        "NovelSrcIp": groups.novel(ip_pairs, len(ip_labels)),
+        "NovelSrcHost": groups.novel(host_pairs, len(host_labels)),
+        "NovelComputer": groups.novel(computer_pairs, len(computer_labels)),
         "SrcIps": src_ips,
         "SrcHosts": src_hosts,
         "NoSrcIpLogons": np.bincount(group[ip_kind == SOURCE_NONE], minlength=n_groups),
@@ -308,9 +367,38 @@ def _profile(
         "FailedSrcIp": ip_text[spray_ip],
         "SrcIpHosts": burst,
         "HostsSrcIp": ip_text[burst_ip],
-        "WindowDays": np.full(n_groups, n_days, dtype=np.int64),
+        "WindowDays": np.full(n_groups, groups.n_days, dtype=np.int64),
     }
-    return pd.DataFrame(columns, copy=False)
+
+
+def _busiest_source(
+    groups: _Groups,
+    ip: np.ndarray,
+    n_ips: int,
+    host: np.ndarray,
+    n_hosts: int,
+    both: np.ndarray,
+    src_hosts: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """
+    Find, per group, the most workstation names one source address sent, and that address.
+
+    `both` marks the rows with a real address and a real name; `src_hosts`
+    is each group's count of distinct names.
+    """
+    group, n_groups = groups.group, groups.n
+    # Only days with two or more workstation names can have a source that sent several.
+    several = both & (src_hosts > 1)[group]
+    burst, burst_ip = _hosts_per_source(
+        group[several], ip[several], n_ips, host[several], n_hosts, n_groups
+    )
+    single = (burst == 0) & (np.bincount(group[both], minlength=n_groups) > 0)
+    if single.any():
+        first_ip = np.full(n_groups, n_ips, dtype=np.int64)
+        np.minimum.at(first_ip, group[both], ip[both])
+        burst[single] = 1
+        burst_ip[single] = first_ip[single]
+    return burst, burst_ip
 
 
 class _Accounts:

@@ -6,8 +6,9 @@ Microsoft Sentinel / Log Analytics or returned by msticpy) into the same
 table the ``AnomalousLogons.user_day_summary`` query returns, so files of
 raw events can be hunted without a workspace. :func:`filter_network_logons`
 applies only the filters, like ``AnomalousLogons.network_logon_events``.
-The filters and the reading of columns (case rules, numbers given as text,
-missing text, time formats) live in `msticnb_iforest.summarize.events`.
+The filters live in `msticnb_iforest.summarize.events`, the reading of
+columns (numbers given as text, missing text, time formats) in
+`msticnb_iforest.summarize.decode`.
 
 How the query's aggregation is reproduced
 -----------------------------------------
@@ -38,19 +39,16 @@ import numpy as np
 import pandas as pd
 
 from ..intkeys import dense_codes, distinct_per_group, sorted_codes
-from ..schema import EVENT_COLUMNS, SUMMARY_COLUMNS
+from ..schema import EVENT_COLUMNS, NETWORK_LOGON, SUMMARY_COLUMNS
+from .decode import TextCodes, decode_rows, text_codes
 from .events import (
     DROP_REASONS,
     FAILURE_EVENT_ID,
-    NETWORK_LOGON,
     RAW_REQUIRED_COLUMNS,
     SUCCESS_EVENT_ID,
     Selection,
-    TextCodes,
-    decode_rows,
     is_raw_events,
     select_network_logons,
-    text_codes,
 )
 
 __all__ = [
@@ -105,6 +103,25 @@ def filter_network_logons(
         row has a readable ``TimeGenerated``.
     ParameterError
         If `start` or `end` is not a time, or `start` is after `end`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> events = pd.DataFrame({
+    ...     "TimeGenerated": ["2024-05-01 10:00", "2024-05-01 11:30", "2024-05-02 09:00"],
+    ...     "EventID": [4624, 4625, 4624], "LogonType": 3, "LogonTypeName": "3 - Network",
+    ...     "TargetUserName": ["bob", "bob", "web01$"], "TargetDomainName": "CONTOSO",
+    ...     "Computer": "web01",
+    ...     "IpAddress": ["10.0.0.5", "10.0.0.6", "10.0.0.5"], "WorkstationName": "LAPTOP1",
+    ...     "AuthenticationPackageName": "NTLM",
+    ... })
+    >>> kept, dropped = filter_network_logons(events)
+    >>> kept[["TimeGenerated", "EventID", "TargetUserName"]]
+                  TimeGenerated  EventID TargetUserName
+    0 2024-05-01 10:00:00+00:00     4624            bob
+    1 2024-05-01 11:30:00+00:00     4625            bob
+    >>> dropped["machine_account"]
+    1
 
     """
     selection = select_network_logons(events, start, end)
@@ -177,6 +194,22 @@ def user_day_summary(
         message), or no candidate row has a readable ``TimeGenerated``.
     ParameterError
         If `start` or `end` is not a time, or `start` is after `end`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> events = pd.DataFrame({
+    ...     "TimeGenerated": ["2024-05-01 10:00", "2024-05-01 11:30", "2024-05-02 09:00"],
+    ...     "EventID": [4624, 4625, 4624], "LogonType": 3, "LogonTypeName": "3 - Network",
+    ...     "TargetUserName": "bob", "TargetDomainName": "CONTOSO", "Computer": "web01",
+    ...     "IpAddress": ["10.0.0.5", "10.0.0.6", "10.0.0.5"], "WorkstationName": "LAPTOP1",
+    ...     "AuthenticationPackageName": "NTLM",
+    ... })
+    >>> columns = ["Date", "DstUser", "SuccessfulLogons", "FailedLogons", "DistinctSrcIp"]
+    >>> user_day_summary(events)[columns]
+             Date DstUser  SuccessfulLogons  FailedLogons  DistinctSrcIp
+    0  2024-05-01     bob                 1             1              2
+    1  2024-05-02     bob                 1             0              1
 
     """
     selection = select_network_logons(events, start, end)
