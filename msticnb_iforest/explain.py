@@ -9,19 +9,27 @@ an outlier and the most negative features are its top contributors.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from unittest import mock
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .features import FeatureSet
 
-__all__ = ["explain_outliers", "rarity", "shap_values_for", "top_features"]
+if TYPE_CHECKING:
+    from sklearn.ensemble import IsolationForest
+
+__all__ = [
+    "average_path_length",
+    "explain_outliers",
+    "forest_as_shap_trees",
+    "rarity",
+    "shap_values_for",
+    "top_features",
+]
 
 
-def shap_values_for(model: object, rows: pd.DataFrame) -> tuple[pd.DataFrame, float]:
+def shap_values_for(model: IsolationForest, rows: pd.DataFrame) -> tuple[pd.DataFrame, float]:
     """
     Compute SHAP values of a fitted Isolation Forest for some rows.
 
@@ -39,13 +47,23 @@ def shap_values_for(model: object, rows: pd.DataFrame) -> tuple[pd.DataFrame, fl
         SHAP values with the index and columns of `rows`, and the
         explainer's expected value (mean path length over the training
         sample). Each row's values plus the expected value add up to the
-        row's average path length.
+        row's average path length; negative values push towards anomalous.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.ensemble import IsolationForest
+    >>> rng = np.random.default_rng(0)
+    >>> table = pd.DataFrame(rng.poisson(3.0, (200, 2)), columns=["a", "b"]).astype(float)
+    >>> forest = IsolationForest(n_estimators=20, random_state=0).fit(table)
+    >>> values, expected = shap_values_for(forest, table.head(3))
+    >>> values.shape
+    (3, 2)
 
     """
     import shap  # imported here: shap is slow to import and optional at run time
 
-    with _memoized_path_lengths():
-        explainer = shap.TreeExplainer(model)
+    explainer = shap.TreeExplainer(forest_as_shap_trees(model))
     expected = float(np.ravel(explainer.expected_value)[0])
     if rows.empty:
         return pd.DataFrame(columns=rows.columns, index=rows.index, dtype="float64"), expected
@@ -53,41 +71,113 @@ def shap_values_for(model: object, rows: pd.DataFrame) -> tuple[pd.DataFrame, fl
     return pd.DataFrame(values, index=rows.index, columns=rows.columns), expected
 
 
-@contextlib.contextmanager
-def _memoized_path_lengths() -> Iterator[None]:
+def average_path_length(n_samples: np.ndarray) -> np.ndarray:
     """
-    Make SHAP's conversion of an Isolation Forest fast.
+    Return the expected path length of an unsuccessful search among `n_samples`.
 
-    SHAP rebuilds every leaf's value with scikit-learn's private
-    ``_average_path_length``, one validated call per leaf, which takes
-    seconds for a hundred trees. The leaf sizes repeat (at most
-    ``max_samples`` distinct ones), so inside this block each size is
-    computed once by scikit-learn's own function and then reused: the
-    explainer is the same, only built faster. If the function is not where
-    it is expected, nothing is changed.
+    The Isolation Forest paper's ``c(n)``: 0 for at most one sample, 1 for
+    two, else ``2 (ln(n - 1) + euler_gamma) - 2 (n - 1) / n``. A leaf
+    holding n rows adds ``c(n)`` to the depth at which a row reaches it.
+
+    Examples
+    --------
+    >>> average_path_length(np.array([1, 2, 256])).round(3).tolist()
+    [0.0, 1.0, 10.245]
+
     """
-    try:
-        from sklearn.ensemble import _iforest
-    except ImportError:  # pragma: no cover - layout of another scikit-learn
-        yield
-        return
-    original = getattr(_iforest, "_average_path_length", None)
-    if original is None:  # pragma: no cover
-        yield
-        return
-    cache: dict[float, np.ndarray] = {}
+    size = np.asarray(n_samples, dtype="float64")
+    length = np.zeros(size.shape)
+    length[size == 2] = 1.0
+    big = size > 2
+    n = size[big]
+    length[big] = 2.0 * (np.log(n - 1.0) + np.euler_gamma) - 2.0 * (n - 1.0) / n
+    return length
 
-    def remembered(n_samples_leaf):
-        sizes = np.asarray(n_samples_leaf)
-        if sizes.shape != (1,):
-            return original(n_samples_leaf)
-        key = sizes.item()
-        if key not in cache:
-            cache[key] = original(sizes)
-        return cache[key].copy()
 
-    with mock.patch.object(_iforest, "_average_path_length", remembered):
-        yield
+def forest_as_shap_trees(model: IsolationForest) -> dict:
+    """
+    Describe a fitted Isolation Forest as a SHAP custom tree model.
+
+    SHAP's own conversion of an Isolation Forest calls a private
+    scikit-learn function once per leaf (seconds for a few hundred trees);
+    this builds the same trees from public attributes only (``estimators_``,
+    ``estimators_features_`` and each ``tree_``), all leaves of a tree at
+    once. Each node's value is its path length: a leaf's depth plus
+    `average_path_length` of its rows, an inner node's the cover-weighted
+    mean of its children's, scaled by ``1 / n_trees`` so that the model's
+    output is the forest's average path length (``score_samples`` is
+    ``-2 ** (-output / average_path_length(max_samples_))``).
+
+    Parameters
+    ----------
+    model : sklearn.ensemble.IsolationForest
+        The fitted forest.
+
+    Returns
+    -------
+    dict
+        ``{"trees": [...], "tree_output": "raw_value"}``, the format of
+        SHAP's custom tree models, for ``shap.TreeExplainer``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.ensemble import IsolationForest
+    >>> rows = np.random.default_rng(0).normal(size=(100, 3))
+    >>> trees = forest_as_shap_trees(IsolationForest(n_estimators=5, random_state=0).fit(rows))
+    >>> len(trees["trees"])
+    5
+
+    """
+    scale = 1.0 / len(model.estimators_)
+    trees = [
+        _path_length_tree(estimator.tree_, np.asarray(features), scale)
+        for estimator, features in zip(model.estimators_, model.estimators_features_, strict=True)
+    ]
+    return {"trees": trees, "tree_output": "raw_value"}
+
+
+def _path_length_tree(tree: object, features: np.ndarray, scale: float) -> dict:
+    """
+    One tree of `forest_as_shap_trees`: node arrays in SHAP's custom-tree format.
+
+    Every array is a copy: a fitted tree's arrays are writable views of the
+    tree itself, and SHAP adjusts some of the arrays it is given.
+    """
+    left = np.array(tree.children_left, dtype=np.int64)
+    right = np.array(tree.children_right, dtype=np.int64)
+    size = np.array(tree.n_node_samples, dtype=np.int64)
+    cover = np.array(tree.weighted_n_node_samples, dtype="float64")
+    # Nodes level by level from the root; a child's number is always larger
+    # than its parent's, so each level is found from the one before.
+    levels = [np.zeros(1, dtype=np.int64)]
+    while True:
+        inner = levels[-1][left[levels[-1]] >= 0]
+        if not len(inner):
+            break
+        levels.append(np.concatenate([left[inner], right[inner]]))
+    values = np.zeros(len(left))
+    for depth, nodes in enumerate(levels):
+        leaves = nodes[left[nodes] < 0]
+        values[leaves] = depth + average_path_length(size[leaves])
+    # Inner nodes, deepest first: the cover-weighted mean of the children.
+    for nodes in reversed(levels):
+        inner = nodes[left[nodes] >= 0]
+        lo, hi = left[inner], right[inner]
+        values[inner] = (cover[lo] * values[lo] + cover[hi] * values[hi]) / (cover[lo] + cover[hi])
+    feature = np.array(tree.feature, dtype=np.int64)
+    split = feature >= 0
+    feature[split] = features[feature[split]]  # the tree's columns -> the forest's columns
+    missing_left = np.array(getattr(tree, "missing_go_to_left", np.ones(len(left))), dtype=bool)
+    return {
+        "children_left": left,
+        "children_right": right,
+        "children_default": np.where(missing_left, left, right),
+        "features": feature,
+        "thresholds": np.array(tree.threshold, dtype="float64"),
+        "values": (values * scale).reshape(-1, 1),
+        "node_sample_weight": cover,
+    }
 
 
 def top_features(contributions: pd.DataFrame, n_top: int = 3) -> list[list[str]]:

@@ -268,9 +268,35 @@ def fit_score(
     )
     model.fit(train)
     normality = score_rows(model, features, threads)
-    model.contamination = contamination
-    if contamination != "auto":
-        # What IsolationForest.fit does with a numeric contamination.
-        model.offset_ = np.percentile(normality, 100.0 * contamination)
-    score = -(normality - model.offset_)
+    offset = _place_threshold(model, normality, contamination)
+    score = -(normality - offset)
     return ModelScores(model=model, score=score, is_outlier=score > 0)
+
+
+def _place_threshold(
+    model: IsolationForest, normality: np.ndarray, contamination: float | str
+) -> float:
+    """
+    Set a forest fitted with ``contamination="auto"`` to `contamination`, from its scores.
+
+    ``IsolationForest.fit`` with a numeric contamination scores the training
+    rows once more to place ``offset_`` at their ``100 * contamination``
+    percentile. scikit-learn offers no public way to place the threshold
+    from scores already computed, nor on rows other than those the trees
+    were built from (`fit_score`'s ``fit_rows`` sample). So the documented
+    attribute ``offset_`` is written here, the one place this package
+    sets a fitted attribute, exactly as ``fit`` computes it; the returned
+    model's ``decision_function`` (``score_samples - offset_``) and
+    ``predict`` then agree with `ModelScores`. tests/test_model.py fails if
+    ``fit`` ever places the threshold differently.
+
+    Returns
+    -------
+    float
+        The model's ``offset_``.
+
+    """
+    model.set_params(contamination=contamination)
+    if contamination != "auto":
+        model.offset_ = np.percentile(normality, 100.0 * contamination)
+    return float(model.offset_)

@@ -40,6 +40,46 @@ def test_fit_score_equals_scikit_learn_with_contamination():
     assert np.array_equal(ours.is_outlier, reference.predict(table) == -1)
 
 
+def test_scikit_learn_places_the_threshold_as_fit_score_does():
+    # fit_score writes offset_ itself (model._place_threshold); this fails if
+    # IsolationForest.fit ever places it otherwise, or decision_function and
+    # predict stop being defined by it.
+    table = _table(1_000, planted=4)
+    for contamination in (0.01, 0.2):
+        forest = IsolationForest(n_estimators=20, contamination=contamination, random_state=0)
+        forest.fit(table)
+        normality = forest.score_samples(table)
+        assert forest.offset_ == np.percentile(normality, 100.0 * contamination)
+        assert np.array_equal(forest.decision_function(table), normality - forest.offset_)
+        assert np.array_equal(forest.predict(table) == -1, normality - forest.offset_ < 0)
+    automatic = IsolationForest(n_estimators=5, random_state=0).fit(table)
+    assert automatic.offset_ == -0.5
+
+
+@pytest.mark.parametrize("fit_rows", [None, 3_000])
+@pytest.mark.parametrize("contamination", ["auto", 0.02])
+def test_returned_model_agrees_with_its_scores(fit_rows, contamination):
+    # With a fit sample, fit could not have placed the threshold on every row;
+    # the returned model's own predict and decision_function still agree.
+    table = _table(6_000, seed=2, planted=8)
+    ours = fit_score(
+        table,
+        n_estimators=30,
+        max_samples=256,
+        contamination=contamination,
+        random_state=4,
+        fit_rows=fit_rows,
+    )
+    assert ours.model.get_params()["contamination"] == contamination
+    assert np.array_equal(ours.score, -ours.model.decision_function(table))
+    assert np.array_equal(ours.is_outlier, ours.model.predict(table) == -1)
+    if contamination == "auto":
+        assert ours.model.offset_ == -0.5
+    else:
+        normality = ours.model.score_samples(table)
+        assert ours.model.offset_ == np.percentile(normality, 100.0 * contamination)
+
+
 def test_fit_rows_at_least_the_table_changes_nothing():
     table = _table(1_500)
     plain = fit_score(table, n_estimators=40, max_samples=256, random_state=7)

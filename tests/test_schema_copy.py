@@ -42,3 +42,27 @@ def test_export_suffixes_are_removed_in_either_layout(demo_table):
     renamed = demo_table.rename(columns={"Date": "Date [UTC]"})
     for source in (renamed, _column_by_column(renamed)):
         assert "Date" in prepare_summary(source).columns
+
+
+@pytest.mark.parametrize("layout", ["as read", "column by column"])
+def test_prepared_columns_share_no_memory_with_the_input(demo_table, layout):
+    source = demo_table if layout == "as read" else _column_by_column(demo_table)
+    prepared = prepare_summary(source)
+    for name in source.columns:
+        if name in prepared.columns:
+            assert not np.shares_memory(prepared[name].to_numpy(), source[name].to_numpy()), name
+
+
+@pytest.mark.parametrize("layout", ["as read", "column by column"])
+def test_no_rows_and_extension_dtypes_in_either_layout(demo_table, layout):
+    typed = demo_table.copy()
+    typed["DstUser"] = typed["DstUser"].astype("category")
+    typed["FailedLogons"] = typed["FailedLogons"].astype("Int64")
+    for frame in (typed, typed.iloc[0:0]):
+        source = frame if layout == "as read" else _column_by_column(frame)
+        before = source.copy(deep=True)
+        prepared = prepare_summary(source)
+        assert prepared.index.equals(pd.RangeIndex(len(source)))
+        assert prepared["FailedLogons"].dtype == "float64"
+        assert prepared["DstUser"].tolist() == [str(v) for v in source["DstUser"]]
+        pd.testing.assert_frame_equal(source, before)

@@ -37,7 +37,7 @@ class FeatureSet:
     A named way to turn per-user-day rows into Isolation Forest inputs.
 
     Subclasses set `name` and `description` and implement `compute`,
-    `n_estimators`, `suppressed` and `reason`.
+    `n_estimators`, `forest_params`, `suppressed` and `reason`.
     """
 
     name: str = ""
@@ -49,6 +49,15 @@ class FeatureSet:
     #: Whether days are compared with the account's own other days
     #: (``min_history_days`` applies).
     has_baseline: bool = False
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        """Refuse a subclass that still defines ``model_params``, which nothing calls."""
+        super().__init_subclass__(**kwargs)
+        if "model_params" in vars(cls):
+            raise TypeError(
+                f"{cls.__name__} defines model_params(), which is no longer used: return "
+                "its settings from forest_params(self, n_rows) instead."
+            )
 
     def configured(self, *, min_history_days: int | None = None) -> FeatureSet:
         """Return the feature set with run options applied (this one has none)."""
@@ -62,18 +71,21 @@ class FeatureSet:
         """Return the number of trees to use when the caller does not choose one."""
         return 100
 
-    def model_params(self) -> dict:
-        """Extra IsolationForest parameters (other than n_estimators)."""
-        return {}
-
     def forest_params(self, n_rows: int) -> dict:
         """
-        Forest settings for a table of `n_rows` rows (default: `model_params`).
+        Forest settings for a table of `n_rows` rows (default: none, scikit-learn's).
 
-        Keyword arguments of `msticnb_iforest.model.fit_score`: IsolationForest
-        parameters, and ``fit_rows`` to build the trees from a sample of rows.
+        Keyword arguments of `msticnb_iforest.model.fit_score` other than
+        ``n_estimators``: IsolationForest parameters, and ``fit_rows`` to
+        build the trees from a sample of rows.
+
+        Examples
+        --------
+        >>> FeatureSet().forest_params(1_000)
+        {}
+
         """
-        return self.model_params()
+        return {}
 
     def suppressed(self, table: pd.DataFrame) -> pd.Series:
         """

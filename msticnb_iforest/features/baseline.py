@@ -326,10 +326,6 @@ class BaselineFeatures(FeatureSet):
         """Return 200 trees."""
         return N_ESTIMATORS
 
-    def model_params(self) -> dict:
-        """Return the forest settings for a large table (see `forest_params`)."""
-        return self.forest_params(4 * SAMPLE_BOUNDS[1])
-
     def forest_params(self, n_rows: int) -> dict:
         """
         Draw a quarter of the user-days per tree, at least 256 and at most 1,024.

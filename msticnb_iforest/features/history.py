@@ -17,7 +17,6 @@ from scipy.stats import poisson
 
 __all__ = [
     "AccountDays",
-    "account_days",
     "group_codes",
     "loo_quantiles",
     "loo_sums",
@@ -82,13 +81,6 @@ def _codes_and_first(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     first = np.full(len(uniques), len(key), dtype=np.int64)
     np.minimum.at(first, codes, np.arange(len(key), dtype=np.int64))
     return codes.astype(np.int64), first
-
-
-def account_days(table: pd.DataFrame, account_columns: list[str]) -> AccountDays:
-    """Build the `AccountDays` of a prepared table (``Date`` is a day timestamp)."""
-    account = group_codes(table, account_columns)
-    day = pd.factorize(table["Date"].to_numpy())[0]
-    return AccountDays(account, day)
 
 
 def loo_quantiles(

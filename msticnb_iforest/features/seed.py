@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..schema import ACCOUNT_KEYS
 from .base import FeatureFrame, FeatureSet
+from .history import group_codes
 
 __all__ = ["SeedFeatures", "account_codes", "seed_zscores"]
 
@@ -50,21 +51,34 @@ _LABELS = {
 }
 
 
-def seed_zscores(values: pd.Series, keys: list[pd.Series]) -> tuple[pd.Series, ...]:
+def seed_zscores(
+    values: pd.Series, keys: list[pd.Series | np.ndarray]
+) -> tuple[pd.Series, pd.Series, pd.Series]:
     """
     Compute the seed's damped z-score of `values` within groups.
+
+    `SeedFeatures.compute` computes each z-score feature with this function.
 
     Parameters
     ----------
     values : pd.Series
         Counts; missing values must already be filled.
-    keys : list of pd.Series
-        Group keys aligned to `values` (the account).
+    keys : list of pd.Series or np.ndarray
+        Group keys aligned to `values` (the account, or its integer code);
+        missing keys form a group of their own.
 
     Returns
     -------
     tuple of pd.Series
-        The z-feature, the group mean and the group standard deviation.
+        The z-feature, the group mean and the group sample standard
+        deviation (NaN for a group of one), all aligned to `values`.
+
+    Examples
+    --------
+    >>> values = pd.Series([0.0, 0.0, 6.0, 3.0])
+    >>> zscore, mean, std = seed_zscores(values, [pd.Series(["a", "a", "a", "b"])])
+    >>> zscore.round(3).tolist(), mean.tolist()
+    ([0.0, 0.0, 0.333, 0.602], [2.0, 2.0, 2.0, 3.0])
 
     """
     grouped = values.groupby(keys, sort=False, dropna=False)
@@ -91,12 +105,15 @@ def account_codes(table: pd.DataFrame) -> np.ndarray:
 
     Grouping on these codes gives the same groups, in the same row order, as
     grouping on the two text columns, at a fraction of the cost.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"DstDomain": ["C", "C", "F"], "DstUser": ["a", "b", "a"]})
+    >>> account_codes(table).tolist()
+    [0, 1, 2]
+
     """
-    codes = np.zeros(len(table), dtype=np.int64)
-    for col in ACCOUNT_KEYS:
-        part, uniques = pd.factorize(table[col], use_na_sentinel=False)
-        codes = pd.factorize(codes * len(uniques) + part)[0].astype(np.int64)
-    return codes
+    return group_codes(table, ACCOUNT_KEYS)
 
 
 class SeedFeatures(FeatureSet):
@@ -120,19 +137,14 @@ class SeedFeatures(FeatureSet):
     def compute(self, table: pd.DataFrame) -> FeatureFrame:
         """Compute the six seed features for every row of a prepared table."""
         codes = account_codes(table)
-        counts = pd.DataFrame(
-            {col: table[col].fillna(0).to_numpy(dtype="float64") for col in ZSCORE_COLUMNS},
-            index=table.index,
-        )
-        grouped = counts.groupby(codes, sort=False)
-        means = grouped.transform("mean")
-        stds = grouped.transform("std")
         values = {}
         context = {}
         for col in ZSCORE_COLUMNS:
-            values[f"{col}_zscore"] = _damped_zscore(counts[col].to_numpy(), means[col], stds[col])
-            context[f"{col}_mean"] = means[col].to_numpy()
-            context[f"{col}_std"] = stds[col].to_numpy()
+            counts = pd.Series(table[col].fillna(0).to_numpy(dtype="float64"), index=table.index)
+            zscore, mean, std = seed_zscores(counts, [codes])
+            values[f"{col}_zscore"] = zscore.to_numpy()
+            context[f"{col}_mean"] = mean.to_numpy()
+            context[f"{col}_std"] = std.to_numpy()
         for col in ("ComputerDomainsSuccessfulAccess", "SrcHostNameSuccessfulAccess"):
             values[col] = table[col].fillna(0).to_numpy(dtype="float64")
         context["baseline_days"] = np.bincount(codes)[codes]
@@ -143,8 +155,8 @@ class SeedFeatures(FeatureSet):
         """Return 4 x features + 2 x rows below 500 rows, else 100 (the seed rule)."""
         return 4 * n_features + 2 * n_rows if n_rows < 500 else 100
 
-    def model_params(self) -> dict:
-        """Return the seed's fixed IsolationForest settings."""
+    def forest_params(self, n_rows: int) -> dict:
+        """Return the seed's fixed IsolationForest settings, whatever the table size."""
         return {"max_samples": "auto", "max_features": 6, "bootstrap": False}
 
     def suppressed(self, table: pd.DataFrame) -> pd.Series:
