@@ -81,3 +81,18 @@ def test_a_pickled_table_is_named_but_not_loaded(local_folder):
     init()
     with pytest.raises(QueryError, match="pickle, which is not read"):
         AnomalousLogonUsers().run(timespan=TimeSpan(start="2022-09-06", end="2022-09-27"))
+
+
+def test_local_folders_reads_msticpy_localdata_paths(tmp_path):
+    """The one private read of msticpy: a LocalData provider's data folders."""
+    from msticpy.data import QueryProvider
+
+    from msticnb_iforest.sources.local import local_folders
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    provider = QueryProvider("LocalData", data_paths=[str(first), str(second)])
+    # If msticpy moves the folders off `_query_provider._paths`, this fails.
+    assert [p.resolve() for p in local_folders(provider)] == [first.resolve(), second.resolve()]
+    assert local_folders(object()) == []
