@@ -38,15 +38,24 @@ def text_order(labels: np.ndarray) -> np.ndarray:
     fixed-width unicode, which would pad every label to the longest one
     (one 100,000-character name among 5,000 would take 2 GB). Arrow sorts
     their UTF-8 bytes, whose order is code point order; strings UTF-8
-    cannot encode (lone surrogates) are sorted by Python instead.
+    cannot encode (lone surrogates) are sorted by Python instead. Missing
+    labels (None or NaN) come last, in their order, either way (as pandas
+    sorts text).
     """
     if len(labels) == 0:
         return np.zeros(0, dtype=np.int64)
     try:
-        order = pc.array_sort_indices(pa.array(labels, type=pa.string()))
+        order = pc.array_sort_indices(pa.array(labels, type=pa.string(), from_pandas=True))
         return order.to_numpy().astype(np.int64)
     except (UnicodeEncodeError, pa.ArrowException, TypeError):
-        return np.array(sorted(range(len(labels)), key=labels.__getitem__), dtype=np.int64)
+        keys = [_missing_last(label) for label in labels]
+        return np.array(sorted(range(len(labels)), key=keys.__getitem__), dtype=np.int64)
+
+
+def _missing_last(label: object) -> tuple[bool, object]:
+    """Sort key of one label: text by code point, None and NaN after all text."""
+    missing = label is None or (isinstance(label, float) and label != label)
+    return (missing, "" if missing else label)
 
 
 def sorted_codes(codes: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

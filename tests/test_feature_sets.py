@@ -88,3 +88,27 @@ def test_account_codes_group_like_the_text_columns():
     text = table.groupby(ACCOUNT_KEYS, sort=False, dropna=False).ngroup().to_numpy()
     np.testing.assert_array_equal(codes, text)
     assert account_codes(table.iloc[0:0]).tolist() == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="pandas 2.x hashes text up to a NUL and merges strings with lone surrogates "
+    "(pandas-dev/pandas#45929, #66512): such accounts share one baseline",
+)
+@pytest.mark.parametrize("names", [("adm\x00in", "adm\x00ZZ"), ("x\udc37", "x\ude41")])
+@pytest.mark.parametrize("name", ["seed", "baseline"])
+def test_accounts_differing_after_a_nul_or_in_a_surrogate_keep_their_own_baseline(
+    name, names, demo_table
+):
+    table = demo_table.copy()
+    users = table["DstUser"].unique()
+    for new, old in zip(names, users[:2], strict=True):
+        table.loc[table["DstUser"] == old, "DstUser"] = new
+    prepared = prepare_summary(table)
+    frame = get_feature_set(name).compute(prepared)
+    for new in names:
+        own = (prepared["DstUser"] == new).to_numpy()
+        days = frame.context.loc[own, "baseline_days"]
+        # Seed: the account's rows in the window; baseline: its other days.
+        expected = own.sum() if name == "seed" else prepared.loc[own, "Date"].nunique() - 1
+        assert (days == expected).all()
