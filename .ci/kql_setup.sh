@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up the KQL check (tests/test_kql_language_service.py): Node.js and npm (Debian's
+# Set up the KQL check (tests/sources/test_kql_language_service.py): Node.js and npm (Debian's
 # packages, only when missing), then the Kusto language service pinned in
 # tests/kql/package-lock.json. Safe to run again; uses only the npm registry.
 set -euo pipefail

@@ -287,7 +287,7 @@ def _place_threshold(
     attribute ``offset_`` is written here, the one place this package
     sets a fitted attribute, exactly as ``fit`` computes it; the returned
     model's ``decision_function`` (``score_samples - offset_``) and
-    ``predict`` then agree with `ModelScores`. tests/test_model.py fails if
+    ``predict`` then agree with `ModelScores`. tests/model/test_model.py fails if
     ``fit`` ever places the threshold differently.
 
     Returns

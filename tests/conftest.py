@@ -70,3 +70,11 @@ def events() -> pd.DataFrame:
     from msticnb_iforest.sources.demo import generate_demo
 
     return generate_demo(n_users=6, n_days=5, seed=11).events.iloc[::6]
+
+
+@pytest.fixture
+def no_plots(monkeypatch):
+    """Skip drawing figures (a second each); every other step of a run happens."""
+    from msticnb_iforest.present import figures
+
+    monkeypatch.setattr(figures, "make_plots", lambda *args, **kwargs: figures.Figures())

@@ -37,7 +37,7 @@ def local_folders(qry_prov: Any) -> list[Path]:
     msticpy has no public accessor for them: they live on the provider's
     driver as ``_query_provider._paths`` (msticpy 2.x and 3.x). This is the
     package's one read of that private attribute;
-    ``tests/test_localdata.py::test_local_folders_reads_msticpy_localdata_paths``
+    ``tests/sources/test_localdata.py::test_local_folders_reads_msticpy_localdata_paths``
     fails if msticpy moves it.
     """
     driver = getattr(qry_prov, "_query_provider", None)

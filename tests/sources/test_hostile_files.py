@@ -48,8 +48,8 @@ from msticnb_iforest.sources.readers import (
 )
 from msticnb_iforest.summarize.user_days import user_day_summary
 
-from .bad_input_cases import TREES, set_cells
-from .capped import assert_clean_exit, run_cli
+from ..bad_input_cases import TREES, set_cells
+from ..capped import assert_clean_exit, run_cli
 
 FAST = {"n_estimators": TREES, "shap": False}
 
@@ -656,13 +656,6 @@ def test_a_path_that_cannot_be_examined(tmp_path):
 # --------------------------------------------------------------------------
 # Fuzz: hostile files through the command line (in process, plots skipped)
 # --------------------------------------------------------------------------
-@pytest.fixture
-def no_plots(monkeypatch):
-    from msticnb_iforest.present import figures
-
-    monkeypatch.setattr(figures, "make_plots", lambda *args, **kwargs: figures.Figures())
-
-
 def _parquet_bytes(frame: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     frame.to_parquet(buffer)

@@ -17,7 +17,7 @@ from msticnb_iforest.sources.readers import read_table
 from msticnb_iforest.sources.readers.evtx import EVTX_COLUMNS, LOGON_TYPE_NAMES, read_evtx
 from msticnb_iforest.summarize.user_days import RAW_REQUIRED_COLUMNS, user_day_summary
 
-from .conftest import REAL_EVENTS_CSV, SHARED
+from ..conftest import REAL_EVENTS_CSV, SHARED
 
 EVTX = SHARED / "evtx"
 LATERAL = EVTX / "LM_WMI_4624_4688_TargetHost.evtx"

@@ -21,7 +21,7 @@ from msticnb_iforest.present.figures import Figures, make_plots
 from msticnb_iforest.present.outputs import FORMULA_STARTS, write_outputs
 from msticnb_iforest.sources.readers import read_tables
 
-from .bad_input_cases import (
+from ..bad_input_cases import (
     FEATURE_SET_NAMES,
     HOSTILE,
     SUMMARY_CASES,
@@ -36,14 +36,6 @@ from .bad_input_cases import (
 # --------------------------------------------------------------------------
 # Command line: files written to tmp_path
 # --------------------------------------------------------------------------
-@pytest.fixture
-def no_plots(monkeypatch):
-    """Skip drawing figures (a second each); every other step of the CLI runs."""
-    from msticnb_iforest.present import figures
-
-    monkeypatch.setattr(figures, "make_plots", lambda *args, **kwargs: figures.Figures())
-
-
 def _cli(argv: list[str], capsys) -> tuple[int, str, str]:
     code = main([str(arg) for arg in argv])
     captured = capsys.readouterr()

@@ -10,7 +10,7 @@ from msticnb_iforest import AnomalousLogonUsers, QueryError
 from msticnb_iforest.sources.demo import generate_demo
 from msticnb_iforest.sources.local import LOCAL_FILE_STEMS
 
-from .conftest import DEMO_CSV
+from ..conftest import DEMO_CSV
 
 
 def test_raw_events_folder_is_summarized_within_timespan(local_folder):

@@ -27,7 +27,7 @@ from msticnb_iforest.sources.query import ensure_queries
 from msticnb_iforest.summarize.account_days import account_day_summary
 from msticnb_iforest.summarize.user_days import user_day_summary
 
-from .capped import assert_clean_exit, run_cli
+from ..capped import assert_clean_exit, run_cli
 
 DAY0 = pd.Timestamp("2024-03-01", tz="UTC")
 

@@ -18,7 +18,7 @@ from msticnb_iforest.errors import InputDataError
 from msticnb_iforest.pipeline import hunt
 from msticnb_iforest.summarize.user_days import user_day_summary
 
-from .bad_input_cases import (
+from ..bad_input_cases import (
     FEATURE_SET_NAMES,
     SUMMARY_CASES,
     TREES,

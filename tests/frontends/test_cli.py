@@ -15,7 +15,7 @@ from msticnb_iforest.frontends.cli import main
 from msticnb_iforest.sources.demo import generate_demo
 from msticnb_iforest.summarize.user_days import user_day_summary
 
-from .conftest import DEMO_CSV
+from ..conftest import DEMO_CSV
 
 USERS, DAYS, SEED = 40, 14, 3
 FILES = ["outliers.csv", "user_days.csv", "report.html", "run.json"]

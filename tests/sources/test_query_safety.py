@@ -18,7 +18,7 @@ from msticnb_iforest.errors import AnomalousLogonsError, ParameterError, QueryEr
 from msticnb_iforest.present.links import account_links, check_table_name, kql_string
 from msticnb_iforest.sources.query import fetch_user_days
 
-from .bad_input_cases import FEATURE_SET_NAMES, HOSTILE
+from ..bad_input_cases import FEATURE_SET_NAMES, HOSTILE
 
 
 @pytest.fixture(params=FEATURE_SET_NAMES)

@@ -19,7 +19,9 @@ from msticnb_iforest.sources.demo import generate_demo
 from msticnb_iforest.sources.local import LOCAL_FILE_STEMS
 from msticnb_iforest.summarize.user_days import user_day_summary
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "AnomalousLogonUsers.ipynb"
+from ..conftest import SHARED
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "AnomalousLogonUsers.ipynb"
 DEMO_ARGS = {"demo_users": 40, "demo_days": 14, "demo_seed": 7}
 
 # A msticpyconfig.yaml that lists one (fake) workspace, so a run never picks up
@@ -358,7 +360,7 @@ def test_failing_query_stops_at_the_run_cell_with_one_message(kernel_env, tmp_pa
 
     folder = tmp_path / "exports"
     folder.mkdir()
-    table = pd.read_csv(Path(__file__).resolve().parents[2] / "shared/data/iforest-demo-data.csv")
+    table = pd.read_csv(SHARED / "iforest-demo-data.csv")
     stem = LOCAL_FILE_STEMS["account_day_summary"]
     table.drop(columns=["Date"]).to_csv(folder / f"{stem}.csv", index=False)
     out = tmp_path / "out"

@@ -26,7 +26,7 @@ from msticnb_iforest.sources.query import ensure_queries
 from msticnb_iforest.summarize.account_days import account_day_summary
 from msticnb_iforest.summarize.user_days import user_day_summary
 
-from .conftest import REAL_EVENTS_CSV
+from ..conftest import REAL_EVENTS_CSV
 
 DAY0 = pd.Timestamp("2024-06-03", tz="UTC")
 

@@ -32,7 +32,7 @@ from msticnb_iforest.present import figures as pipeline
 from msticnb_iforest.present.display import LABEL_WIDTH, TITLE_WIDTH, account_label, safe_text
 from msticnb_iforest.present.figures import Figures, make_plots
 
-from .capped import assert_clean_exit, run_cli
+from ..capped import assert_clean_exit, run_cli
 
 RLO = "\u202e"
 SPOOF = f"admin{RLO}gnp.exe"  # shown by a browser as "adminexe.png"

@@ -13,7 +13,7 @@ from msticnb_iforest.errors import ParameterError
 from msticnb_iforest.pipeline import hunt
 from msticnb_iforest.summarize.user_days import user_day_summary
 
-from .bad_input_cases import (
+from ..bad_input_cases import (
     RAW_CASES,
     TREES,
     Err,

@@ -43,8 +43,8 @@ from msticnb_iforest.present.outputs import (
     write_outputs,
 )
 
-from .capped import DEFAULT_MEMORY_MB, REPO
-from .conftest import DEMO_CSV
+from ..capped import DEFAULT_MEMORY_MB, REPO
+from ..conftest import DEMO_CSV
 
 #: A quick run: the seed feature set, no SHAP, no per-outlier plots.
 FAST = ["--feature-set", "seed", "--no-shap", "--max-plots", "0", "--n-estimators", "20"]

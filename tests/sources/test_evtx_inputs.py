@@ -12,7 +12,7 @@ from msticnb_iforest.frontends.cli import main
 from msticnb_iforest.sources.local import LOCAL_FILE_STEMS, find_local_files
 from msticnb_iforest.sources.readers import read_tables
 
-from .conftest import SHARED
+from ..conftest import SHARED
 
 EVTX = SHARED / "evtx"
 FILES = sorted(EVTX.glob("*.evtx"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,9 +19,9 @@ from msticnb_iforest.summarize.user_days import (
     user_day_summary,
 )
 
-REAL_EVENTS = (
-    Path(__file__).parents[2] / "shared" / "data" / "real" / "sentinel_securityevent_logons.csv"
-)
+from ..conftest import SHARED
+
+REAL_EVENTS = SHARED / "real" / "sentinel_securityevent_logons.csv"
 
 NET = "3 - Network"
 COLUMNS = [

@@ -13,7 +13,7 @@ from msticnb_iforest.features import get_feature_set
 from msticnb_iforest.features.seed import SEED_FEATURES, seed_zscores
 from msticnb_iforest.schema import prepare_summary
 
-from .conftest import EXPECTED_JSON
+from ..conftest import EXPECTED_JSON
 
 
 @pytest.fixture(scope="module")

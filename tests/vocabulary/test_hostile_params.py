@@ -33,10 +33,10 @@ from msticnb_iforest.model import fit_score, n_threads
 from msticnb_iforest.params import PARAMETERS, check_params
 from msticnb_iforest.pipeline import hunt
 
-from .capped import assert_clean_exit, run_cli
-from .conftest import DEMO_CSV
+from ..capped import assert_clean_exit, run_cli
+from ..conftest import DEMO_CSV
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FAST = ["-shap", "-plot_outliers", "-plot_trends", "-account_links"]
 TREES = 10
 

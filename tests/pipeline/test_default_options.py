@@ -14,7 +14,7 @@ from msticnb_iforest.sources.demo import generate_demo
 from msticnb_iforest.sources.local import LOCAL_FILE_STEMS, local_folders, read_local
 from msticnb_iforest.summarize.account_days import PROFILE_COLUMNS
 
-from .conftest import DEMO_CSV
+from ..conftest import DEMO_CSV
 
 FAST = ["-shap", "-plot_outliers", "-plot_trends", "-account_links"]
 

@@ -47,7 +47,7 @@ from .test_query_safety import NASTY
 
 pytestmark = pytest.mark.slow  # one Node process: about ten seconds
 
-KQL_DIR = Path(__file__).resolve().parent / "kql"
+KQL_DIR = Path(__file__).resolve().parents[1] / "kql"
 CHECKER = KQL_DIR / "check_kql.js"
 SCHEMA = KQL_DIR / "securityevent_schema.json"
 SERVICE = KQL_DIR / "node_modules" / "@kusto" / "language-service-next"

@@ -14,7 +14,7 @@ from msticnb_iforest.errors import InputDataError
 from msticnb_iforest.sources.readers import is_text_column, read_table, read_tables
 from msticnb_iforest.summarize.user_days import user_day_summary
 
-SHARED = Path(__file__).parents[2] / "shared" / "data"
+from ..conftest import SHARED
 
 RECORDS = [
     {

@@ -1,0 +1,1 @@
+"""Tests of the notebooklet, the notebook, the browser and the command line."""

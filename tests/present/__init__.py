@@ -1,0 +1,1 @@
+"""Tests of what the analyst sees: plots, report, output files, pivots."""

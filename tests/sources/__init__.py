@@ -1,0 +1,1 @@
+"""Tests of the sources: file readers, LocalData folders, queries, the demo."""

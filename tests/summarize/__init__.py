@@ -1,0 +1,1 @@
+"""Tests of the summarizers and the input stage."""

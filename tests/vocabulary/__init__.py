@@ -1,0 +1,1 @@
+"""Tests of the shared vocabulary: names, account keys, parameters, schema."""
