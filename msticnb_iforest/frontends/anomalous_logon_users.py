@@ -31,6 +31,7 @@ from ..params import PARAMETERS, check_params
 from ..pipeline import Hunt, hunt
 from ..present.figures import Figures, make_plots
 from ..present.links import account_links, kql_string, pivot_window
+from ..present.remarks import held_line
 from ..schema import collect_input_notes
 from ..sources.local import local_folders, read_local
 from ..sources.query import default_timespan, ensure_queries, fetch_user_days
@@ -555,9 +556,9 @@ def _get_user_days(qry_prov: Any, timespan: TimeSpan, notes: list[str], **opts) 
 def _show_outliers(result: AnomalousLogonUsersResult) -> None:
     for note in result.notes:
         nb_markdown(note)
-    if result.suppressed_outliers:
-        held = ", ".join(f"{n} ({why})" for why, n in result.suppressed_outliers.items())
-        nb_markdown(f"Flagged by the model but not reported: {held}.")
+    held = held_line(result)
+    if held:
+        nb_markdown(held)
     if result.explanations is not None and not result.explanations.empty:
         nb_display(result.explanations[["Date", "DstDomain", "DstUser", "score", "reason"]])
 

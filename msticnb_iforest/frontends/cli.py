@@ -413,6 +413,8 @@ def _write(result, figures, args, info, progress: _Progress, folder, tables=None
 
 
 def _summary_lines(result, paths: dict[str, Path], quiet: bool, extra: str = "") -> list[str]:
+    from ..present.remarks import dropped_line, held_line
+
     outliers = result.outliers
     n_days = len(result.user_days)
     accounts = 0
@@ -436,22 +438,13 @@ def _summary_lines(result, paths: dict[str, Path], quiet: bool, extra: str = "")
         )
     if len(outliers) > _TOP_SHOWN:
         lines.append(f"  ... and {len(outliers) - _TOP_SHOWN:,} more in outliers.csv")
-    held = sum(result.suppressed.values())
-    if held:
-        lines.append(f"Suppressed {held:,} model outlier(s): {_counts_text(result.suppressed)}.")
-    dropped = sum(result.dropped_rows.values())
-    if dropped:
-        lines.append(f"Dropped {dropped:,} input row(s): {_counts_text(result.dropped_rows)}.")
+    lines.extend(line for line in (held_line(result), dropped_line(result)) if line)
     for note in result.notes:
         lines.append(f"Note: {_printable(note)}")
     folder = paths["report"].parent
     names = ", ".join(_printable(path.name) for path in paths.values())
     lines.append(f"Files in {_printable(folder)}: {names}")
     return lines
-
-
-def _counts_text(counts: dict[str, int]) -> str:
-    return "; ".join(f"{_printable(reason)} {int(n):,}" for reason, n in counts.items() if n)
 
 
 def _cmd_demo(args: argparse.Namespace, argv: Sequence[str], progress: _Progress, folder) -> int:

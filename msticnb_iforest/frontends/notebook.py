@@ -28,6 +28,7 @@ from ..params import (
     DEFAULT_DEMO_USERS,
     check_params,
 )
+from ..present.remarks import dropped_line, held_line
 from ..schema import utc
 from ..sources.demo import generate_demo, match_labels
 from ..sources.local import LOCAL_FILE_STEMS, find_local_files
@@ -370,14 +371,7 @@ def run_remarks(result: Any) -> list[str]:
     for info in result.input_files or []:
         lines.append(f"Read {info['rows']:,} rows from {info['path']} ({info['format']}).")
     lines.extend(f"Note: {note}" for note in result.notes)
-    dropped = {why: n for why, n in (result.dropped_rows or {}).items() if n}
-    if dropped:
-        text = "; ".join(f"{why} {n:,}" for why, n in dropped.items())
-        lines.append(f"Input rows dropped before scoring: {text}.")
-    held = {why: n for why, n in (result.suppressed_outliers or {}).items() if n}
-    if held:
-        text = "; ".join(f"{why} {n:,}" for why, n in held.items())
-        lines.append(f"Flagged by the model but not reported: {text}.")
+    lines.extend(line for line in (dropped_line(result), held_line(result)) if line)
     if result.plot_note:
         lines.append(result.plot_note)
     return lines
@@ -547,7 +541,7 @@ def write_notebook_outputs(
         Paths of the files written, by kind.
 
     """
-    from ..present.outputs import OutputFolder, write_outputs
+    from ..present.outputs import write_outputs
 
     start, end = (pd.Timestamp(t) for t in (source.timespan.start, source.timespan.end))
     info: dict[str, Any] = {
@@ -564,9 +558,5 @@ def write_notebook_outputs(
         info["title"] = "Anomalous logon users: demo data"
         info["inputs"] = [{"path": "generated demo events", "rows": len(events), "format": "demo"}]
         info["demo"] = {**source.settings, **(demo_match(result, source) or {})}
-    with OutputFolder(output_dir) as folder:
-        paths = write_outputs(result, folder, run_info=info)
-        if source.demo is not None:
-            paths["labels"] = folder.write_csv("labels.csv", source.demo.labels)
-        folder.publish()
-    return paths
+    labels = None if source.demo is None else source.demo.labels
+    return write_outputs(result, output_dir, run_info=info, labels=labels)

@@ -211,6 +211,7 @@ def write_outputs(
     figures: Figures | None = None,
     run_info: dict[str, Any] | None = None,
     started: float | None = None,
+    labels: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
     """
     Write outliers.csv, user_days.csv, report.html and run.json to a folder.
@@ -241,12 +242,14 @@ def write_outputs(
         always include ``write_tables`` (the CSV files) and ``report``
         (encoding the figures and writing report.html); with `started`
         they also include ``total``, the run's wall time up to run.json.
+    labels : pd.DataFrame, optional
+        The demo's labelled attack user-days, written as labels.csv.
 
     Returns
     -------
     dict of str to Path
-        ``outliers``, ``user_days``, ``report`` and ``run`` paths (where the
-        files are once published).
+        ``outliers``, ``user_days``, ``report`` and ``run`` paths (and
+        ``labels``), where the files are once published.
 
     Raises
     ------
@@ -260,7 +263,7 @@ def write_outputs(
     if not isinstance(out_dir, OutputFolder):
         with OutputFolder(out_dir) as folder:
             paths = write_outputs(
-                result, folder, figures=figures, run_info=run_info, started=started
+                result, folder, figures=figures, run_info=run_info, started=started, labels=labels
             )
             folder.publish()
         return paths
@@ -282,6 +285,8 @@ def write_outputs(
         "outliers": folder.write_csv("outliers.csv", outlier_table(result)),
         "user_days": folder.write_csv("user_days.csv", result.user_days),
     }
+    if labels is not None:
+        paths["labels"] = folder.write_csv("labels.csv", labels)
     written = {"write_tables": round(time.perf_counter() - begin, 4)}
     title = info.pop("title", None)
     record = run_record(result, info)

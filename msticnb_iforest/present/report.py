@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..schema import DROP_REASON_TEXT
 from .display import TITLE_WIDTH, safe_text
 from .figures import Figures
 
@@ -86,17 +87,6 @@ details summary { cursor:pointer; color:var(--accent); margin:6px 0; }
 footer { text-align:center; color:var(--muted); font-size:12px; padding:0 0 30px; }
 @media print { nav { display:none; } section { break-inside:avoid-page; } }
 """
-
-
-#: Plain wording of the drop reasons that the local summary reports.
-_REASON_TEXT = {
-    "not_4624_4625": "not a logon event (4624 or 4625)",
-    "not_network_logon": "not a network logon (type 3)",
-    "system_or_anonymous": "system, anonymous, window-manager or VM account",
-    "machine_account": "machine account (name ends in $)",
-    "no_time": "TimeGenerated missing or unreadable",
-    "out_of_range": "outside the time window",
-}
 
 
 def _e(value: Any, width: int | None = None) -> str:
@@ -172,7 +162,7 @@ def _by_reason(counts: dict[str, Any], unit: str) -> str:
     if not counts:
         return '<span class="muted">none</span>'
     items = "".join(
-        f"<tr><td>{_e(_REASON_TEXT.get(str(reason), reason))}</td>"
+        f"<tr><td>{_e(DROP_REASON_TEXT.get(str(reason), reason))}</td>"
         f'<td class="num">{int(count):,}</td></tr>'
         for reason, count in counts.items()
     )
