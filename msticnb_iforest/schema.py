@@ -26,7 +26,9 @@ __all__ = [
     "EVTX_COLUMNS",
     "MAX_COUNT",
     "MISSING_WORDS",
+    "RAW_REQUIRED_COLUMNS",
     "SUMMARY_COLUMNS",
+    "is_raw_events",
     "is_summary_table",
     "prepare_summary",
 ]
@@ -120,6 +122,20 @@ REQUIRED_SUMMARY_COLUMNS = [
     "SrcIpSuccessfulAccess",
 ]
 
+#: Columns a table of raw logon events must have.
+RAW_REQUIRED_COLUMNS = [
+    "TimeGenerated",
+    "EventID",
+    "TargetUserName",
+    "TargetDomainName",
+    "LogonType",
+    "LogonTypeName",
+    "Computer",
+    "IpAddress",
+    "WorkstationName",
+    "AuthenticationPackageName",
+]
+
 #: The one logon type hunted, spelled as SecurityEvent's ``LogonTypeName``.
 NETWORK_LOGON = "3 - Network"
 
@@ -203,6 +219,13 @@ def is_summary_table(data: pd.DataFrame) -> bool:
     """Return True if `data` has the columns of a per-user-day summary."""
     names = {_clean_name(col) for col in data.columns}
     return set(REQUIRED_SUMMARY_COLUMNS) <= names
+
+
+def is_raw_events(data: pd.DataFrame) -> bool:
+    """Return True if `data` is a DataFrame with every column of `RAW_REQUIRED_COLUMNS`."""
+    if not isinstance(data, pd.DataFrame):
+        return False
+    return set(RAW_REQUIRED_COLUMNS) <= {_clean_name(col) for col in data.columns}
 
 
 def parse_dates(values: pd.Series, name: str = "Date") -> pd.Series:
@@ -557,3 +580,16 @@ def prepare_summary(
         table["LogonTypeName"] = NETWORK_LOGON
     _coerce_counts(table)
     return (table, dropped) if return_dropped else table
+
+
+def _in_window(table: pd.DataFrame, start: object, end: object) -> tuple[pd.DataFrame, dict]:
+    """Keep a prepared table's days from the day of `start` to `end`; count the others."""
+    if start is None and end is None:
+        return table, {}
+    days, keep = table["Date"], pd.Series(True, index=table.index)
+    if start is not None:
+        keep &= days >= utc_naive(pd.Timestamp(start)).normalize()
+    if end is not None:
+        keep &= days <= utc_naive(pd.Timestamp(end))
+    outside = int((~keep).sum())
+    return (table[keep.to_numpy()], {"out_of_range": outside}) if outside else (table, {})
