@@ -9,18 +9,23 @@ an outlier and the most negative features are its top contributors.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .features import FeatureSet
+from .model import Selection
 
 if TYPE_CHECKING:
     from sklearn.ensemble import IsolationForest
 
 __all__ = [
+    "Explained",
     "average_path_length",
+    "empty_note",
+    "explain_selection",
     "explain_outliers",
     "forest_as_shap_trees",
     "rarity",
@@ -272,3 +277,139 @@ def explain_outliers(
     frame["evidence"] = evidence
     frame["reason"] = reasons
     return frame[columns]
+
+
+@dataclass
+class Explained:
+    """
+    What explaining a hunt's outliers produced (see `explain_selection`).
+
+    Attributes
+    ----------
+    shap_values : pd.DataFrame or None
+        SHAP values of the explained outliers (None when SHAP is off).
+    expected_value : float or None
+        The SHAP explainer's expected value.
+    explanations : pd.DataFrame
+        Top features, evidence and a reason per explained outlier.
+    notes : list of str
+        Why nothing is reported, or how many outliers were left unexplained.
+
+    """
+
+    shap_values: pd.DataFrame | None
+    expected_value: float | None
+    explanations: pd.DataFrame
+    notes: list[str]
+
+
+def explain_selection(
+    feature_set: FeatureSet,
+    model: IsolationForest,
+    values: pd.DataFrame,
+    selection: Selection,
+    *,
+    shap: bool = True,
+    max_explained: int | None = None,
+) -> Explained:
+    """
+    Explain the highest-scoring reported outliers and say what the hunt found.
+
+    Parameters
+    ----------
+    feature_set : FeatureSet
+        The feature set that computed `values`; it words the reasons.
+    model : IsolationForest
+        The fitted forest.
+    values : pd.DataFrame
+        The forest's inputs, one row per user-day of `selection`.
+    selection : Selection
+        The scored user-days and reported outliers (`model.select_outliers`).
+    shap : bool, default=True
+        Attribute with SHAP values; when False, rank features by `rarity`.
+    max_explained : int, optional
+        Explain only this many outliers, highest score first (None: all).
+
+    Returns
+    -------
+    Explained
+
+    Examples
+    --------
+    >>> found = explain_selection(fset, scores.model, frame.values, picked)  # doctest: +SKIP
+    >>> found.explanations["reason"].head(3)  # doctest: +SKIP
+
+    """
+    outliers = selection.outliers
+    explained = outliers if max_explained is None else outliers.head(max_explained)
+    notes = _outcome_notes(selection, len(explained), shap, max_explained)
+    shap_values = expected = None
+    if shap:
+        shap_values, expected = shap_values_for(model, values.loc[explained.index])
+        contributions = shap_values
+    else:
+        contributions = rarity(values, explained.index)
+    explanations = explain_outliers(feature_set, explained, contributions)
+    return Explained(shap_values, expected, explanations, notes)
+
+
+def _outcome_notes(
+    selection: Selection, n_explained: int, shap: bool, max_explained: int | None
+) -> list[str]:
+    """Say why nothing is reported, or how many outliers were left unexplained."""
+    outliers, mask = selection.outliers, selection.account_rows
+    if outliers.empty and (mask is None or mask.any()):
+        return [_no_outlier_note(selection.user_days, selection.account, mask)]
+    if n_explained < len(outliers):
+        what = "SHAP values and reasons" if shap else "Reasons"
+        return [
+            f"{what} cover the top {n_explained:,} of {len(outliers):,} outliers by "
+            f"score (max_explained={max_explained}); the others are scored and listed "
+            "but not explained. Raise max_explained to explain more."
+        ]
+    return []
+
+
+def _reasons(counts: dict[str, int]) -> str:
+    """Return "n reason, n reason" for the non-zero counts."""
+    return ", ".join(f"{int(n):,} {why}" for why, n in counts.items() if n)
+
+
+def empty_note(dropped: dict[str, int]) -> str:
+    """
+    Say why a hunt has no user-days to score.
+
+    Examples
+    --------
+    >>> empty_note({"no_date": 2, "out_of_range": 0})
+    'No user-days to score: all 2 input row(s) were dropped (2 no_date).'
+
+    """
+    lost = sum(int(n) for n in dropped.values())
+    if lost:
+        reasons = _reasons(dropped)
+        return f"No user-days to score: all {lost:,} input row(s) were dropped ({reasons})."
+    return "No user-days to score: the input has no rows."
+
+
+def _no_outlier_note(user_days: pd.DataFrame, account: str | None, mask: Any) -> str:
+    """Say why no outlier is reported: none flagged, all suppressed, or another account's."""
+    held = user_days["suppressed"].to_numpy() != ""
+    if mask is not None:
+        others = int(user_days["is_outlier"].sum())
+        own_held = held & mask
+        text = f"No user-day of account '{account}' is reported as an outlier"
+        if own_held.any():
+            why = user_days.loc[own_held, "suppressed"].value_counts().to_dict()
+            text += f" ({int(own_held.sum()):,} flagged by the model but suppressed: "
+            text += f"{_reasons(why)})"
+        if others:
+            return text + f"; {others:,} user-day(s) of other accounts are."
+        return text + "; nor is any other account's."
+    if held.any():
+        why = user_days.loc[held, "suppressed"].value_counts().to_dict()
+        return (
+            f"No user-day is reported: the model flagged {int(held.sum()):,}, all "
+            f"suppressed ({_reasons(why)})."
+        )
+    return "No user-day was flagged as an outlier."

@@ -1,4 +1,10 @@
-"""Fit an Isolation Forest on user-day features and score every row."""
+"""
+Fit an Isolation Forest on user-day features, score every row, pick the reported.
+
+`fit_score` scores; `select_outliers` turns the scores into the hunt's
+user-day table and the outliers it reports (the feature set's suppression
+rule, the allow-list and an account filter applied, in that order).
+"""
 
 from __future__ import annotations
 
@@ -12,16 +18,23 @@ import pandas as pd
 from sklearn.ensemble import IsolationForest
 
 from .errors import ParameterError
+from .identity import account_mask, allow_list_mask
 from .params import DEFAULT_CONTAMINATION, DEFAULT_RANDOM_STATE, PARAMETERS
 
 __all__ = [
+    "ALLOW_LISTED",
     "ModelScores",
+    "Selection",
     "check_contamination",
     "check_fit_rows",
     "fit_score",
     "n_threads",
     "score_rows",
+    "select_outliers",
 ]
+
+#: Why a flagged user-day of an ``allow_accounts`` account is not reported.
+ALLOW_LISTED = "allow-listed account"
 
 #: Rows below which scoring runs in one thread.
 _PARALLEL_MIN_ROWS = 20_000
@@ -300,3 +313,130 @@ def _place_threshold(
     if contamination != "auto":
         model.offset_ = np.percentile(normality, 100.0 * contamination)
     return float(model.offset_)
+
+
+@dataclass
+class Selection:
+    """
+    The scored user-days and the outliers reported among them.
+
+    Attributes
+    ----------
+    user_days : pd.DataFrame
+        Every scored user-day: input columns, features, context, ``score``,
+        ``suppressed`` (why a flagged day is not reported, or "") and
+        ``is_outlier``.
+    outliers : pd.DataFrame
+        The reported user-days (of the account, when one is given), highest
+        score first.
+    suppressed : dict
+        The forest's outliers held back, by reason.
+    account : str or None
+        The account the outliers are filtered to (None: every account).
+    account_rows : np.ndarray or None
+        Which user-days are the account's (None: no account given).
+    notes : list of str
+        What the analyst should know (an account with no user-days).
+
+    """
+
+    user_days: pd.DataFrame
+    outliers: pd.DataFrame
+    suppressed: dict[str, int]
+    account: str | None = None
+    account_rows: np.ndarray | None = None
+    notes: list[str] | None = None
+
+
+def select_outliers(
+    table: pd.DataFrame,
+    values: pd.DataFrame,
+    context: pd.DataFrame,
+    scores: ModelScores,
+    reasons: pd.Series,
+    *,
+    allow_accounts: tuple[str, ...] | None = None,
+    account: str | None = None,
+) -> Selection:
+    """
+    Join features and scores to a prepared table and pick the reported outliers.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        The hunt's own prepared table; features and context are added to
+        it in place (a name it already has takes the feature's values).
+    values, context : pd.DataFrame
+        A feature set's features (the forest's inputs) and context columns.
+    scores : ModelScores
+        The forest's scores of `values`.
+    reasons : pd.Series
+        Per row of `table`, why the feature set never reports it ("": it may).
+    allow_accounts : tuple of str, optional
+        Checked account patterns whose flagged days are held back as
+        `ALLOW_LISTED`.
+    account : str, optional
+        Report only this account's outliers.
+
+    Returns
+    -------
+    Selection
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from msticnb_iforest.model import fit_score
+    >>> table = pd.DataFrame({"DstDomain": "C", "DstUser": list("abcd"), "n": [1, 1, 1, 50]})
+    >>> scores = fit_score(table[["n"]], n_estimators=10, contamination=0.25)
+    >>> keep_all = pd.Series("", index=table.index)
+    >>> picked = select_outliers(table, table[["n"]], pd.DataFrame(), scores, keep_all)
+    >>> picked.outliers["DstUser"].tolist()
+    ['d']
+
+    """
+    user_days = _user_days(table, values, context)
+    suppressed = reasons.to_numpy().astype(object)
+    if allow_accounts:
+        allowed = allow_list_mask(user_days, allow_accounts)
+        suppressed[allowed & (suppressed == "")] = ALLOW_LISTED
+    mask = account_mask(user_days, account).to_numpy() if account else None
+    user_days["score"] = scores.score
+    held = np.full(len(user_days), "", dtype=object)
+    held[scores.is_outlier] = suppressed[scores.is_outlier]
+    user_days["suppressed"] = held
+    user_days["is_outlier"] = scores.is_outlier & (suppressed == "")
+    counts = pd.Series(held[held != ""], dtype=object).value_counts()
+    reported = user_days["is_outlier"].to_numpy()
+    notes = []
+    if mask is not None:
+        if not mask.any():
+            notes.append(f"Account {account!r} has no user-days in the data.")
+        reported = reported & mask
+    return Selection(
+        user_days=user_days,
+        outliers=user_days[reported].sort_values("score", ascending=False, kind="stable"),
+        suppressed={str(why): int(n) for why, n in counts.items()},
+        account=account,
+        account_rows=mask,
+        notes=notes,
+    )
+
+
+def _user_days(table: pd.DataFrame, values: pd.DataFrame, context: pd.DataFrame) -> pd.DataFrame:
+    """
+    Add features and context to the hunt's own prepared table, in place.
+
+    A name that occurs more than once takes its last occurrence (a feature
+    replaces the input column it was computed from), at that position.
+    Columns are appended one by one rather than concatenated: concatenating
+    would consolidate (copy) the whole million-row frame.
+    """
+    later = list(values.columns) + list(context.columns)
+    for name in [col for col in table.columns if col in set(later)]:
+        del table[name]
+    for part in (values, context):
+        for name in part.columns:
+            if name in table.columns:  # a context column replaces a feature
+                del table[name]
+            table[name] = part[name]
+    return table

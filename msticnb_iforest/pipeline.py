@@ -1,8 +1,10 @@
 """
 The hunt, stage by stage, as plain functions over DataFrames.
 
-`hunt` runs prepare → features → score → select → explain, each a short
-function of its own below, and returns a `Hunt`. It needs no msticnb: the
+`hunt` runs prepare → features → score → select → explain, each a stage
+function of its own stage (`summarize.prepare.prepare`, the feature set,
+`model.fit_score`, `model.select_outliers`, `explain.explain_selection`),
+and returns a `Hunt`. It needs no msticnb: the
 notebooklet, the notebook and the command line all call it, and hand its
 result to `msticnb_iforest.present` to draw and write.
 """
@@ -14,13 +16,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from . import explain
-from .features import FeatureFrame, FeatureSet, get_feature_set
-from .identity import account_mask, allow_list_mask
-from .model import ModelScores, fit_score
+from .features import FeatureSet, get_feature_set
+from .model import ALLOW_LISTED, fit_score, select_outliers
 from .params import (
     DEFAULT_CONTAMINATION,
     DEFAULT_MAX_EXPLAINED,
@@ -37,9 +37,6 @@ __all__ = [
     "Hunt",
     "hunt",
 ]
-
-#: Why a flagged user-day of an ``allow_accounts`` account is not reported.
-ALLOW_LISTED = "allow-listed account"
 
 
 @dataclass
@@ -245,10 +242,11 @@ def hunt(
     notes += ready.notes
     parameters = _parameters(opts, fset)
     if ready.table.empty:
-        return _empty_hunt(ready, fset, notes + [_empty_note(ready.dropped)], parameters, timer)
+        return _empty_hunt(ready, fset, notes, parameters, timer)
 
     with timer.stage("features", f"Computing '{fset.name}' features"):
         frame = fset.compute(ready.table)
+        reasons = fset.suppressed(ready.table)
     notes += frame.notes
     n_rows = len(frame.values)
     parameters["n_estimators"] = opts["n_estimators"] or fset.n_estimators(*frame.values.shape)
@@ -266,30 +264,38 @@ def hunt(
         )
 
     with timer.stage("assemble", "Collecting outliers"):
-        user_days, held = _scored(ready.table, frame, scores, fset, opts["allow_accounts"])
-        outliers, mask = _reported(user_days, opts["account"], notes)
-        explained = (
-            outliers if opts["max_explained"] is None else outliers.head(opts["max_explained"])
+        picked = select_outliers(
+            ready.table,
+            frame.values,
+            frame.context,
+            scores,
+            reasons,
+            allow_accounts=opts["allow_accounts"],
+            account=opts["account"],
         )
+    notes += picked.notes
+    limit = opts["max_explained"]
+    n_explained = len(picked.outliers) if limit is None else min(limit, len(picked.outliers))
 
-    with timer.stage("explain", f"Explaining {len(explained)} outlier(s)"):
-        shap_values, expected, explanations = _explain(fset, scores, frame, explained, opts["shap"])
-    notes += _outcome_notes(user_days, outliers, explained, opts, mask)
+    with timer.stage("explain", f"Explaining {n_explained} outlier(s)"):
+        found = explain.explain_selection(
+            fset, scores.model, frame.values, picked, shap=opts["shap"], max_explained=limit
+        )
     return Hunt(
-        user_days=user_days,
-        outliers=outliers,
+        user_days=picked.user_days,
+        outliers=picked.outliers,
         features=list(frame.values.columns),
         feature_set=fset.name,
         model=scores.model,
-        shap_values=shap_values,
-        shap_expected_value=expected,
-        explanations=explanations,
-        notes=notes,
+        shap_values=found.shap_values,
+        shap_expected_value=found.expected_value,
+        explanations=found.explanations,
+        notes=notes + found.notes,
         dropped_rows=ready.dropped,
-        suppressed_outliers=held,
+        suppressed_outliers=picked.suppressed,
         parameters=parameters,
         timings=timer.timings,
-        max_explained=opts["max_explained"],
+        max_explained=limit,
     )
 
 
@@ -325,6 +331,7 @@ def _parameters(opts: dict[str, Any], fset: FeatureSet) -> dict[str, Any]:
 def _empty_hunt(
     ready: Prepared, fset: FeatureSet, notes: list[str], parameters: dict, timer: _Timer
 ) -> Hunt:
+    """Return the hunt of a table with no user-days: nothing scored, a note saying why."""
     user_days = ready.table.assign(
         score=pd.Series(dtype="float64"), is_outlier=False, suppressed=""
     )
@@ -335,145 +342,12 @@ def _empty_hunt(
         features=[],
         feature_set=fset.name,
         explanations=explain.explain_outliers(fset, none, pd.DataFrame()),
-        notes=notes,
+        notes=notes + [explain.empty_note(ready.dropped)],
         dropped_rows=ready.dropped,
         parameters=parameters,
         timings=timer.timings,
         max_explained=parameters["max_explained"],
     )
-
-
-def _scored(
-    table: pd.DataFrame,
-    frame: FeatureFrame,
-    scores: ModelScores,
-    fset: FeatureSet,
-    allowed: tuple[str, ...] | None,
-) -> tuple[pd.DataFrame, dict[str, int]]:
-    """
-    Add features, context, scores and the reported flag to the prepared table.
-
-    Returns the user-days and the model's outliers held back, by reason
-    (the feature set's own, then the allow-list).
-    """
-    suppressed = fset.suppressed(table).to_numpy().astype(object)
-    if allowed:
-        suppressed[allow_list_mask(table, allowed) & (suppressed == "")] = ALLOW_LISTED
-    user_days = _user_days(table, frame.values, frame.context)
-    user_days["score"] = scores.score
-    held = np.full(len(user_days), "", dtype=object)
-    held[scores.is_outlier] = suppressed[scores.is_outlier]
-    user_days["suppressed"] = held
-    user_days["is_outlier"] = scores.is_outlier & (suppressed == "")
-    counts = pd.Series(held[held != ""], dtype=object).value_counts()
-    return user_days, {str(why): int(n) for why, n in counts.items()}
-
-
-def _reported(
-    user_days: pd.DataFrame, account: str | None, notes: list[str]
-) -> tuple[pd.DataFrame, np.ndarray | None]:
-    """Return the reported outliers (of `account` if given), highest score first, and its mask."""
-    reported = user_days["is_outlier"].to_numpy()
-    mask = None
-    if account:
-        mask = account_mask(user_days, account).to_numpy()
-        if not mask.any():
-            notes.append(f"Account {account!r} has no user-days in the data.")
-        reported = reported & mask
-    outliers = user_days[reported].sort_values("score", ascending=False, kind="stable")
-    return outliers, mask
-
-
-def _explain(
-    fset: FeatureSet, scores: ModelScores, frame: FeatureFrame, explained: pd.DataFrame, shap: bool
-) -> tuple[pd.DataFrame | None, float | None, pd.DataFrame]:
-    """SHAP values (or rarity when `shap` is False) and reasons for the explained outliers."""
-    shap_values = expected = None
-    if shap:
-        shap_values, expected = explain.shap_values_for(
-            scores.model, frame.values.loc[explained.index]
-        )
-        contributions = shap_values
-    else:
-        contributions = explain.rarity(frame.values, explained.index)
-    return shap_values, expected, explain.explain_outliers(fset, explained, contributions)
-
-
-def _outcome_notes(
-    user_days: pd.DataFrame,
-    outliers: pd.DataFrame,
-    explained: pd.DataFrame,
-    opts: dict[str, Any],
-    mask: np.ndarray | None,
-) -> list[str]:
-    """Say why nothing is reported, or how many outliers were left unexplained."""
-    if outliers.empty and (mask is None or mask.any()):
-        return [_no_outlier_note(user_days, opts["account"], mask)]
-    if len(explained) < len(outliers):
-        what = "SHAP values and reasons" if opts["shap"] else "Reasons"
-        return [
-            f"{what} cover the top {len(explained):,} of {len(outliers):,} outliers by "
-            f"score (max_explained={opts['max_explained']}); the others are scored and listed "
-            "but not explained. Raise max_explained to explain more."
-        ]
-    return []
-
-
-def _reasons(counts: dict[str, int]) -> str:
-    """Return "n reason, n reason" for the non-zero counts."""
-    return ", ".join(f"{int(n):,} {why}" for why, n in counts.items() if n)
-
-
-def _empty_note(dropped: dict[str, int]) -> str:
-    """Say why there is nothing to score."""
-    lost = sum(int(n) for n in dropped.values())
-    if lost:
-        reasons = _reasons(dropped)
-        return f"No user-days to score: all {lost:,} input row(s) were dropped ({reasons})."
-    return "No user-days to score: the input has no rows."
-
-
-def _no_outlier_note(user_days: pd.DataFrame, account: str | None, mask: Any) -> str:
-    """Say why no outlier is reported: none flagged, all suppressed, or another account's."""
-    held = user_days["suppressed"].to_numpy() != ""
-    if mask is not None:
-        others = int(user_days["is_outlier"].sum())
-        own_held = held & mask
-        text = f"No user-day of account '{account}' is reported as an outlier"
-        if own_held.any():
-            why = user_days.loc[own_held, "suppressed"].value_counts().to_dict()
-            text += f" ({int(own_held.sum()):,} flagged by the model but suppressed: "
-            text += f"{_reasons(why)})"
-        if others:
-            return text + f"; {others:,} user-day(s) of other accounts are."
-        return text + "; nor is any other account's."
-    if held.any():
-        why = user_days.loc[held, "suppressed"].value_counts().to_dict()
-        return (
-            f"No user-day is reported: the model flagged {int(held.sum()):,}, all "
-            f"suppressed ({_reasons(why)})."
-        )
-    return "No user-day was flagged as an outlier."
-
-
-def _user_days(table: pd.DataFrame, values: pd.DataFrame, context: pd.DataFrame) -> pd.DataFrame:
-    """
-    Add features and context to the hunt's own prepared table, in place.
-
-    A name that occurs more than once takes its last occurrence (a feature
-    replaces the input column it was computed from), at that position.
-    Columns are appended one by one rather than concatenated: concatenating
-    would consolidate (copy) the whole million-row frame.
-    """
-    later = list(values.columns) + list(context.columns)
-    for name in [col for col in table.columns if col in set(later)]:
-        del table[name]
-    for part in (values, context):
-        for name in part.columns:
-            if name in table.columns:  # a context column replaces a feature
-                del table[name]
-            table[name] = part[name]
-    return table
 
 
 def __getattr__(name: str) -> Any:

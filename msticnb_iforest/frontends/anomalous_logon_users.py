@@ -376,6 +376,7 @@ class AnomalousLogonUsers(Notebooklet):
             **window,
         )
         found.notes[:0] = query_notes
+        links = account_links(found.outliers) if "account_links" in self.options else None
         figures = make_plots(
             found,
             summary="plot_outliers" in self.options,
@@ -385,8 +386,8 @@ class AnomalousLogonUsers(Notebooklet):
             max_plots=opts["max_plots"],
         )
         result.take(found, figures)
-        if "account_links" in self.options:
-            result.account_links = account_links(found.outliers)
+        if links is not None:
+            result.account_links = links
 
         _show_outliers(result)
         if result.outlier_plots or result.shap_summary_plot:

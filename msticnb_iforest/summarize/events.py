@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputDataError, ParameterError
-from ..schema import NETWORK_LOGON, _clean_name, utc
+from ..schema import NETWORK_LOGON, RAW_REQUIRED_COLUMNS, _clean_name, is_raw_events, utc
 from .decode import (
     _NAT,
     TextCodes,
@@ -68,20 +68,6 @@ __all__ = [
 ]
 
 
-#: Columns a table of raw logon events must have.
-RAW_REQUIRED_COLUMNS = [
-    "TimeGenerated",
-    "EventID",
-    "TargetUserName",
-    "TargetDomainName",
-    "LogonType",
-    "LogonTypeName",
-    "Computer",
-    "IpAddress",
-    "WorkstationName",
-    "AuthenticationPackageName",
-]
-
 #: Reasons a row is dropped, in the order they are tested (a row is counted
 #: under the first reason that applies).
 DROP_REASONS = (
@@ -95,37 +81,6 @@ DROP_REASONS = (
 
 #: ``EventID`` of a successful and of a failed logon.
 SUCCESS_EVENT_ID, FAILURE_EVENT_ID = 4624, 4625
-
-
-def is_raw_events(data: pd.DataFrame) -> bool:
-    """
-    Tell whether `data` is a table of raw logon events.
-
-    Parameters
-    ----------
-    data : pd.DataFrame
-        Any object; only a DataFrame can qualify.
-
-    Returns
-    -------
-    bool
-        True if `data` is a DataFrame with every column of
-        :data:`RAW_REQUIRED_COLUMNS` (names compared after removing a BOM,
-        surrounding spaces and a portal export suffix such as `` [UTC]``).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> is_raw_events(pd.DataFrame(columns=RAW_REQUIRED_COLUMNS))
-    True
-    >>> is_raw_events(pd.DataFrame(columns=["Date", "DstDomain", "DstUser"]))
-    False
-
-    """
-    if not isinstance(data, pd.DataFrame):
-        return False
-    names = {_clean_name(col) for col in data.columns}
-    return set(RAW_REQUIRED_COLUMNS) <= names
 
 
 # --------------------------------------------------------------------------

@@ -19,14 +19,15 @@ import pandas as pd
 
 from ..errors import InputDataError
 from ..schema import (
+    RAW_REQUIRED_COLUMNS,
     REQUIRED_SUMMARY_COLUMNS,
+    _in_window,
     collect_input_notes,
+    is_raw_events,
     is_summary_table,
     prepare_summary,
-    utc_naive,
 )
 from .account_days import account_day_summary
-from .events import RAW_REQUIRED_COLUMNS, is_raw_events
 from .user_days import user_day_summary
 
 __all__ = ["SUMMARIZERS", "Prepared", "prepare"]
@@ -127,38 +128,12 @@ def prepare(
             prepared, no_date = prepare_summary(summary, return_dropped=True)
             dropped = {**dropped, **no_date}
         else:
-            raise InputDataError(_neither(data))
+            have = set(map(str, data.columns))
+            lacks_summary = ", ".join(c for c in REQUIRED_SUMMARY_COLUMNS if c not in have)
+            lacks_raw = ", ".join(c for c in RAW_REQUIRED_COLUMNS if c not in have)
+            raise InputDataError(
+                f"Input is neither a per-user-day summary (missing: {lacks_summary}) "
+                f"nor raw logon events (missing: {lacks_raw})."
+            )
     timings["prepare"] = round(time.perf_counter() - begin, 4)
     return Prepared(prepared, dict(dropped), list(notes), timings)
-
-
-def _in_window(
-    table: pd.DataFrame, start: pd.Timestamp | None, end: pd.Timestamp | None
-) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Keep the days from the day of `start` to `end`; count the others."""
-    if start is None and end is None:
-        return table, {}
-    days = table["Date"]
-    keep = pd.Series(True, index=table.index)
-    if start is not None:
-        keep &= days >= utc_naive(pd.Timestamp(start)).normalize()
-    if end is not None:
-        keep &= days <= utc_naive(pd.Timestamp(end))
-    outside = int((~keep).sum())
-    if not outside:
-        return table, {}
-    return table[keep.to_numpy()], {"out_of_range": outside}
-
-
-def _neither(data: pd.DataFrame) -> str:
-    """Say which columns each accepted shape is missing."""
-    have = set(map(str, data.columns))
-    miss_summary = [c for c in REQUIRED_SUMMARY_COLUMNS if c not in have]
-    miss_raw = [c for c in RAW_REQUIRED_COLUMNS if c not in have]
-    return (
-        "Input is neither a per-user-day summary (missing: "
-        + ", ".join(miss_summary)
-        + ") nor raw logon events (missing: "
-        + ", ".join(miss_raw)
-        + ")."
-    )

@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ...errors import InputDataError, ParameterError
-from ...schema import add_input_note, is_summary_table
+from ...schema import add_input_note, is_raw_events, is_summary_table
 from . import delimited, jsonfiles, parquet
 from .columns import _to_frame
 from .evtx import read_evtx
@@ -255,8 +255,6 @@ def _shown(value: object) -> str:
 
 def _table_kind(frame: pd.DataFrame) -> str:
     """Name the kind of logon table `frame` is, by its columns."""
-    from ...summarize.user_days import is_raw_events
-
     if is_summary_table(frame):
         return "a per-user-day summary"
     if is_raw_events(frame):
