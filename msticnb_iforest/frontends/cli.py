@@ -400,14 +400,14 @@ def _check_out(folder: str) -> None:
         raise PermissionError(f"--out {folder}: cannot write in {existing}.")
 
 
-def _write(result, figures, args, info, progress: _Progress, folder, tables=None):
-    """Write the outputs (and `tables`: key -> (file name, frame)) and publish them."""
+def _write(result, figures, args, info, progress: _Progress, folder, labels=None):
+    """Write the outputs (and the demo's `labels`) into the open folder and publish them."""
     from ..present.outputs import write_outputs
 
     progress(f"Writing outputs to {_printable(args.out)}")
-    paths = write_outputs(result, folder, figures=figures, run_info=info, started=progress.started)
-    for key, (name, frame) in (tables or {}).items():
-        paths[key] = folder.write_csv(name, frame)
+    paths = write_outputs(
+        result, folder, figures=figures, run_info=info, started=progress.started, labels=labels
+    )
     folder.publish()
     return paths
 
@@ -467,8 +467,7 @@ def _cmd_demo(args: argparse.Namespace, argv: Sequence[str], progress: _Progress
         window={"start": demo.start, "end": demo.end - pd.Timedelta(1, "ns")},
         demo={"users": args.users, "days": args.days, "seed": args.seed, **match},
     )
-    labels = {"labels": ("labels.csv", demo.labels)}
-    paths = _write(result, figures, args, info, progress, folder, labels)
+    paths = _write(result, figures, args, info, progress, folder, demo.labels)
     found = (
         f"Labelled attack user-days among the outliers: {match['labelled_in_outliers']:,} of "
         f"{match['labelled_user_days']:,} (labels.csv lists them)."
