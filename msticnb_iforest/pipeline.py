@@ -82,6 +82,9 @@ class Hunt:
     max_explained : int or None
         The most outliers given SHAP values and reasons (None: all). When
         there were more outliers, `notes` says how many were left out.
+    trend_columns : list of str
+        The columns an outlier account's trend plot draws per day (the
+        feature set's choice, else the features).
 
     """
 
@@ -99,6 +102,7 @@ class Hunt:
     parameters: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     max_explained: int | None = DEFAULT_MAX_EXPLAINED
+    trend_columns: list[str] = field(default_factory=list)
 
     # The names these attributes had before the notebooklet's result and the
     # hunt's were made one; kept so that older notebooks keep working.
@@ -296,6 +300,7 @@ def hunt(
         parameters=parameters,
         timings=timer.timings,
         max_explained=limit,
+        trend_columns=list(fset.trend_columns) or list(frame.values.columns),
     )
 
 
@@ -347,6 +352,7 @@ def _empty_hunt(
         parameters=parameters,
         timings=timer.timings,
         max_explained=parameters["max_explained"],
+        trend_columns=list(fset.trend_columns),
     )
 
 

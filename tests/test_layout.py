@@ -15,7 +15,7 @@ STAGES = [
         "errors",
         "_version",
         "constraints",
-        "dates",
+        "wording",
         "schema",
         "params",
         "identity",

@@ -136,8 +136,10 @@ class AnomalousLogonUsersResult(NotebookletResult):
         Seconds per stage.
     max_explained : int or None
         The most outliers given SHAP values and reasons (None: all).
+    trend_columns : list of str
+        The columns each trend plot draws per day.
 
-    The attributes from `user_days` to `max_explained` are those of
+    The attributes from `user_days` to `trend_columns` are those of
     `msticnb_iforest.pipeline.Hunt`, and the figures those of
     `msticnb_iforest.present.figures.Figures`, under the same names.
 

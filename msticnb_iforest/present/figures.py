@@ -14,7 +14,6 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..features import get_feature_set
 from ..params import DEFAULT_MAX_PLOTS, check_params
 from . import plots
 from .display import account_label
@@ -208,8 +207,8 @@ def trend_figure(
     Parameters
     ----------
     result : Hunt or AnomalousLogonUsersResult
-        A finished run (its ``user_days``, ``outliers``, ``features`` and
-        ``feature_set`` are used).
+        A finished run (its ``user_days``, ``outliers``, ``trend_columns``
+        and ``features`` are used).
     domain, user : str
         The account, as spelled in ``DstDomain`` and ``DstUser``.
     history : pd.DataFrame, optional
@@ -221,8 +220,7 @@ def trend_figure(
     matplotlib.figure.Figure
 
     """
-    fset = get_feature_set(result.feature_set)
-    columns = list(fset.trend_columns) or list(result.features)
+    columns = list(result.trend_columns) or list(result.features)
     outliers = result.outliers
     same = (outliers["DstDomain"] == domain) & (outliers["DstUser"] == user)
     dates = list(pd.to_datetime(outliers.loc[same, "Date"]))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..schema import counts_text
+from ..wording import counts_text
 from .display import safe_text
 
 __all__ = ["dropped_line", "held_line"]

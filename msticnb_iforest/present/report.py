@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..schema import DROP_REASON_TEXT
+from ..wording import DROP_REASON_TEXT
 from .display import TITLE_WIDTH, safe_text
 from .figures import Figures
 
