@@ -58,6 +58,7 @@ from msticnb_iforest.features import DEFAULT_FEATURE_SET, get_feature_set
 from msticnb_iforest.features.baseline import FIT_ROWS, BaselineFeatures
 from msticnb_iforest.pipeline import hunt
 from msticnb_iforest.sources.demo import ATTACK_KINDS, generate_demo
+from msticnb_iforest.summarize import account_day_summary
 
 OUT = Path(__file__).with_name("DETECTION.md")
 #: The original notebook's per-user-day demo table (no novelty columns).
@@ -446,7 +447,7 @@ def fit_sample(seeds: tuple[int, ...] = (42, 1), samples: tuple = (None, FIT_ROW
     sample. The events are summarized once and hunted per setting and seed.
     """
     events, labels = enterprise_events(LARGE)
-    table, _ = BaselineFeatures().summarize_events(events)
+    table = account_day_summary(events)
     del events
     lines = [
         f"{LARGE.name}: {LARGE.describe()}; {len(table):,} user-days.\n",

@@ -206,8 +206,8 @@ def work_hunt(rows: int, feature_set: str, plots: bool) -> dict:
         begin = time.perf_counter()
         figures = make_plots(result)
         out["plots_s"] = time.perf_counter() - begin
-        n_figs = len(figures["outlier_plots"]) + len(figures["trend_plots"])
-        out["figures"] = n_figs + (figures["shap_summary_plot"] is not None)
+        n_figs = len(figures.outlier_plots) + len(figures.trend_plots)
+        out["figures"] = n_figs + (figures.shap_summary_plot is not None)
         out["plots_peak_gb"] = peak_gb()
     return out
 
@@ -233,22 +233,20 @@ def _demo_events(target: int):
 def _summarizer(feature_set: str):
     """Return (name, function) that turns raw events into the feature set's table."""
     from msticnb_iforest.features import get_feature_set
-    from msticnb_iforest.summarize.user_days import user_day_summary
+    from msticnb_iforest.summarize.prepare import SUMMARIZERS
 
-    fset = get_feature_set(feature_set)
-    own = getattr(fset, "summarize_events", None)
-    if own is not None:
-        return f"{type(fset).__name__}.summarize_events", lambda events: own(events)[0]
-    return "summarize.user_day_summary", user_day_summary
+    table = get_feature_set(feature_set).query_name
+    return f"summarize.{table}", SUMMARIZERS[table]
 
 
 def work_summarize(events: int, feature_sets: list[str]) -> dict:
     """
     Summarize about `events` demo events for each feature set, then hunt().
 
-    The events are generated once; each feature set's summarizer (its
-    ``summarize_events``, else ``summarize.user_day_summary``) is timed with
-    its own peak RSS, then ``hunt()`` runs on the summary.
+    The events are generated once; each feature set's summarizer (the one for
+    its ``query_name``: ``summarize.account_day_summary`` or
+    ``summarize.user_day_summary``) is timed with its own peak RSS, then
+    ``hunt()`` runs on the summary.
     """
     import gc as _gc
 
@@ -610,8 +608,8 @@ def _report(args, hunts, raws, rowwise, seed_top, load_before, started, rows) ->
     if raws:
         parts += [
             "## Summarizing raw events locally\n",
-            "Each feature set's summarizer (its `summarize_events`, else "
-            "`summarize.user_day_summary`) on `msticnb_iforest.sources.demo` events "
+            "Each feature set's summarizer (`summarize.account_day_summary` for "
+            "`baseline`, `summarize.user_day_summary` for `seed`) on `msticnb_iforest.sources.demo` events "
             "(21 days, noise rows included), then `hunt()` on the summary. Peak RSS includes the "
             "event frame "
             "itself (input RSS).\n",
