@@ -609,9 +609,9 @@ def _report(args, hunts, raws, rowwise, seed_top, load_before, started, rows) ->
         parts += [
             "## Summarizing raw events locally\n",
             "Each feature set's summarizer (`summarize.account_day_summary` for "
-            "`baseline`, `summarize.user_day_summary` for `seed`) on `msticnb_iforest.sources.demo` events "
-            "(21 days, noise rows included), then `hunt()` on the summary. Peak RSS includes the "
-            "event frame "
+            "`baseline`, `summarize.user_day_summary` for `seed`) on "
+            "`msticnb_iforest.sources.demo` events (21 days, noise rows included), then "
+            "`hunt()` on the summary. Peak RSS includes the event frame "
             "itself (input RSS).\n",
             summarize_table(raws),
         ]
