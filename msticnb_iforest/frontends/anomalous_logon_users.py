@@ -65,6 +65,10 @@ RUN_PARAMETERS = (
     "start",
     "end",
 )
+#: Query environments that hold the tables msticnb's AccountSummary queries.
+SENTINEL_ENVIRONMENTS = frozenset({"MSSentinel", "LogAnalytics", "AzureSentinel", "MSSentinel_New"})
+_PIVOT = "the code in the result's account_links runs it there."
+
 #: msticnb's own keyword arguments of ``run``, passed through unchecked.
 _MSTICNB_KWARGS = ("silent",)
 
@@ -196,10 +200,9 @@ class AnomalousLogonUsers(Notebooklet):
     hunt without querying. Give `value` (an account) to report only that
     account's outliers.
 
-    Other keyword arguments of ``run``: feature_set ("baseline", the
-    default, compares each account-day with the account's other days and
-    looks for new sources and sprays; "seed" reproduces the original
-    algorithm), allow_accounts (known-benign accounts, e.g.
+    Other keyword arguments of ``run``: feature_set ("baseline", the default,
+    compares each account-day with the account's usual; "seed" reproduces the
+    original algorithm), allow_accounts (known-benign accounts, e.g.
     ["svc-backup", "CONTOSO\svc-*"]: scored, never reported, counted in
     suppressed_outliers), min_history_days (5: other days an account needs
     before it is compared with its usual activity), contamination (0.01),
@@ -447,6 +450,11 @@ class AnomalousLogonUsers(Notebooklet):
         row = self._outlier(account)
         if row is None:
             return None
+        source = getattr(self.query_provider, "environment", None)
+        if source not in SENTINEL_ENVIRONMENTS:
+            return print(
+                f"AccountSummary needs a Microsoft Sentinel workspace, not {source}; {_PIVOT}"
+            )
         from msticnb.nb.azsent.account.account_summary import AccountSummary
 
         start, end = pivot_window(row["Date"])

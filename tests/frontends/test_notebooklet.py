@@ -261,3 +261,20 @@ def test_pivot_methods_escape_names(nb_local, demo_table):
     nblt.logons()
     assert calls[0]["account_name"] == 'svc\\"02\\\\x'
     assert calls[0]["end"] - calls[0]["start"] == timedelta(days=1)
+
+
+def test_account_summary_off_sentinel_says_why_instead_of_a_traceback(nb_local, demo_table, capsys):
+    nblt = AnomalousLogonUsers()
+    nblt.run(
+        data=demo_table, feature_set="seed", options=["-shap", "-plot_outliers", "-plot_trends"]
+    )
+    capsys.readouterr()
+    assert nblt.account_summary() is None
+    said = capsys.readouterr().out
+    assert "AccountSummary needs a Microsoft Sentinel workspace" in said
+    assert "LocalData" in said
+    from msticnb_iforest.frontends.browser import OutlierBrowser
+
+    browser = OutlierBrowser(nblt._last_result, nblt.account_summary, show=False)
+    browser._on_summary(None)  # the widget's "Run AccountSummary" button: no traceback
+    assert "needs a Microsoft Sentinel workspace" in capsys.readouterr().out
