@@ -46,6 +46,7 @@ __all__ = [
     "outlier_overview",
     "run_remarks",
     "show_figures",
+    "readable_table",
     "show_table",
     "write_notebook_outputs",
 ]
@@ -421,7 +422,8 @@ def show_table(frame: pd.DataFrame | None, title: str, limit: int = 20) -> None:
     """
     Print a title with the row count and display the first `limit` rows of `frame`.
 
-    A `frame` of None (no raw events to show) is reported as not available.
+    The rows are shown as `readable_table` makes them. A `frame` of None (no
+    raw events to show) is reported as not available.
     """
     from IPython.display import display
 
@@ -431,7 +433,39 @@ def show_table(frame: pd.DataFrame | None, title: str, limit: int = 20) -> None:
     more = f", first {limit} shown" if len(frame) > limit else ""
     print(f"{title}: {len(frame):,} row(s){more}.")
     if len(frame):
-        display(frame.head(limit))
+        display(readable_table(frame, limit))
+
+
+def readable_table(frame: pd.DataFrame, limit: int = 20) -> Any:
+    """
+    Return the first `limit` rows styled for reading: no index, lists joined, text whole.
+
+    Parameters
+    ----------
+    frame : pd.DataFrame
+        Any table (outliers, explanations, logons). Not modified.
+    limit : int, default=20
+        Most rows shown.
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+        Renders as an HTML table without the row index; list cells (top
+        features, evidence) are joined with "; " and long text is not cut.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"user": ["bob"], "top_features": [["failed_logons", "new_ips"]]})
+    >>> "failed_logons; new_ips" in readable_table(rows).to_html()
+    True
+
+    """
+    from ..present.outputs import joined
+
+    shown = frame.head(limit).reset_index(drop=True)
+    for col in shown.select_dtypes(include="object").columns:
+        shown[col] = shown[col].map(joined)
+    return shown.style.hide(axis="index")
 
 
 def _raw_events(source: DataSource) -> pd.DataFrame | None:

@@ -35,6 +35,7 @@ __all__ = [
     "OutputFolder",
     "csv_ready",
     "csv_safe_text",
+    "joined",
     "jsonable",
     "outlier_table",
     "package_versions",
@@ -50,8 +51,8 @@ VERSIONED = ["msticpy", "msticnb", "pandas", "numpy", "scikit-learn", "shap", "m
 LEAD_COLUMNS = ["Date", "DstDomain", "DstUser", "score", "reason", "top_features", "evidence"]
 
 
-def _join(value: Any) -> str:
-    """Join a list of strings with '; ' (other values as text)."""
+def joined(value: Any) -> str:
+    """Join a list of strings with '; ' (other values as text, missing as "")."""
     if isinstance(value, list | tuple | np.ndarray):
         return "; ".join(str(item) for item in value)
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -81,7 +82,7 @@ def outlier_table(result: Any) -> pd.DataFrame:
     table = outliers.copy()
     for col in ("reason", "top_features", "evidence"):
         if col in expl.columns and len(expl):
-            table[col] = expl[col].reindex(outliers.index).map(_join).fillna("")
+            table[col] = expl[col].reindex(outliers.index).map(joined).fillna("")
         else:
             table[col] = ""
     lead = [col for col in LEAD_COLUMNS if col in table.columns]

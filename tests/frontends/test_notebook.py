@@ -386,3 +386,17 @@ def test_failing_query_stops_at_the_run_cell_with_one_message(kernel_env, tmp_pa
     assert "hunter.run(" in code[at].source
     assert all(c.execution_count is None and not c.outputs for c in code[at + 1 :])
     assert not out.exists()
+
+
+def test_tables_are_readable_no_index_no_list_reprs_whole_reasons():
+    reason = "201 failed logons against 57 accounts from 203.0.113.9; " * 8
+    frame = pd.DataFrame(
+        {"DstUser": ["bob", "eve"], "top_features": [["failed_logons", "spray"], ["new_ips"]]},
+        index=[4711, 42],
+    ).assign(reason=[reason, "x"])
+    html = nbs.readable_table(frame).to_html()
+    assert "failed_logons; spray" in html and "['failed_logons'" not in html
+    assert reason.strip() in html  # not cut at pandas' 50 characters
+    assert ">4711<" not in html and ">42<" not in html  # no row index
+    assert frame["top_features"].iloc[0] == ["failed_logons", "spray"]  # not modified
+    assert len(nbs.readable_table(frame, limit=1).data) == 1
