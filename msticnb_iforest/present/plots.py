@@ -61,7 +61,9 @@ def shap_summary_plot(shap_values: pd.DataFrame, features: pd.DataFrame) -> Figu
         shade = (val - val.min()) / span if span > 0 else np.full_like(val, 0.5)
         jitter = rng.uniform(-0.2, 0.2, size=len(x))
         points = ax.scatter(x, pos + jitter, c=shade, cmap="coolwarm", vmin=0, vmax=1, s=18)
-    ax.set_yticks(range(len(order)), [safe_text(names[i], LABEL_WIDTH) for i in order])
+    ax.set_yticks(
+        range(len(order)), [safe_text(names[i], LABEL_WIDTH) for i in order], parse_math=False
+    )
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_xlabel("SHAP value (negative = towards anomalous)")
     ax.set_title(f"What drove the {len(shap_values)} outlier(s)")
@@ -104,7 +106,7 @@ def outlier_plot(
         for name in ordered.index
     ]
     ax.barh(range(len(ordered)), ordered.to_numpy(), color=colors)
-    ax.set_yticks(range(len(ordered)), labels)
+    ax.set_yticks(range(len(ordered)), labels, parse_math=False)  # feature names may hold "$"
     ax.axvline(0, color="grey", lw=0.8)
     label = "SHAP value (red: towards anomalous)"
     if expected_value is not None:
@@ -148,7 +150,14 @@ def trend_plot(
     axes = fig.subplots(max(len(present), 1), 1, sharex=True, squeeze=False)[:, 0]
     for ax, col in zip(axes, present, strict=False):
         ax.plot(daily.index, daily[col].fillna(0), marker="o", ms=3, color=_AWAY)
-        ax.set_ylabel(safe_text(col, LABEL_WIDTH), rotation=0, ha="right", va="center", fontsize=8)
+        ax.set_ylabel(
+            safe_text(col, LABEL_WIDTH),
+            rotation=0,
+            ha="right",
+            va="center",
+            fontsize=8,
+            parse_math=False,
+        )
         for pos, day in enumerate(marked_dates):
             ax.axvline(day, color=_TOWARD, lw=1.5 if pos == 0 else 0.8, ls="-" if pos == 0 else ":")
         if marked_dates and marked_dates[0] in daily.index:

@@ -212,3 +212,21 @@ def test_every_figure_renders(result):
     ]
     for fig in figures:
         assert png_bytes(fig, dpi=40).startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("name", ["$x^$", "cost_$a$", "50$ \\frac{"])
+def test_feature_names_that_look_like_mathtext_still_render(result, name):
+    """A feature or column name is drawn as text, never parsed as a formula."""
+    outliers = _outlier_features(result)
+    idx = outliers.index[0]
+    shap = result.shap_values.rename(columns={result.features[0]: name})
+    row = outliers.loc[idx].rename({result.features[0]: name})
+    figs = [
+        shap_summary_plot(shap, outliers.rename(columns={result.features[0]: name})),
+        outlier_plot(shap.loc[idx], row, "title", result.shap_expected_value),
+    ]
+    days = result.user_days.rename(columns={"FailedLogons": name})
+    first = result.outliers.iloc[0]
+    figs.append(trend_plot(days, first["DstDomain"], first["DstUser"], [first["Date"]], [name]))
+    for fig in figs:
+        assert png_bytes(fig)[:8] == b"\x89PNG\r\n\x1a\n"  # rendering would raise on bad math
