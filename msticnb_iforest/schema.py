@@ -20,6 +20,7 @@ import pandas as pd
 from .errors import InputDataError
 
 __all__ = [
+    "clean_name",
     "ACCOUNT_KEYS",
     "COUNT_COLUMNS",
     "EVENT_COLUMNS",
@@ -209,7 +210,7 @@ def _example(value: object, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _clean_name(name: object) -> str:
+def clean_name(name: object) -> str:
     """Strip a BOM, spaces and an export time-zone suffix from a column name."""
     text = str(name).replace("\ufeff", "").strip()
     return EXPORT_SUFFIX.sub("", text)
@@ -217,7 +218,7 @@ def _clean_name(name: object) -> str:
 
 def is_summary_table(data: pd.DataFrame) -> bool:
     """Return True if `data` has the columns of a per-user-day summary."""
-    names = {_clean_name(col) for col in data.columns}
+    names = {clean_name(col) for col in data.columns}
     return set(REQUIRED_SUMMARY_COLUMNS) <= names
 
 
@@ -225,7 +226,7 @@ def is_raw_events(data: pd.DataFrame) -> bool:
     """Return True if `data` is a DataFrame with every column of `RAW_REQUIRED_COLUMNS`."""
     if not isinstance(data, pd.DataFrame):
         return False
-    return set(RAW_REQUIRED_COLUMNS) <= {_clean_name(col) for col in data.columns}
+    return set(RAW_REQUIRED_COLUMNS) <= {clean_name(col) for col in data.columns}
 
 
 def parse_dates(values: pd.Series, name: str = "Date") -> pd.Series:
@@ -554,7 +555,7 @@ def prepare_summary(
     """
     if not isinstance(data, pd.DataFrame):
         raise InputDataError(f"Expected a pandas DataFrame, got {type(data).__name__}.")
-    names = pd.Index([_clean_name(col) for col in data.columns])
+    names = pd.Index([clean_name(col) for col in data.columns])
     if names.duplicated().any():
         dupes = sorted(set(names[names.duplicated()]))
         raise InputDataError(f"Duplicate column names in input: {dupes}.")

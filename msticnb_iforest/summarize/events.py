@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputDataError, ParameterError
-from ..schema import NETWORK_LOGON, RAW_REQUIRED_COLUMNS, _clean_name, is_raw_events, utc
+from ..schema import NETWORK_LOGON, RAW_REQUIRED_COLUMNS, clean_name, is_raw_events, utc
 from .decode import (
     _NAT,
     TextCodes,
@@ -258,7 +258,7 @@ def _column_lookup(events: pd.DataFrame) -> dict[str, Hashable]:
     """Map cleaned column names to the frame's labels; reject duplicates."""
     lookup: dict[str, Hashable] = {}
     for label in events.columns:
-        name = _clean_name(label)
+        name = clean_name(label)
         if name in lookup:
             raise InputDataError(f"Duplicate column name in input: {name!r}.")
         lookup[name] = label

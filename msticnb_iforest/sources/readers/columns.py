@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ...schema import COUNT_COLUMNS, MISSING_WORDS, _clean_name
+from ...schema import COUNT_COLUMNS, MISSING_WORDS, clean_name
 
 __all__ = ["is_text_column"]
 
@@ -75,7 +75,7 @@ def is_text_column(name: object) -> bool:
     (False, False)
 
     """
-    clean = _clean_name(name)
+    clean = clean_name(name)
     if clean in _NUMBER_NAMES:
         return False
     return clean in _TEXT_NAMES or clean.endswith(_TEXT_SUFFIXES)
