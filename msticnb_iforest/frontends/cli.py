@@ -390,14 +390,29 @@ def _run_info(args: argparse.Namespace, argv: Sequence[str], **extra: Any) -> di
     return info
 
 
-def _check_out(folder: str) -> None:
+def _check_out(folder: str, inputs: Sequence[str] = ()) -> None:
     """Fail early (before any work) if the output folder cannot be used."""
     path = Path(folder)
     if path.exists() and not path.is_dir():
         raise NotADirectoryError(f"--out {folder}: exists and is not a folder.")
+    for given in (Path(name) for name in inputs):
+        if given.is_dir() and _is_within(path, given):
+            raise ParameterError(
+                f"--out {folder} is inside the input folder {given}: the next run would read "
+                "this run's user_days.csv as input; write the outputs elsewhere."
+            )
     existing = next(p for p in [path, *path.parents] if p.exists())
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise PermissionError(f"--out {folder}: cannot write in {existing}.")
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    """Tell whether `path` is `folder` or under it (False when a link cannot be followed)."""
+    try:
+        inner, outer = path.resolve(), folder.resolve()
+    except (OSError, RuntimeError):  # a link loop: OutputFolder refuses it with its own message
+        return False
+    return inner == outer or outer in inner.parents
 
 
 def _write(result, figures, args, info, progress: _Progress, folder, labels=None):
@@ -558,7 +573,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress = _Progress(not args.quiet and (args.verbose or sys.stderr.isatty()), started)
     command = _cmd_demo if args.command == "demo" else _cmd_run
     try:
-        _check_out(args.out)
+        _check_out(args.out, args.inputs if args.command == "run" else ())
         with OutputFolder(args.out) as folder:  # held from here: a second run stops now
             return _with_warnings_shown_safely(command, args, argv, progress, folder)
     except (AnomalousLogonsError, OSError) as err:

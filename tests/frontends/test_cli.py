@@ -276,3 +276,15 @@ def test_console_script(tmp_path):
     assert proc.stdout.startswith("2 outlier(s) among 135 user-days")
     assert "Traceback" not in proc.stderr
     assert (out / "report.html").is_file()
+
+
+def test_out_inside_an_input_folder_is_refused_before_any_work(tmp_path, capsys):
+    data = tmp_path / "exports"
+    data.mkdir()
+    pd.read_csv(DEMO_CSV).to_csv(data / "days.csv", index=False)
+    for out in (data, data / "results"):
+        assert main(["run", str(data), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert "inside the input folder" in err and "user_days.csv" in err
+    assert sorted(p.name for p in data.iterdir()) == ["days.csv"]  # nothing written
+    assert main(["run", str(data / "days.csv"), "--out", str(data / "results"), *FAST]) == 0
