@@ -17,6 +17,7 @@ import pandas as pd
 
 from .features import FeatureSet
 from .model import Selection
+from .wording import counts_text
 
 if TYPE_CHECKING:
     from sklearn.ensemble import IsolationForest
@@ -370,11 +371,6 @@ def _outcome_notes(
     return []
 
 
-def _reasons(counts: dict[str, int]) -> str:
-    """Return "n reason, n reason" for the non-zero counts."""
-    return ", ".join(f"{int(n):,} {why}" for why, n in counts.items() if n)
-
-
 def empty_note(dropped: dict[str, int]) -> str:
     """
     Say why a hunt has no user-days to score.
@@ -382,12 +378,12 @@ def empty_note(dropped: dict[str, int]) -> str:
     Examples
     --------
     >>> empty_note({"no_date": 2, "out_of_range": 0})
-    'No user-days to score: all 2 input row(s) were dropped (2 no_date).'
+    'No user-days to score: all 2 input row(s) were dropped (no Date 2).'
 
     """
     lost = sum(int(n) for n in dropped.values())
     if lost:
-        reasons = _reasons(dropped)
+        reasons = counts_text(dropped)
         return f"No user-days to score: all {lost:,} input row(s) were dropped ({reasons})."
     return "No user-days to score: the input has no rows."
 
@@ -402,7 +398,7 @@ def _no_outlier_note(user_days: pd.DataFrame, account: str | None, mask: Any) ->
         if own_held.any():
             why = user_days.loc[own_held, "suppressed"].value_counts().to_dict()
             text += f" ({int(own_held.sum()):,} flagged by the model but suppressed: "
-            text += f"{_reasons(why)})"
+            text += f"{counts_text(why)})"
         if others:
             return text + f"; {others:,} user-day(s) of other accounts are."
         return text + "; nor is any other account's."
@@ -410,6 +406,6 @@ def _no_outlier_note(user_days: pd.DataFrame, account: str | None, mask: Any) ->
         why = user_days.loc[held, "suppressed"].value_counts().to_dict()
         return (
             f"No user-day is reported: the model flagged {int(held.sum()):,}, all "
-            f"suppressed ({_reasons(why)})."
+            f"suppressed ({counts_text(why)})."
         )
     return "No user-day was flagged as an outlier."

@@ -20,6 +20,7 @@ import pandas as pd
 from .errors import InputDataError
 
 __all__ = [
+    "rows_in_window",
     "clean_name",
     "ACCOUNT_KEYS",
     "COUNT_COLUMNS",
@@ -583,7 +584,7 @@ def prepare_summary(
     return (table, dropped) if return_dropped else table
 
 
-def _in_window(table: pd.DataFrame, start: object, end: object) -> tuple[pd.DataFrame, dict]:
+def rows_in_window(table: pd.DataFrame, start: object, end: object) -> tuple[pd.DataFrame, dict]:
     """Keep a prepared table's days from the day of `start` to `end`; count the others."""
     if start is None and end is None:
         return table, {}

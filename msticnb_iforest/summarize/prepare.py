@@ -21,11 +21,11 @@ from ..errors import InputDataError
 from ..schema import (
     RAW_REQUIRED_COLUMNS,
     REQUIRED_SUMMARY_COLUMNS,
-    _in_window,
     collect_input_notes,
     is_raw_events,
     is_summary_table,
     prepare_summary,
+    rows_in_window,
 )
 from .account_days import account_day_summary
 from .user_days import user_day_summary
@@ -119,7 +119,7 @@ def prepare(
     with collect_input_notes() as notes:
         if is_summary_table(data):
             prepared, dropped = prepare_summary(data, return_dropped=True)
-            prepared, outside = _in_window(prepared, start, end)
+            prepared, outside = rows_in_window(prepared, start, end)
             dropped = {**dropped, **outside}
         elif is_raw_events(data) or data.shape == (0, 0):  # (0, 0): a query found nothing
             summary, dropped = SUMMARIZERS[table](data, start=start, end=end, return_dropped=True)
