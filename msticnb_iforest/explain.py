@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 __all__ = [
     "Explained",
     "average_path_length",
-    "empty_note",
     "explain_selection",
     "explain_outliers",
     "forest_as_shap_trees",
@@ -369,23 +368,6 @@ def _outcome_notes(
             "but not explained. Raise max_explained to explain more."
         ]
     return []
-
-
-def empty_note(dropped: dict[str, int]) -> str:
-    """
-    Say why a hunt has no user-days to score.
-
-    Examples
-    --------
-    >>> empty_note({"no_date": 2, "out_of_range": 0})
-    'No user-days to score: all 2 input row(s) were dropped (no Date 2).'
-
-    """
-    lost = sum(int(n) for n in dropped.values())
-    if lost:
-        reasons = counts_text(dropped)
-        return f"No user-days to score: all {lost:,} input row(s) were dropped ({reasons})."
-    return "No user-days to score: the input has no rows."
 
 
 def _no_outlier_note(user_days: pd.DataFrame, account: str | None, mask: Any) -> str:

@@ -347,7 +347,7 @@ def _empty_hunt(
         features=[],
         feature_set=fset.name,
         explanations=explain.explain_outliers(fset, none, pd.DataFrame()),
-        notes=notes + [explain.empty_note(ready.dropped)],
+        notes=notes,
         dropped_rows=ready.dropped,
         parameters=parameters,
         timings=timer.timings,

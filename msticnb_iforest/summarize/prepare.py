@@ -27,10 +27,11 @@ from ..schema import (
     prepare_summary,
     rows_in_window,
 )
+from ..wording import counts_text
 from .account_days import account_day_summary
 from .user_days import user_day_summary
 
-__all__ = ["SUMMARIZERS", "Prepared", "prepare"]
+__all__ = ["SUMMARIZERS", "Prepared", "empty_note", "prepare"]
 
 #: How raw events become each table a feature set can ask for, by query name.
 SUMMARIZERS: dict[str, Callable[..., Any]] = {
@@ -53,7 +54,8 @@ class Prepared:
         Input rows removed, by reason (raw events filtered out, rows
         without a ``Date``, days outside the window).
     notes : list of str
-        What reading the values assumed (e.g. a day/month order).
+        What reading the values assumed (e.g. a day/month order), and,
+        when no row is left, why (`empty_note`).
     timings : dict
         Seconds spent summarizing raw events (``summarize``, only for raw
         input) and checking the table (``prepare``).
@@ -136,4 +138,24 @@ def prepare(
                 f"nor raw logon events (missing: {lacks_raw})."
             )
     timings["prepare"] = round(time.perf_counter() - begin, 4)
-    return Prepared(prepared, dict(dropped), list(notes), timings)
+    notes = list(notes)
+    if prepared.empty:
+        notes.append(empty_note(dropped))
+    return Prepared(prepared, dict(dropped), notes, timings)
+
+
+def empty_note(dropped: dict[str, int]) -> str:
+    """
+    Say why a hunt has no user-days to score.
+
+    Examples
+    --------
+    >>> empty_note({"no_date": 2, "out_of_range": 0})
+    'No user-days to score: all 2 input row(s) were dropped (no Date 2).'
+
+    """
+    lost = sum(int(n) for n in dropped.values())
+    if lost:
+        reasons = counts_text(dropped)
+        return f"No user-days to score: all {lost:,} input row(s) were dropped ({reasons})."
+    return "No user-days to score: the input has no rows."
