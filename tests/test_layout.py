@@ -32,6 +32,12 @@ STAGES = [
     {"frontends"},
 ]
 
+#: Stages that may import only the vocabulary (the first stage) and themselves:
+#: the renderers read a finished hunt by attribute name and never call back
+#: into the analysis, so a front end hands its data down once: source, hunt,
+#: present.
+VOCABULARY_ONLY = {"present"}
+
 #: Imports that go up a stage, each with the reason it is allowed.
 KNOWN_UPWARD: set[tuple[str, str]] = set()
 
@@ -76,6 +82,21 @@ def test_no_module_imports_a_higher_stage(path):
             pytest.fail(f"{'/'.join(own)} imports {'.'.join(target)}, a higher stage")
 
 
+def _beyond_vocabulary(own: tuple[str, ...], targets: set[tuple[str, ...]]) -> list[str]:
+    """The imports of a `VOCABULARY_ONLY` module that are neither vocabulary nor its own stage."""
+    return sorted(".".join(t) for t in targets if t[0] != own[0] and _rank(t) != 0)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in _modules() if p.relative_to(PACKAGE).parts[0] in VOCABULARY_ONLY],
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
+def test_renderers_import_only_the_vocabulary(path):
+    own = path.relative_to(PACKAGE).parts
+    assert _beyond_vocabulary(own, _imported(path)) == []
+
+
 def _code_lines(node: ast.AST, lines: list[str]) -> int:
     body = node.body
     doc = set()
@@ -111,3 +132,7 @@ def test_the_checks_can_fail(tmp_path):
     assert _code_lines(func, fake.read_text().splitlines()) == 82
     upward = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
     assert upward and _rank(("frontends",)) > _rank(("schema.py",))
+    own = ("present", "report.py")
+    assert _beyond_vocabulary(own, {("pipeline",), ("params",), ("present", "display")}) == [
+        "pipeline"
+    ]

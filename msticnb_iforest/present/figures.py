@@ -63,6 +63,13 @@ class Figures:
         """Collect the figures an object holds under these names (a notebooklet result)."""
         return cls(**{item.name: getattr(holder, item.name) for item in fields(cls)})
 
+    @classmethod
+    def held_by(cls, holder: Any) -> Figures | None:
+        """Return the figures `holder` carries (a notebooklet result), or None (a `Hunt`)."""
+        if all(hasattr(holder, item.name) for item in fields(cls)):
+            return cls.of(holder)
+        return None
+
 
 def make_plots(
     result: Any,

@@ -22,7 +22,6 @@ import pandas as pd
 
 from .._version import VERSION
 from ..params import DEFAULT_MAX_PLOTS
-from ..pipeline import Hunt
 from .csvfiles import FORMULA_STARTS, csv_ready, csv_safe_text, write_csv
 from .figures import Figures, make_plots
 from .folder import MARKER, OUTPUT_FILES, OutputBusyError, OutputError, OutputFolder
@@ -273,13 +272,13 @@ def write_outputs(
 
     folder = out_dir
     info = dict(run_info or {})
-    if figures is None and isinstance(result, Hunt):  # the default plots, up to run_info's cap
+    if figures is None:
+        figures = Figures.held_by(result)
+    if figures is None:  # a Hunt: the default plots, up to run_info's cap
         cap = info.get("plot_cap")
         figures = make_plots(
             result, histogram=True, max_plots=DEFAULT_MAX_PLOTS if cap is None else cap
         )
-    elif figures is None:
-        figures = Figures.of(result)
     info = {"plot_cap": figures.plot_cap, "plot_note": figures.plot_note, **info}
     begin = time.perf_counter()
     paths = {
