@@ -178,13 +178,6 @@ class AnomalousLogonUsersResult(NotebookletResult):
         self.query: str | None = None
         self.input_files: list[dict[str, Any]] = []
 
-    def take(self, found: Hunt, figures: Figures) -> None:
-        """Hold a hunt's facts and its figures under their own names."""
-        for item in fields(Hunt):
-            setattr(self, item.name, getattr(found, item.name))
-        for item in fields(Figures):
-            setattr(self, item.name, getattr(figures, item.name))
-
 
 class AnomalousLogonUsers(Notebooklet):
     r"""
@@ -351,16 +344,14 @@ class AnomalousLogonUsers(Notebooklet):
         opts = _check_run(value, kwargs)
         timespan = utc_timespan(timespan)
         kwargs = {**kwargs, **{k: opts[k] for k in ("start", "end") if k in kwargs}}
-        super().run(value=value, data=data, timespan=timespan, options=options, **kwargs)
+        super().run(value=value, timespan=timespan, options=options, **kwargs)
         timespan = self._resolve_timespan(timespan, **kwargs)
-        result = AnomalousLogonUsersResult(
-            notebooklet=self, description=self.metadata.description, timespan=timespan
-        )
         query_notes: list[str] = []
         window: dict[str, Any] = {}
+        query, input_files = None, []
         if data is None:
             with collect_input_notes() as read_notes:
-                data, result.query, result.input_files = _get_user_days(
+                data, query, input_files = _get_user_days(
                     self.query_provider, timespan, notes=query_notes, **opts
                 )
             query_notes.extend(read_notes)
@@ -390,7 +381,13 @@ class AnomalousLogonUsers(Notebooklet):
             histogram="score_histogram" in self.options,
             max_plots=opts["max_plots"],
         )
-        result.take(found, figures)
+        result = AnomalousLogonUsersResult(
+            notebooklet=self, description=self.metadata.description, timespan=timespan
+        )
+        for facts in (found, figures):  # held under the names they have in Hunt and Figures
+            for item in fields(facts):
+                setattr(result, item.name, getattr(facts, item.name))
+        result.query, result.input_files = query, input_files
         if links is not None:
             result.account_links = links
 
@@ -405,9 +402,9 @@ class AnomalousLogonUsers(Notebooklet):
             _show_account_links(result)
         self._last_result = result
         if "account_summary" in self.options and not found.outliers.empty:
-            limit = opts["max_account_summaries"]
-            for user in found.outliers["DstUser"].drop_duplicates().head(limit):
-                result.account_summaries[user] = self.account_summary(user)
+            tops = found.outliers.drop_duplicates("DstUser").head(opts["max_account_summaries"])
+            for _, row in tops.iterrows():
+                result.account_summaries[row["DstUser"]] = self._summarize_account(row)
         return self._last_result
 
     def _resolve_timespan(self, timespan: Any, **kwargs) -> TimeSpan:
@@ -448,8 +445,10 @@ class AnomalousLogonUsers(Notebooklet):
 
         """
         row = self._outlier(account)
-        if row is None:
-            return None
+        return None if row is None else self._summarize_account(row)
+
+    def _summarize_account(self, row: pd.Series) -> Any:
+        """Run AccountSummary for the account of outlier `row`, around its day."""
         source = getattr(self.query_provider, "environment", None)
         if source not in SENTINEL_ENVIRONMENTS:
             return print(
