@@ -44,7 +44,6 @@ __all__ = ["main"]
 PROG = "msticnb-iforest"
 
 #: Outliers listed in the closing summary.
-_TOP_SHOWN = 5
 
 
 class _UsageError(Exception):
@@ -415,56 +414,11 @@ def _is_within(path: Path, folder: Path) -> bool:
     return inner == outer or outer in inner.parents
 
 
-def _write(result, figures, args, info, progress: _Progress, folder, labels=None):
-    """Write the outputs (and the demo's `labels`) into the open folder and publish them."""
-    from ..present.outputs import write_outputs
-
-    progress(f"Writing outputs to {_printable(args.out)}")
-    paths = write_outputs(
-        result, folder, figures=figures, run_info=info, started=progress.started, labels=labels
-    )
-    folder.publish()
-    return paths
-
-
-def _summary_lines(result, paths: dict[str, Path], quiet: bool, extra: str = "") -> list[str]:
-    from ..present.remarks import dropped_line, held_line
-
-    outliers = result.outliers
-    n_days = len(result.user_days)
-    accounts = 0
-    if n_days:
-        accounts = len(result.user_days[["DstDomain", "DstUser"]].drop_duplicates())
-    head = (
-        f"{len(outliers):,} outlier(s) among {n_days:,} user-days of {accounts:,} account(s) "
-        f"(feature set '{result.feature_set}')."
-    )
-    if quiet:
-        report = f"Report: {_printable(paths['report'])}"
-        return [" ".join(filter(None, [head, extra, report]))]
-    lines = [head, extra] if extra else [head]
-    expl = result.explanations
-    for rank, (idx, row) in enumerate(outliers.head(_TOP_SHOWN).iterrows(), start=1):
-        reason = expl.loc[idx, "reason"] if "reason" in expl.columns and idx in expl.index else ""
-        account = _printable(f"{row['DstDomain']}\\{row['DstUser']}", 40)
-        lines.append(
-            f"  {rank}. {row['Date']:%Y-%m-%d}  {account}  score {row['score']:.4f}  "
-            f"{_printable(reason, 110)}"
-        )
-    if len(outliers) > _TOP_SHOWN:
-        lines.append(f"  ... and {len(outliers) - _TOP_SHOWN:,} more in outliers.csv")
-    lines.extend(line for line in (held_line(result), dropped_line(result)) if line)
-    for note in result.notes:
-        lines.append(f"Note: {_printable(note)}")
-    folder = paths["report"].parent
-    names = ", ".join(_printable(path.name) for path in paths.values())
-    lines.append(f"Files in {_printable(folder)}: {names}")
-    return lines
-
-
 def _cmd_demo(args: argparse.Namespace, argv: Sequence[str], progress: _Progress, folder) -> int:
     import pandas as pd
 
+    from ..present.outputs import write_outputs
+    from ..present.remarks import summary_lines
     from ..sources.demo import generate_demo, match_labels
 
     progress(f"Generating demo logons: {args.users} users, {args.days} days, seed {args.seed}")
@@ -482,12 +436,16 @@ def _cmd_demo(args: argparse.Namespace, argv: Sequence[str], progress: _Progress
         window={"start": demo.start, "end": demo.end - pd.Timedelta(1, "ns")},
         demo={"users": args.users, "days": args.days, "seed": args.seed, **match},
     )
-    paths = _write(result, figures, args, info, progress, folder, demo.labels)
+    progress(f"Writing outputs to {_printable(args.out)}")
+    paths = write_outputs(
+        result, folder, figures=figures, run_info=info, started=progress.started, labels=demo.labels
+    )
+    folder.publish()
     found = (
         f"Labelled attack user-days among the outliers: {match['labelled_in_outliers']:,} of "
         f"{match['labelled_user_days']:,} (labels.csv lists them)."
     )
-    print("\n".join(_summary_lines(result, paths, args.quiet, found)))
+    print("\n".join(summary_lines(result, paths, args.quiet, found)))
     return 0
 
 
@@ -501,6 +459,8 @@ def _window(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def _cmd_run(args: argparse.Namespace, argv: Sequence[str], progress: _Progress, folder) -> int:
+    from ..present.outputs import write_outputs
+    from ..present.remarks import summary_lines
     from ..schema import collect_input_notes
     from ..sources.readers import read_tables
 
@@ -518,8 +478,10 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str], progress: _Progress,
     if start is not None or end is not None:
         window = {"start": start, "end": end}
     info = _run_info(args, argv, inputs=files, window=window)
-    paths = _write(result, figures, args, info, progress, folder)
-    print("\n".join(_summary_lines(result, paths, args.quiet)))
+    progress(f"Writing outputs to {_printable(args.out)}")
+    paths = write_outputs(result, folder, figures=figures, run_info=info, started=progress.started)
+    folder.publish()
+    print("\n".join(summary_lines(result, paths, args.quiet)))
     return 0
 
 

@@ -1,18 +1,24 @@
 """
-The sentences that tell an analyst what a run dropped and held back.
+The sentences that tell an analyst what a run found, dropped and held back.
 
 The command line, the notebook and the notebooklet say these the same way;
-the HTML report shows the same counts as tables.
+the HTML report shows the same counts as tables. `summary_lines` is the
+command line's closing summary.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ..wording import counts_text
 from .display import safe_text
 
-__all__ = ["dropped_line", "held_line"]
+__all__ = ["TOP_SHOWN", "dropped_line", "held_line", "summary_lines"]
+
+#: Outliers listed by `summary_lines` (the rest are in outliers.csv).
+TOP_SHOWN = 5
 
 
 def dropped_line(result: Any) -> str | None:
@@ -50,3 +56,57 @@ def held_line(result: Any) -> str | None:
         return None
     text = safe_text(counts_text(counts))
     return f"Flagged by the model but not reported: {total:,} user-day(s): {text}."
+
+
+def summary_lines(
+    result: Any, paths: Mapping[str, Path], quiet: bool = False, extra: str = ""
+) -> list[str]:
+    """
+    Sum up a finished run for a terminal, every data value made safe to print.
+
+    Parameters
+    ----------
+    result : Hunt or AnomalousLogonUsersResult
+        The finished hunt.
+    paths : mapping of str to Path
+        The files written (`outputs.write_outputs`); ``report`` is required.
+    quiet : bool, default=False
+        One line (counts and the report's path) instead of the top
+        `TOP_SHOWN` outliers, the held and dropped counts, the notes and the
+        files.
+    extra : str, optional
+        A sentence to add after the counts (the demo's label match).
+
+    Returns
+    -------
+    list of str
+
+    """
+    outliers = result.outliers
+    n_days = len(result.user_days)
+    accounts = 0
+    if n_days:
+        accounts = len(result.user_days[["DstDomain", "DstUser"]].drop_duplicates())
+    head = (
+        f"{len(outliers):,} outlier(s) among {n_days:,} user-days of {accounts:,} account(s) "
+        f"(feature set '{result.feature_set}')."
+    )
+    if quiet:
+        report = f"Report: {safe_text(paths['report'])}"
+        return [" ".join(filter(None, [head, extra, report]))]
+    lines = [head, extra] if extra else [head]
+    expl = result.explanations
+    for rank, (idx, row) in enumerate(outliers.head(TOP_SHOWN).iterrows(), start=1):
+        reason = expl.loc[idx, "reason"] if "reason" in expl.columns and idx in expl.index else ""
+        account = safe_text(f"{row['DstDomain']}\\{row['DstUser']}", 40)
+        lines.append(
+            f"  {rank}. {row['Date']:%Y-%m-%d}  {account}  score {row['score']:.4f}  "
+            f"{safe_text(reason, 110)}"
+        )
+    if len(outliers) > TOP_SHOWN:
+        lines.append(f"  ... and {len(outliers) - TOP_SHOWN:,} more in outliers.csv")
+    lines.extend(line for line in (held_line(result), dropped_line(result)) if line)
+    lines.extend(f"Note: {safe_text(note)}" for note in result.notes)
+    names = ", ".join(safe_text(path.name) for path in paths.values())
+    lines.append(f"Files in {safe_text(paths['report'].parent)}: {names}")
+    return lines
