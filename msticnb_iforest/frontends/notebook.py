@@ -168,7 +168,7 @@ def _init_msticnb(query_provider: Any = None, **kwargs: Any) -> Any:
     import msticnb as nb
     from msticnb.common import MsticnbError
 
-    from .. import register
+    from .registration import register
 
     with warnings.catch_warnings():
         # msticnb warns about its own notebooklets whose optional packages are missing

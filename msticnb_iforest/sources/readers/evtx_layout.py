@@ -15,13 +15,9 @@ from __future__ import annotations
 import struct
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ...errors import InputDataError
-
-if TYPE_CHECKING:
-    from .evtx import _RecordReader
-
 
 # File layout: a 4096-byte file header, then chunks of 64 KiB, each with a
 # 512-byte header and records that start with a 24-byte record header.
@@ -186,7 +182,20 @@ def _complete_records(chunk: bytes, *, check_magic: bool = True) -> tuple[set[in
 # --------------------------------------------------------------------------
 # Info
 # --------------------------------------------------------------------------
-def _info(path: Path, layout: _Layout, reader: _RecordReader, rows: int) -> dict[str, Any]:
+class _ReadCounts(Protocol):
+    """What `_info` needs to know of a file's record reader (``evtx._RecordReader``)."""
+
+    records_read: int
+    unreadable: int
+    record_errors: int
+    reasons: dict[str, int]
+    other_reasons: int
+    stopped: bool
+    max_records: int | None
+    dropped: dict[int, int]
+
+
+def _info(path: Path, layout: _Layout, reader: _ReadCounts, rows: int) -> dict[str, Any]:
     """Build the info dict, with one problem sentence per loss."""
     problems: list[str] = []
     damaged = [c for c in layout.chunks if c.state == "damaged"]
