@@ -17,8 +17,9 @@ from matplotlib.figure import Figure
 from ..params import DEFAULT_MAX_PLOTS, check_params
 from . import plots
 from .display import account_label
+from .measures import bar_labels, feature_name
 
-__all__ = ["DEFAULT_MAX_SUMMARY_ROWS", "Figures", "make_plots", "trend_figure"]
+__all__ = ["DEFAULT_MAX_SUMMARY_ROWS", "Figures", "hunt_window", "make_plots", "trend_figure"]
 
 #: Outliers drawn in the SHAP summary plot unless the caller asks for another number.
 DEFAULT_MAX_SUMMARY_ROWS = 2000
@@ -155,7 +156,10 @@ def make_plots(
 def _summary_plot(result: Any, max_rows: int, keep: Callable) -> tuple[Chart, str]:
     """Draw the SHAP summary of the top `max_rows` explained outliers; say if capped."""
     shown = result.shap_values.head(max_rows)
-    fig = plots.shap_summary_plot(shown, result.user_days.loc[shown.index, result.features])
+    names = {name: feature_name(name) for name in shown.columns}
+    fig = plots.shap_summary_plot(
+        shown, result.user_days.loc[shown.index, result.features], names=names
+    )
     note = ""
     if len(shown) < len(result.outliers):
         note = (
@@ -171,13 +175,15 @@ def _outlier_plots(
     top = result.outliers.head(max_plots)
     explained = top[top.index.isin(result.shap_values.index)]
     drawn = []
+    clauses = _clauses(result)
     for idx, row in explained.iterrows():
         title = (
             f"{account_label(row['DstDomain'], row['DstUser'])} "
             f"{pd.Timestamp(row['Date']):%Y-%m-%d} (score {row['score']:.3f})"
         )
+        labels = bar_labels(_full_row(result, idx, row), result.features, clauses.get(idx))
         fig = plots.outlier_plot(
-            result.shap_values.loc[idx], row[result.features], title, result.shap_expected_value
+            result.shap_values.loc[idx], row[result.features], title, labels=labels
         )
         drawn.append((_label(row), keep(fig)))
     note = ""
@@ -187,6 +193,24 @@ def _outlier_plots(
             f"outlier(s) among the top {len(top):,} (raise max_explained to explain more)."
         )
     return drawn, note
+
+
+def _clauses(result: Any) -> dict:
+    """Return the structured reasons of each explained outlier, by row label ({} when absent)."""
+    explanations = getattr(result, "explanations", None)
+    if explanations is None or "clauses" not in getattr(explanations, "columns", ()):
+        return {}
+    return {idx: value for idx, value in explanations["clauses"].items() if isinstance(value, list)}
+
+
+def _full_row(result: Any, idx: Any, row: pd.Series) -> pd.Series:
+    """Return the outlier's row with every user-day column (context columns included)."""
+    days = result.user_days
+    if idx in days.index and len(days.columns) > len(row):
+        extra = days.loc[idx]
+        if isinstance(extra, pd.Series):
+            return pd.concat([extra, row[~row.index.isin(extra.index)]])
+    return row
 
 
 def _label(row: pd.Series) -> str:
@@ -201,12 +225,33 @@ def _trend_plots(result: Any, max_plots: int) -> Iterator[tuple[str, Figure]]:
     # One pass over all user-days for the plotted accounts, not one per plot.
     users = result.user_days["DstUser"]
     history = result.user_days[users.isin(set(accounts["DstUser"])).to_numpy()]
+    window = hunt_window(result)
     for domain, user in zip(accounts["DstDomain"], accounts["DstUser"], strict=True):
-        yield f"{domain}\\{user}", trend_figure(result, domain, user, history=history)
+        yield (
+            f"{domain}\\{user}",
+            trend_figure(result, domain, user, history=history, window=window),
+        )
+
+
+def hunt_window(result: Any) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """
+    Return the first and last day of a hunt's user-days (None when it has none).
+
+    Every account's trend figure spans this window, so they line up.
+    """
+    dates = pd.to_datetime(result.user_days["Date"])
+    if dates.empty:
+        return None
+    return dates.min().normalize(), dates.max().normalize()
 
 
 def trend_figure(
-    result: Any, domain: str, user: str, *, history: pd.DataFrame | None = None
+    result: Any,
+    domain: str,
+    user: str,
+    *,
+    history: pd.DataFrame | None = None,
+    window: tuple | None = None,
 ) -> Figure:
     """
     Draw one account's daily trend with its outlier days marked.
@@ -221,6 +266,9 @@ def trend_figure(
     history : pd.DataFrame, optional
         User-days holding at least the account's rows (default: all of
         `result`'s user-days).
+    window : (start, end), optional
+        The x-axis' first and last day (default: `hunt_window`, the first
+        and last day of all of `result`'s user-days).
 
     Returns
     -------
@@ -232,4 +280,5 @@ def trend_figure(
     same = (outliers["DstDomain"] == domain) & (outliers["DstUser"] == user)
     dates = list(pd.to_datetime(outliers.loc[same, "Date"]))
     days = result.user_days if history is None else history
-    return plots.trend_plot(days, domain, user, dates, columns)
+    window = window or hunt_window(result)
+    return plots.trend_plot(days, domain, user, dates, columns, window=window)
