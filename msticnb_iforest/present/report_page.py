@@ -81,10 +81,15 @@ th[data-sort]:focus-visible { outline:2px solid var(--accent); outline-offset:-2
 td.why { min-width:340px; }
 td.why ul { margin:0; padding-left:18px; }
 td.why li { margin:0 0 2px; }
+td.why .tags { margin-top:4px; }
 td.links a { white-space:nowrap; display:inline-block; margin:0 8px 2px 0; }
 tr:target td, .pivot:target, figure:target { background:#fff8e1; }
 .lead { font-weight:600; }
-td.accounts { font-size:12.5px; max-width:340px; overflow-wrap:anywhere; }
+td.accounts { font-size:12.5px; min-width:220px; max-width:360px; }
+td.members { min-width:150px; max-width:260px; }
+td.members a { white-space:nowrap; margin-right:3px; }
+#incident-table td.lead { min-width:260px; }
+td.accounts details summary { margin:0; display:inline; }
 button.copy { font:inherit; font-size:12px; padding:2px 8px; border:1px solid #9fb3c8;
   background:#f0f4f8; color:var(--accent); border-radius:4px; cursor:pointer; margin:0 6px 4px 0; }
 button.copy:hover { background:#d9e2ec; }

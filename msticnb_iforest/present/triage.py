@@ -89,6 +89,22 @@ def _members(members: Any, ranks: dict[str, int]) -> str:
     return " ".join(links)
 
 
+#: Accounts of an incident named in its row; the rest fold away (and unfold in print).
+SHOWN_ACCOUNTS = 5
+
+
+def _accounts(accounts: Any) -> str:
+    names = [name.strip() for name in str(accounts or "").split(",") if name.strip()]
+    head = ", ".join(text(name) for name in names[:SHOWN_ACCOUNTS])
+    if len(names) <= SHOWN_ACCOUNTS:
+        return head
+    rest = ", ".join(text(name) for name in names[SHOWN_ACCOUNTS:])
+    return (
+        f"{head}, <details><summary>and {len(names) - SHOWN_ACCOUNTS:,} more</summary>"
+        f"{rest}</details>"
+    )
+
+
 def incidents_section(result: Any, shown: pd.DataFrame) -> str:
     """
     Render ``result.incidents`` (if the hunt has any) as ``table#incident-table``.
@@ -111,13 +127,13 @@ def incidents_section(result: Any, shown: pd.DataFrame) -> str:
             f'<td class="lead">{text(item.get("lead", ""))}</td>'
             f"<td>{text(item.get('kind', ''))}</td>"
             f'<td class="num">{text(item.get("n_accounts", ""))}</td>'
-            f'<td class="accounts">{text(item.get("accounts", ""))}</td>'
+            f'<td class="accounts">{_accounts(item.get("accounts", ""))}</td>'
             f'<td class="day" data-value="{text(first)}">{text(days)}</td>'
             f'<td class="path">{text(item.get("sources", "")) or "—"}</td>'
             f'<td class="num" data-value="{text(item.get("score", ""))}">'
             f"{text(fmt_num(item.get('score')))}</td>"
-            f'<td class="num" data-value="{text(n_out)}">{text(n_out)} '
-            f'<span class="links">{_members(item.get("members"), ranks)}</span></td></tr>'
+            f'<td class="members" data-value="{text(n_out)}">{text(n_out)}: '
+            f"{_members(item.get('members'), ranks)}</td></tr>"
         )
     head = (
         '<thead><tr><th data-sort="num">#</th><th data-sort="text">What happened</th>'
@@ -192,7 +208,7 @@ def _outlier_rows(result: Any, shown: pd.DataFrame, charts: ChartIndex, kql: lis
             f'<td class="day" data-value="{day}">{day}</td><td class="acct">{account}</td>'
             f'<td class="num" data-value="{text(row.get("score"))}">'
             f"{text(fmt_num(row.get('score')))}</td>{incident}"
-            f'<td class="why">{_why(info)}</td><td>{tags}</td>'
+            f'<td class="why">{_why(info)}<div class="tags">{tags}</div></td>'
             f'<td class="links">{_links(rank, charts, kql[rank - 1])}</td></tr>'
         )
     return "".join(rows)
@@ -214,8 +230,8 @@ def outliers_section(result: Any, shown: pd.DataFrame, charts: ChartIndex, limit
         head = (
             '<thead><tr><th data-sort="num">#</th><th data-sort="text">Date</th>'
             '<th data-sort="text">Account</th><th data-sort="num">Score</th>'
-            f'{incident}<th data-sort="text">Why it stands out</th>'
-            "<th>Top features</th><th>Charts and queries</th></tr></thead>"
+            f'{incident}<th data-sort="text">Why it stands out (top features)</th>'
+            "<th>Charts, queries</th></tr></thead>"
         )
         kql = list(outlier_pivots(shown)["kql"])
         toolbar = (
