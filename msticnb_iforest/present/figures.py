@@ -19,7 +19,14 @@ from . import plots
 from .display import account_label
 from .measures import bar_labels, feature_name
 
-__all__ = ["DEFAULT_MAX_SUMMARY_ROWS", "Figures", "hunt_window", "make_plots", "trend_figure"]
+__all__ = [
+    "DEFAULT_MAX_SUMMARY_ROWS",
+    "Figures",
+    "hunt_window",
+    "make_plots",
+    "outlier_figure",
+    "trend_figure",
+]
 
 #: Outliers drawn in the SHAP summary plot unless the caller asks for another number.
 DEFAULT_MAX_SUMMARY_ROWS = 2000
@@ -157,8 +164,18 @@ def _summary_plot(result: Any, max_rows: int, keep: Callable) -> tuple[Chart, st
     """Draw the SHAP summary of the top `max_rows` explained outliers; say if capped."""
     shown = result.shap_values.head(max_rows)
     names = {name: feature_name(name) for name in shown.columns}
+    rows = result.outliers.loc[result.outliers.index.intersection(shown.index)]
+    row_labels = [
+        f"{account_label(dom, usr)} {pd.Timestamp(day):%Y-%m-%d}"
+        for dom, usr, day in zip(
+            rows["DstDomain"].head(3), rows["DstUser"].head(3), rows["Date"].head(3), strict=True
+        )
+    ]
     fig = plots.shap_summary_plot(
-        shown, result.user_days.loc[shown.index, result.features], names=names
+        shown,
+        result.user_days.loc[shown.index, result.features],
+        names=names,
+        row_labels=row_labels if list(rows.index[:3]) == list(shown.index[:3]) else None,
     )
     note = ""
     if len(shown) < len(result.outliers):
@@ -177,14 +194,7 @@ def _outlier_plots(
     drawn = []
     clauses = _clauses(result)
     for idx, row in explained.iterrows():
-        title = (
-            f"{account_label(row['DstDomain'], row['DstUser'])} "
-            f"{pd.Timestamp(row['Date']):%Y-%m-%d} (score {row['score']:.3f})"
-        )
-        labels = bar_labels(_full_row(result, idx, row), result.features, clauses.get(idx))
-        fig = plots.outlier_plot(
-            result.shap_values.loc[idx], row[result.features], title, labels=labels
-        )
+        fig = outlier_figure(result, idx, row=row, clauses=clauses.get(idx))
         drawn.append((_label(row), keep(fig)))
     note = ""
     if len(explained) < len(top):
@@ -193,6 +203,44 @@ def _outlier_plots(
             f"outlier(s) among the top {len(top):,} (raise max_explained to explain more)."
         )
     return drawn, note
+
+
+def outlier_figure(
+    result: Any, idx: Any, *, row: pd.Series | None = None, clauses: list | None = None
+) -> Figure:
+    """
+    Draw one explained outlier's SHAP bars, labelled in the day's real units.
+
+    Parameters
+    ----------
+    result : Hunt or AnomalousLogonUsersResult
+        A finished hunt with SHAP values for `idx`.
+    idx : label
+        The outlier's row label in ``result.outliers``.
+    row : pd.Series, optional
+        The outlier's row (default: ``result.outliers.loc[idx]``).
+    clauses : list of dict, optional
+        Its structured reasons (default: the ``clauses`` of
+        ``result.explanations``, when the hunt has them).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Bars labelled like "failed logons: 201 (usual 0–1)"
+        (`measures.bar_labels`).
+
+    """
+    row = result.outliers.loc[idx] if row is None else row
+    if clauses is None:
+        clauses = _clauses(result).get(idx)
+    title = (
+        f"{account_label(row['DstDomain'], row['DstUser'])} "
+        f"{pd.Timestamp(row['Date']):%Y-%m-%d} (score {row['score']:.3f})"
+    )
+    labels = bar_labels(_full_row(result, idx, row), result.features, clauses)
+    return plots.outlier_plot(
+        result.shap_values.loc[idx], row[result.features], title, labels=labels
+    )
 
 
 def _clauses(result: Any) -> dict:

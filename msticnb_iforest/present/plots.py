@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from .display import LABEL_WIDTH, TITLE_WIDTH, account_label, safe_text
@@ -53,6 +54,7 @@ def shap_summary_plot(
     shap_values: pd.DataFrame,
     features: pd.DataFrame,
     names: Mapping[str, str] | None = None,
+    row_labels: list[str] | None = None,
 ) -> Figure:
     """
     Plot every outlier's SHAP value per feature, coloured by the feature value.
@@ -69,6 +71,9 @@ def shap_summary_plot(
         The outliers' feature values (same shape and labels).
     names : mapping, optional
         Plain names to show for the features (default: the feature names).
+    row_labels : list of str, optional
+        What to call each outlier in the legend of the bar chart drawn for
+        fewer than `MIN_SUMMARY_DOTS` outliers (default: "outlier 1", ...).
 
     Returns
     -------
@@ -80,7 +85,7 @@ def shap_summary_plot(
     ax = fig.add_subplot()
     order = np.argsort(shap_values.abs().mean().to_numpy())
     if len(shap_values) < MIN_SUMMARY_DOTS:
-        _summary_bars(ax, shap_values, [columns[i] for i in order])
+        _summary_bars(ax, shap_values, [columns[i] for i in order], row_labels)
     else:
         _summary_dots(fig, ax, shap_values, features, [columns[i] for i in order])
     ax.set_yticks(range(len(order)), _names([columns[i] for i in order], names), parse_math=False)
@@ -107,18 +112,27 @@ def _summary_dots(fig, ax, shap_values, features, ordered: list[str]) -> None:
         bar.set_label("feature value")
 
 
-def _summary_bars(ax, shap_values: pd.DataFrame, ordered: list[str]) -> None:
-    """One bar per outlier and feature (for one or two outliers)."""
+def _summary_bars(
+    ax, shap_values: pd.DataFrame, ordered: list[str], row_labels: list[str] | None
+) -> None:
+    """One bar per outlier and feature (for one or two outliers), the first one darkest."""
     count = len(shap_values)
     if count == 0:
         return
     height = 0.8 / count
     table = shap_values[ordered].to_numpy(dtype="float64")
+    handles = []
     for pos in range(count):
         widths = table[pos]
-        offsets = np.arange(len(ordered)) - 0.4 + height * (pos + 0.5)
+        # Bars are drawn bottom-up: the first outlier's bar is the upper one of each pair.
+        offsets = np.arange(len(ordered)) + 0.4 - height * (pos + 0.5)
         colors = [_TOWARD if v < 0 else _AWAY for v in widths]
-        ax.barh(offsets, widths, height=height * 0.9, color=colors, alpha=1.0 - 0.35 * pos)
+        alpha = 1.0 - 0.45 * pos
+        ax.barh(offsets, widths, height=height * 0.9, color=colors, alpha=alpha)
+        label = row_labels[pos] if row_labels and pos < len(row_labels) else f"outlier {pos + 1}"
+        handles.append(Patch(color=_TOWARD, alpha=alpha, label=safe_text(label, LABEL_WIDTH)))
+    if count > 1:
+        ax.legend(handles=handles, loc="lower left", fontsize=FONT_SIZE - 1)
 
 
 def outlier_plot(
@@ -237,6 +251,8 @@ def trend_plot(
     for ax in axes[: max(len(present), 1)]:
         _date_axis(ax)
     day_txt = marked_dates[0].strftime("%Y-%m-%d") if marked_dates else ""
+    if len(marked_dates) > 1:
+        day_txt += f"; {len(marked_dates) - 1} more flagged day(s) dotted"
     account = account_label(domain, user)
     fig.suptitle(
         f"{account}: daily network logons (flagged {day_txt})",
@@ -262,6 +278,9 @@ def _trend_panel(ax, values: pd.Series, column: str, marked_dates: list[pd.Times
         ax.axvline(day, color=_TOWARD, lw=1.5 if pos == 0 else 0.9, ls="-" if pos == 0 else ":")
     if marked_dates and marked_dates[0] in values.index:
         ax.plot([marked_dates[0]], [values.loc[marked_dates[0]]], "o", color=_TOWARD, ms=7)
+    others = [day for day in marked_dates[1:] if day in values.index]
+    if others:
+        ax.plot(others, values.loc[others].to_numpy(), "o", mfc="white", mec=_TOWARD, ms=6)
 
 
 def _date_axis(ax) -> None:

@@ -454,3 +454,13 @@ def test_summary_of_one_outlier_is_a_bar_chart(found):
     np.testing.assert_allclose(
         sorted(p.get_width() for p in ax.patches), sorted(shap.iloc[0].to_numpy())
     )
+
+
+def test_summary_of_two_outliers_names_them_in_a_legend(found):
+    figures = make_plots(found, per_outlier=False, trends=False)
+    (ax,) = figures.shap_summary_plot.axes
+    assert len(ax.patches) == 2 * len(found.features)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["CONTOSO\\SRVACC-04 2022-09-16", "CONTOSO\\SRVACC-04 2022-09-25"]
+    names = [t.get_text() for t in ax.get_yticklabels()]
+    assert "failed logons" in names and "failed_logons" not in names  # plain names
