@@ -110,7 +110,14 @@ figure .back { font-size:12.5px; }
   figure img { max-width:100%; border:0; }
   a { color:inherit; text-decoration:none; }
   .scroll { overflow:visible; }
-  pre { white-space:pre-wrap; }
+  pre { white-space:pre-wrap; font-size:8.5pt; }
+  table { font-size:9pt; }
+  th, td { padding:3px 5px; }
+  td.links, th.links { display:none; }
+  table.sortable th[data-sort] { white-space:normal; }
+  table.sortable th[data-sort]::after { content:none; }
+  td.why, td.accounts, td.members, #incident-table td.lead { min-width:0; max-width:none; }
+  td.acct { white-space:normal; overflow-wrap:anywhere; }
 }
 """
 

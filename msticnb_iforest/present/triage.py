@@ -231,7 +231,7 @@ def outliers_section(result: Any, shown: pd.DataFrame, charts: ChartIndex, limit
             '<thead><tr><th data-sort="num">#</th><th data-sort="text">Date</th>'
             '<th data-sort="text">Account</th><th data-sort="num">Score</th>'
             f'{incident}<th data-sort="text">Why it stands out (top features)</th>'
-            "<th>Charts, queries</th></tr></thead>"
+            '<th class="links">Charts, queries</th></tr></thead>'
         )
         kql = list(outlier_pivots(shown)["kql"])
         toolbar = (
