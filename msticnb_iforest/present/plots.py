@@ -266,6 +266,9 @@ def _trend_panel(ax, values: pd.Series, column: str, marked_dates: list[pd.Times
     """Draw one column's daily values: 0 from the bottom, whole-number ticks, flagged days."""
     many = len(values) > 120
     ax.plot(values.index, values.to_numpy(), marker="" if many else "o", ms=3, color=_AWAY, lw=1.2)
+    if many:  # a long window: a dot on each day with a count, or a lone day is a hairline
+        busy = values[values > 0]
+        ax.plot(busy.index, busy.to_numpy(), "o", ms=3, color=_AWAY)
     ax.set_ylabel(safe_text(column, LABEL_WIDTH), fontsize=FONT_SIZE - 1, parse_math=False)
     title = safe_text(column_name(column), LABEL_WIDTH)
     ax.set_title(title, fontsize=FONT_SIZE, loc="left", parse_math=False)
