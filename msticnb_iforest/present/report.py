@@ -202,7 +202,7 @@ def _charts(figures: Figures, charts: ChartIndex, has_shap: bool) -> list[tuple[
             "Population",
             "Every account-day of the hunt in two dimensions; outliers and incidents are "
             "highlighted.",
-            _img(population, "All account-days", anchor="chart-population"),
+            _img(population, "All account-days", anchor="fig-population"),
         )
         parts.append(("population", "Population", html))
     parts += _per_outlier(figures, charts, has_shap, cap_html)
@@ -235,7 +235,7 @@ def _charts(figures: Figures, charts: ChartIndex, has_shap: bool) -> list[tuple[
             "How much each feature pushed the outliers towards anomalous (left of the line). "
             "With three or more outliers each dot is one outlier, coloured by the feature's "
             "value (red high, blue low); with fewer, each outlier is a bar.",
-            _img(summary, "SHAP values of all outliers, per feature", anchor="chart-shap-summary"),
+            _img(summary, "SHAP values of all outliers, per feature", anchor="fig-shap-summary"),
         )
         parts.append(("shap", "SHAP", html))
     hist = figures.score_histogram
@@ -244,7 +244,7 @@ def _charts(figures: Figures, charts: ChartIndex, has_shap: bool) -> list[tuple[
             "scores",
             "Score distribution",
             "Anomaly scores of every user-day (log scale); days right of the red line are flagged.",
-            _img(hist, "Anomaly scores of all user-days", anchor="chart-scores"),
+            _img(hist, "Anomaly scores of all user-days", anchor="fig-scores"),
         )
         parts.append(("scores", "Scores", html))
     return parts

@@ -243,6 +243,11 @@ def test_rows_link_to_their_charts_and_back(page):
             assert f"#outlier-{n}" in parsed.figures[href[1:]]
         assert f"#pivot-{n}" in hrefs
     assert parsed.figures["chart-trend-1"] == ["#outlier-1", "#outlier-2"]
+    # Every chart figure links back to an outlier row (summaries are "fig-...", not "chart-...").
+    charts = [a["id"] for a in parsed.find("figure") if a.get("id", "").startswith("chart-")]
+    assert len(charts) == 3
+    for ident in charts:
+        assert any(re.fullmatch(r"#outlier-\d+", h) for h in parsed.figures[ident]), ident
     every_id = {attrs["id"] for _, attrs in parsed.elements if "id" in attrs}
     for _, attrs in parsed.elements:
         if attrs.get("href", "").startswith("#"):
@@ -285,7 +290,7 @@ def test_population_plot_shown_when_present(found, figures):
     figures_with = SimpleNamespace(**vars(figures), population_plot=fig)
     parsed = _parse(render_report(found, {}, figures=figures_with))
     assert parsed.find("section", id="population")
-    assert parsed.find("figure", id="chart-population")
+    assert parsed.find("figure", id="fig-population")
     parsed = _parse(render_report(found, {}, figures=figures))  # no such attribute
     assert not parsed.find("section", id="population")
 
