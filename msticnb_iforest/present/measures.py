@@ -130,7 +130,8 @@ def _column_text(row: pd.Series, column: str) -> str | None:
     before = _number(row.get(f"{column}_other_days"))
     days = _number(row.get("baseline_days"))
     if not usual and before is not None and days:
-        usual = f" ({'none' if before == 0 else _count(before)} on {_count(days)} other days)"
+        seen = "none" if before == 0 else f"{_count(before)} new"
+        usual = f" ({seen} over {_count(days)} other days)"
     if not usual and column == "SrcIpFailedAccounts":
         before = _number(row.get("SrcIpFailedAccountsUsual"))
         usual = "" if before is None else f" (usual {_count(round(before, 1))})"

@@ -469,3 +469,33 @@ def test_summary_of_two_outliers_names_them_in_a_legend(found):
     assert legend == ["CONTOSO\\SRVACC-04 2022-09-16", "CONTOSO\\SRVACC-04 2022-09-25"]
     names = [t.get_text() for t in ax.get_yticklabels()]
     assert "failed logons" in names and "failed_logons" not in names  # plain names
+
+
+def test_bar_labels_of_novelty_sources_and_unknown_features():
+    row = pd.Series(
+        {
+            "new_computers": 1.5,
+            "NovelComputer": 23.0,
+            "NovelComputer_other_days": 1.0,
+            "baseline_days": 15,
+            "sources_vs_usual": 2.3,
+            "sources_vs_usual_columns": "SrcIps|SrcHosts",
+            "SrcIps": 2.0,
+            "SrcIps_usual_low": 1.0,
+            "SrcIps_usual_high": 1.0,
+            "SrcHosts": 202.0,
+            "SrcHosts_usual_low": 1.0,
+            "SrcHosts_usual_high": 3.0,
+            "FailedLogons_zscore": 4.2,
+            "FailedLogons": 9.0,
+            "FailedLogons_mean": 0.4,
+            "odd": 0.5,
+        }
+    )
+    features = ["new_computers", "sources_vs_usual", "FailedLogons_zscore", "odd"]
+    assert bar_labels(row, features) == {
+        "new_computers": "new computers: 23 (1 new over 15 other days)",
+        "sources_vs_usual": "source IPs: 2 (usual 1), source hosts: 202 (usual 1–3)",
+        "FailedLogons_zscore": "failed logons vs window: 9 (window average 0.4)",
+        "odd": "odd = 0.5",
+    }
