@@ -47,7 +47,7 @@ def written(hostile_table, tmp_path_factory):
 
 def test_files_written(written):
     _, paths, _ = written
-    assert sorted(paths) == ["outliers", "report", "run", "user_days"]
+    assert sorted(paths) == ["incidents", "outliers", "report", "run", "user_days"]
     for path in paths.values():
         assert path.is_file() and path.stat().st_size > 100
 
