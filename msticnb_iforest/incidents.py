@@ -214,22 +214,19 @@ def first_clauses(explanations: pd.DataFrame | None, index: pd.Index) -> pd.Seri
     ['201 failed logons; usual 0 per day', '23 computers not seen before']
 
     """
-    empty = pd.Series("", index=index, dtype=object)
+    heads = pd.Series("", index=index, dtype=object)
     if explanations is None or explanations.empty:
-        return empty
+        return heads
+    if "reason" in explanations.columns:
+        reason = explanations["reason"].reindex(index).fillna("").astype(str)
+        reason = reason.str.replace(r"\.?;? ?[Bb]aseline: .*$", "", regex=True)
+        parts = reason.str.split("; ", n=2, expand=True).reindex(columns=[0, 1])
+        head, then = parts[0].fillna(""), parts[1].fillna("")
+        heads = head.where(~then.str.startswith("usual"), head + "; " + then).astype(object)
     if "clauses" in explanations.columns:
         first = explanations["clauses"].reindex(index).str[0].str.get("text")
-        found = first.where(first.map(lambda text: isinstance(text, str)))
-        if found.notna().any():
-            return found.fillna("").astype(object)
-    if "reason" not in explanations.columns:
-        return empty
-    reason = explanations["reason"].reindex(index).fillna("").astype(str)
-    reason = reason.str.replace(r"\.?;? ?[Bb]aseline: .*$", "", regex=True)
-    parts = reason.str.split("; ", n=2, expand=True).reindex(columns=[0, 1], fill_value=None)
-    head, then = parts[0].fillna(""), parts[1].fillna("")
-    usual = then.str.startswith("usual")
-    return head.where(~usual, head + "; " + then).astype(object)
+        heads = first.where(first.map(lambda text: isinstance(text, str) and text != ""), heads)
+    return heads.astype(object)
 
 
 def _members(outliers: pd.DataFrame, explanations: pd.DataFrame | None) -> pd.DataFrame:
@@ -377,19 +374,27 @@ def _incident_rows(rows: pd.DataFrame, links: pd.DataFrame, outliers: pd.DataFra
 
 
 def _sources(rows: pd.DataFrame, links: pd.DataFrame, outliers: pd.DataFrame) -> pd.Series:
-    """Per component: its members' failing sources and its linking sources, most members first."""
+    """
+    Per component: its linking sources and its members' failing sources, joined.
+
+    The sources of its strongest links come first (a spray's before a shared
+    source's), then those with most members, then by address.
+    """
     failing = _text(outliers, "FailedSrcIp")
     named = pd.concat(
         [
-            pd.DataFrame({"component": rows["component"], "pos": rows["pos"], "source": failing}),
-            links.loc[links["source"] != "", ["component", "pos", "source"]],
+            links.loc[links["source"] != "", ["component", "pos", "source", "kind"]],
+            pd.DataFrame(
+                {"component": rows["component"], "pos": rows["pos"], "source": failing}
+            ).assign(kind=SINGLE),
         ],
         ignore_index=True,
     )
+    named["rank"] = named["kind"].map({kind: rank for rank, kind in enumerate(KINDS)})
     named = named[named["source"] != ""].drop_duplicates(["component", "pos", "source"])
-    counts = named.groupby(["component", "source"]).size().rename("n").reset_index()
-    counts["minus"] = -counts["n"]
-    return _joined(counts, "source", ["component", "minus", "source"])
+    counts = named.groupby(["component", "source"]).agg(rank=("rank", "min"), n=("pos", "nunique"))
+    counts = counts.reset_index().assign(minus=lambda frame: -frame["n"])
+    return _joined(counts, "source", ["component", "rank", "minus", "source"])
 
 
 def _leads(
@@ -418,54 +423,32 @@ def _leads(
     also = pd.Series("", index=table.index).where(
         others == 0, "; " + others.map("{:,}".format) + " other source(s) linked"
     )
+    source = _main_source(links, outliers, SOURCE)["source"].reindex(table.index).fillna("")
+    accounts = spray["accounts"].fillna(0).map("{:,.0f}".format)
+    example = (": " + clause + " (" + first["account"] + ")").fillna("")
+    score = "flagged with score " + table["score"].map("{:.3f}".format)
     leads = {
-        SPRAY: (
-            "Password spray from "
-            + spray["source"].fillna("")
-            + " on "
-            + day
-            + ": failed against "
-            + spray["accounts"].fillna(0).map("{:,.0f}".format)
-            + " accounts (usually "
-            + usual_text
-            + " a day), "
-            + n_accounts
-            + " flagged"
-            + also
-        ),
-        SOURCE: (
-            "Shared source "
-            + _main_source(links, outliers, SOURCE)["source"].reindex(table.index).fillna("")
-            + " on "
-            + day
-            + ": "
-            + n_accounts
-            + " flagged accounts ("
-            + names
-            + ")"
-        ),
-        PATTERN: (
-            "Same pattern in "
-            + n_accounts
-            + " flagged accounts on "
-            + day
-            + " ("
-            + names
-            + ")"
-            + (": " + clause + " for " + first["account"]).fillna("")
-        ),
-        SINGLE: (
-            first["account"]
-            + " on "
-            + day
-            + ": "
-            + clause.fillna("flagged with score " + table["score"].map("{:.3f}".format))
-        ),
+        SPRAY: _cat("Password spray from ", spray["source"].fillna(""), " on ", day),
+        SOURCE: _cat("Shared source ", source, " on ", day, ": ", n_accounts),
+        PATTERN: _cat("Same pattern in ", n_accounts, " flagged accounts on ", day),
+        SINGLE: _cat(first["account"], " on ", day, ": ", clause.fillna(score)),
     }
+    leads[SPRAY] = _cat(leads[SPRAY], ": failed against ", accounts, " accounts (usually ")
+    leads[SPRAY] = _cat(leads[SPRAY], usual_text, " a day), ", n_accounts, " flagged", also)
+    leads[SOURCE] = _cat(leads[SOURCE], " flagged accounts (", names, ")")
+    leads[PATTERN] = _cat(leads[PATTERN], " (", names, ")", example)
     lead = pd.Series("", index=table.index, dtype=object)
     for kind, text in leads.items():
         lead = lead.where(table["kind"] != kind, text)
     return lead
+
+
+def _cat(*parts: pd.Series | str) -> pd.Series:
+    """Join text Series (aligned on their index) and plain strings, element by element."""
+    text = parts[0]
+    for part in parts[1:]:
+        text = text + part
+    return text
 
 
 def _main_source(links: pd.DataFrame, outliers: pd.DataFrame, kind: str) -> pd.DataFrame:

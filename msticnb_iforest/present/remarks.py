@@ -91,8 +91,8 @@ def summary_lines(
         The files written (`outputs.write_outputs`); ``report`` is required.
     quiet : bool, default=False
         One line (counts and the report's path) instead of the top
-        `TOP_SHOWN` outliers (after the incidents and the first one's lead),
-        the held and dropped counts, the notes and the files.
+        `TOP_SHOWN` outliers, the incidents (with the first one's lead), the
+        held and dropped counts, the notes and the files.
     extra : str, optional
         A sentence to add after the counts (the demo's label match).
 
@@ -113,7 +113,7 @@ def summary_lines(
     if quiet:
         report = f"Report: {safe_text(paths['report'])}"
         return [" ".join(filter(None, [head, extra, report]))]
-    lines = [line for line in (head, extra, incidents_line(result)) if line]
+    lines = [head, extra] if extra else [head]
     expl = result.explanations
     for rank, (idx, row) in enumerate(outliers.head(TOP_SHOWN).iterrows(), start=1):
         reason = expl.loc[idx, "reason"] if "reason" in expl.columns and idx in expl.index else ""
@@ -124,7 +124,8 @@ def summary_lines(
         )
     if len(outliers) > TOP_SHOWN:
         lines.append(f"  ... and {len(outliers) - TOP_SHOWN:,} more in outliers.csv")
-    lines.extend(line for line in (held_line(result), dropped_line(result)) if line)
+    held = (incidents_line(result), held_line(result), dropped_line(result))
+    lines.extend(line for line in held if line)
     lines.extend(f"Note: {safe_text(note)}" for note in result.notes)
     names = ", ".join(safe_text(path.name) for path in paths.values())
     lines.append(f"Files in {safe_text(paths['report'].parent)}: {names}")
