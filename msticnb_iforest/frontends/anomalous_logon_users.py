@@ -86,17 +86,20 @@ class AnomalousLogonUsersResult(NotebookletResult):
         model flagged is not reported, e.g. "no successful logon").
     outliers : pd.DataFrame
         Reported outlier user-days, highest score first: Date, DstDomain,
-        DstUser, score, input columns and features. Limited to the account
-        given as `value`, if any.
+        DstUser, score, input columns, features and ``incident`` (its number
+        in `incidents`). Limited to the account given as `value`, if any.
     shap_values : pd.DataFrame
         SHAP values, one row per outlier (same index as `outliers`), one
         column per model feature; negative values push towards anomalous.
     shap_expected_value : float
         The SHAP explainer's expected value (mean isolation path length).
     explanations : pd.DataFrame
-        One row per outlier: top contributing features, their evidence
-        (the day's value and the account's usual values) and a one-line
-        reason.
+        One row per outlier: top contributing features, their evidence (the day's value and
+        the account's usual values) and a one-line reason.
+    incidents : pd.DataFrame
+        The outliers grouped into incidents (a password spray, a shared source or the same
+        pattern on one day; a lone outlier is one), most flagged activity first: incident, kind,
+        lead (the sentence to read first), accounts, days, sources, score and members.
     shap_summary_plot : matplotlib.figure.Figure
         SHAP values of all outliers, per feature.
     outlier_plots : list of (str, Figure)
@@ -106,8 +109,7 @@ class AnomalousLogonUsersResult(NotebookletResult):
         Per outlier account (up to `plot_cap`): its daily model inputs
         over the window with the flagged day marked.
     score_histogram : matplotlib.figure.Figure
-        Distribution of scores with the threshold (option
-        ``score_histogram``).
+        Distribution of scores with the threshold (option ``score_histogram``).
     plot_cap : int
         The most per-outlier and trend plots drawn (kwarg `max_plots`).
     plot_note : str
@@ -116,8 +118,7 @@ class AnomalousLogonUsersResult(NotebookletResult):
         Per outlier account: its top day, score and ready-to-run ``code``
         for AccountSummary and its logons / failed logons that day.
     account_summaries : dict
-        AccountSummary results by account name (option
-        ``account_summary``).
+        AccountSummary results by account name (option ``account_summary``).
     model : sklearn.ensemble.IsolationForest
         The fitted forest.
     features : list of str
