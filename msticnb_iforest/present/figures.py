@@ -118,7 +118,12 @@ def make_plots(
     outliers (only outliers with SHAP values have one), the trend plots of
     the accounts of the `max_plots` highest-scoring outliers and a SHAP
     summary of at most `max_summary_rows` explained outliers (one point per
-    outlier and feature). ``plot_note`` states any cap that applied.
+    outlier and feature). The population picture (every account-day in two
+    dimensions, `population.population_plot`) costs about a second at a
+    million account-days: it draws a sample of at most 20,000 normal ones
+    and every outlier. ``plot_note`` states any cap that applied, and why
+    there is no population picture when the hunt has one to draw but
+    cannot (its features are missing).
 
     Parameters
     ----------

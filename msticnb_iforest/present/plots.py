@@ -218,7 +218,7 @@ def score_histogram(
         handles.append(bars)
     ax.annotate(
         f" {value:.3f}",
-        xy=(value, 1.0),
+        xy=(value, 0.97),
         xycoords=("data", "axes fraction"),
         va="top",
         ha="left",
@@ -228,7 +228,15 @@ def score_histogram(
     )
     ax.set_xlabel("anomaly score (higher = more anomalous)")
     ax.set_ylabel("user-days (log)")
-    legend = ax.legend(handles=handles, loc="upper right", fontsize=8)
+    # Above the axes, where no bar can be.
+    legend = ax.legend(
+        handles=handles,
+        loc="lower right",
+        bbox_to_anchor=(1.0, 1.0),
+        ncols=len(handles),
+        fontsize=8,
+        frameon=False,
+    )
     for text in legend.get_texts():
         text.set_parse_math(False)  # a caller's label may hold "$"
     return fig
