@@ -17,9 +17,8 @@ within 5 % of the picture's width. Standardized PCA: AUC 0.995, 42 %
 isolated, 68 % of the variance shown; PCA of the raw features: 0.987, 35 %;
 PCA of robustly scaled features (median, interquartile range): 0.995, 42 %
 (the same picture; most features' interquartile range is 0); PCA of ranks:
-0.743, 0 %. Non-linear maps (t-SNE, UMAP) need a new dependency, take
-minutes at a million rows and have axes that mean nothing, so they were
-not used.
+0.743, 0 %. Non-linear maps (t-SNE, UMAP) were not tried: they need a
+new dependency, and their axes have no meaning an axis label could state.
 
 The projection is computed on every row, through the features' covariance
 matrix (a few features by a few features), so it costs one pass over the
