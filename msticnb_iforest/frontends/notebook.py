@@ -553,7 +553,7 @@ def write_notebook_outputs(
     """
     Write the command line's output files for a notebook run.
 
-    Writes outliers.csv, user_days.csv, report.html and run.json with
+    Writes outliers.csv, incidents.csv, user_days.csv, report.html and run.json with
     `outputs.write_outputs`, and for the demo also labels.csv and the
     label match in run.json, as ``msticnb-iforest demo`` does. The files
     are moved into the folder as one set (`outputs.OutputFolder`).

@@ -18,10 +18,12 @@ from ..params import DEFAULT_MAX_PLOTS, check_params
 from . import plots
 from .display import account_label
 from .measures import bar_labels, feature_name
+from .population import population_plot
 
 __all__ = [
     "DEFAULT_MAX_SUMMARY_ROWS",
     "Figures",
+    "histogram_threshold",
     "hunt_window",
     "make_plots",
     "outlier_figure",
@@ -51,7 +53,14 @@ class Figures:
         One daily trend per account of the top outliers, labelled
         ``DOMAIN\\user``, its flagged days marked.
     score_histogram : Figure, bytes or None
-        Distribution of scores with the threshold.
+        Distribution of scores, the reported outliers in red, with the
+        reporting threshold marked and labelled (see `histogram_threshold`).
+    population_plot : Figure, bytes or None
+        Every account-day in two dimensions (principal components of the
+        model features; `population.population_plot`): normal days a light
+        cloud, reported outliers on top, coloured and labelled by incident
+        when the hunt has incidents. None when not drawn or when the hunt
+        cannot be pictured (``plot_note`` then says why).
     plot_cap : int
         The most per-outlier and trend plots drawn (`max_plots`).
     plot_note : str
@@ -63,20 +72,32 @@ class Figures:
     outlier_plots: list[tuple[str, Chart]] = field(default_factory=list)
     trend_plots: list[tuple[str, Chart]] = field(default_factory=list)
     score_histogram: Chart | None = None
+    population_plot: Chart | None = None
     plot_cap: int = DEFAULT_MAX_PLOTS
     plot_note: str = ""
 
     @classmethod
     def of(cls, holder: Any) -> Figures:
         """Collect the figures an object holds under these names (a notebooklet result)."""
-        return cls(**{item.name: getattr(holder, item.name) for item in fields(cls)})
+        return cls(
+            **{
+                item.name: getattr(holder, item.name)
+                for item in fields(cls)
+                if item.name not in _LATER or hasattr(holder, item.name)
+            }
+        )
 
     @classmethod
     def held_by(cls, holder: Any) -> Figures | None:
         """Return the figures `holder` carries (a notebooklet result), or None (a `Hunt`)."""
-        if all(hasattr(holder, item.name) for item in fields(cls)):
+        if all(hasattr(holder, item.name) for item in fields(cls) if item.name not in _LATER):
             return cls.of(holder)
         return None
+
+
+#: Figures added after the first results were made: a holder without them
+#: (a result saved or built before) still holds figures, these left None.
+_LATER = frozenset({"population_plot"})
 
 
 def make_plots(
@@ -86,6 +107,7 @@ def make_plots(
     per_outlier: bool = True,
     trends: bool = True,
     histogram: bool = False,
+    population: bool = True,
     max_plots: int = DEFAULT_MAX_PLOTS,
     max_summary_rows: int = DEFAULT_MAX_SUMMARY_ROWS,
     as_png: bool = False,
@@ -99,14 +121,19 @@ def make_plots(
     outliers (only outliers with SHAP values have one), the trend plots of
     the accounts of the `max_plots` highest-scoring outliers and a SHAP
     summary of at most `max_summary_rows` explained outliers (one point per
-    outlier and feature). ``plot_note`` states any cap that applied.
+    outlier and feature). The population picture (every account-day in two
+    dimensions, `population.population_plot`) costs about a second at a
+    million account-days: it draws a sample of at most 20,000 normal ones
+    and every outlier. ``plot_note`` states any cap that applied, and why
+    there is no population picture when the hunt has one to draw but
+    cannot (its features are missing).
 
     Parameters
     ----------
     result : Hunt or AnomalousLogonUsersResult
         A finished hunt.
-    summary, per_outlier, trends, histogram : bool
-        Which kinds to draw.
+    summary, per_outlier, trends, histogram, population : bool
+        Which kinds to draw (by default all but the histogram).
     max_plots : int, default=10
         Most per-outlier and trend plots, 0 to `params.MAX_PLOTS_LIMIT` (100).
     max_summary_rows : int, default=2000
@@ -149,7 +176,11 @@ def make_plots(
     if trends:
         out.trend_plots = [(label, keep(fig)) for label, fig in _trend_plots(result, max_plots)]
     if histogram and not result.user_days.empty:
-        out.score_histogram = keep(plots.score_histogram(result.user_days["score"]))
+        out.score_histogram = keep(_histogram(result))
+    if population and not result.user_days.empty:
+        fig, why = population_plot(result)
+        out.population_plot = None if fig is None else keep(fig)
+        notes.append(why)
     if len(result.outliers) > max_plots and (per_outlier or trends):
         notes.insert(
             0,
@@ -158,6 +189,50 @@ def make_plots(
         )
     out.plot_note = " ".join(note for note in notes if note)
     return out
+
+
+def histogram_threshold(result: Any) -> tuple[float, str]:
+    """
+    Return where a hunt's reporting threshold is on the score axis, and its name.
+
+    Scores are ``-decision_function``, so a fitted forest (its ``model`` has
+    ``offset_``) flags what scores above 0: that is the threshold, named
+    with the run's contamination. Without a model, the threshold is the
+    lowest score among the flagged account-days (``is_outlier``, else the
+    reported outliers); without any, 0.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from types import SimpleNamespace
+    >>> days = pd.DataFrame({"score": [-0.1, 0.02, 0.3], "is_outlier": [False, True, True]})
+    >>> histogram_threshold(SimpleNamespace(user_days=days, outliers=days[1:]))
+    (0.02, 'lowest flagged score')
+
+    """
+    if hasattr(getattr(result, "model", None), "offset_"):
+        share = (getattr(result, "parameters", None) or {}).get("contamination")
+        named = f" (contamination {share})" if share is not None else ""
+        return 0.0, f"model threshold{named}"
+    days = result.user_days
+    if "is_outlier" in days and days["is_outlier"].any():
+        return float(days.loc[days["is_outlier"].astype(bool), "score"].min()), (
+            "lowest flagged score"
+        )
+    if len(result.outliers):
+        return float(result.outliers["score"].min()), "lowest flagged score"
+    return 0.0, "outlier threshold"
+
+
+def _histogram(result: Any) -> Figure:
+    """Draw the score histogram with the hunt's threshold and its reported outliers."""
+    threshold, label = histogram_threshold(result)
+    return plots.score_histogram(
+        result.user_days["score"],
+        threshold=threshold,
+        label=label,
+        flagged=result.outliers["score"],
+    )
 
 
 def _summary_plot(result: Any, max_rows: int, keep: Callable) -> tuple[Chart, str]:

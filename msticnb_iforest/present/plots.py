@@ -294,7 +294,14 @@ def _date_axis(ax) -> None:
     ax.tick_params(axis="x", labelsize=FONT_SIZE - 1)
 
 
-def score_histogram(scores: pd.Series | np.ndarray, bins: int = 60) -> Figure:
+def score_histogram(
+    scores: pd.Series | np.ndarray,
+    bins: int = 60,
+    *,
+    threshold: float = 0.0,
+    label: str = "outlier threshold",
+    flagged: pd.Series | np.ndarray | None = None,
+) -> Figure:
     """
     Plot the distribution of anomaly scores with the outlier threshold.
 
@@ -304,20 +311,59 @@ def score_histogram(scores: pd.Series | np.ndarray, bins: int = 60) -> Figure:
         ``-decision_function`` values; above 0 is flagged.
     bins : int, default=60
         Histogram bins.
+    threshold : float, default=0.0
+        Where the reporting threshold is (the model's is 0 on this scale);
+        marked by a red line, its value written beside it.
+    label : str, default="outlier threshold"
+        The line's legend entry (shown made safe).
+    flagged : array-like, optional
+        Scores of the reported outliers, drawn in red over the same bins.
 
     Returns
     -------
     matplotlib.figure.Figure
 
+    Examples
+    --------
+    >>> fig = score_histogram([-0.2, -0.1, 0.0, 0.05], bins=4, threshold=0.05)
+    >>> fig.axes[0].lines[0].get_xdata()
+    [0.05, 0.05]
+
     """
     values = np.asarray(scores, dtype="float64")
     fig = Figure(figsize=(8, 3.2), layout="constrained")
     ax = fig.add_subplot()
-    ax.hist(values, bins=bins, color=_AWAY, log=True)
-    ax.axvline(0, color=_TOWARD, lw=1.2, label="outlier threshold")
+    _, edges, _ = ax.hist(values, bins=bins, color=_AWAY, log=True)
+    value = float(threshold)
+    handles = [ax.axvline(value, color=_TOWARD, lw=1.2, label=safe_text(label, TITLE_WIDTH))]
+    if flagged is not None and len(flagged):
+        marked = np.asarray(flagged, dtype="float64")
+        bars = ax.hist(marked, bins=edges, color=_TOWARD, alpha=0.8, log=True)[2]
+        bars.set_label(f"reported outliers ({len(marked):,})")
+        handles.append(bars)
+    ax.annotate(
+        f" {value:.3f}",
+        xy=(value, 0.97),
+        xycoords=("data", "axes fraction"),
+        va="top",
+        ha="left",
+        fontsize=8,
+        color=_TOWARD,
+        parse_math=False,
+    )
     ax.set_xlabel("anomaly score (higher = more anomalous)")
     ax.set_ylabel("user-days (log)")
-    ax.legend(loc="upper right")
+    # Above the axes, where no bar can be.
+    legend = ax.legend(
+        handles=handles,
+        loc="lower right",
+        bbox_to_anchor=(1.0, 1.0),
+        ncols=len(handles),
+        fontsize=8,
+        frameon=False,
+    )
+    for text in legend.get_texts():
+        text.set_parse_math(False)  # a caller's label may hold "$"
     return fig
 
 

@@ -87,6 +87,8 @@ tr:target td, .pivot:target, figure:target { background:#fff8e1; }
 .lead { font-weight:600; }
 td.accounts { font-size:12.5px; min-width:220px; max-width:360px; }
 td.members { min-width:150px; max-width:260px; }
+td.sources { font-size:12.5px; min-width:120px;
+  font-family: ui-monospace, "SFMono-Regular", Consolas, "Liberation Mono", monospace; }
 td.members a { white-space:nowrap; margin-right:3px; }
 #incident-table td.lead { min-width:260px; }
 td.accounts details summary { margin:0; display:inline; }

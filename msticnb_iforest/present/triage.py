@@ -129,7 +129,7 @@ def incidents_section(result: Any, shown: pd.DataFrame) -> str:
             f'<td class="num">{text(item.get("n_accounts", ""))}</td>'
             f'<td class="accounts">{_accounts(item.get("accounts", ""))}</td>'
             f'<td class="day" data-value="{text(first)}">{text(days)}</td>'
-            f'<td class="path">{text(item.get("sources", "")) or "—"}</td>'
+            f'<td class="sources">{text(item.get("sources", "")) or "—"}</td>'
             f'<td class="num" data-value="{text(item.get("score", ""))}">'
             f"{text(fmt_num(item.get('score')))}</td>"
             f'<td class="members" data-value="{text(n_out)}">{text(n_out)}: '

@@ -162,7 +162,7 @@ def test_demo_runs_top_to_bottom_and_writes_the_cli_files(kernel_env, tmp_path):
     cli_out = tmp_path / "cli"
     argv = ["demo", "--users", "40", "--days", "14", "--seed", "7", "--out", str(cli_out), "-q"]
     assert main(argv) == 0
-    for name in ("outliers.csv", "user_days.csv", "labels.csv"):
+    for name in ("outliers.csv", "incidents.csv", "user_days.csv", "labels.csv"):
         pd.testing.assert_frame_equal(pd.read_csv(out / name), pd.read_csv(cli_out / name))
     cli_run = json.loads((cli_out / "run.json").read_text())
     assert cli_run["counts"] == run["counts"]

@@ -51,6 +51,10 @@ def test_plots_are_figures(seed_result):
     trend = seed_result.trend_plots[0][1]
     assert isinstance(trend, Figure) and len(trend.axes) == 6
     assert seed_result.score_histogram is None  # not a default option
+    population = seed_result.population_plot  # a default option
+    assert isinstance(population, Figure)
+    (points,) = [c for c in population.axes[0].collections if c.get_gid() == "outliers"]
+    assert len(points.get_offsets()) == len(seed_result.outliers) == 2
 
 
 def test_account_links_are_valid_python(seed_result):
@@ -77,6 +81,7 @@ def test_options_minus_and_plus(nb_local, demo_table):
     assert res.shap_values is None
     assert res.shap_summary_plot is None and res.outlier_plots == [] and res.trend_plots == []
     assert res.account_links is None
+    assert isinstance(res.population_plot, Figure)  # still a default option
     # explanations still exist without SHAP (ranked by rarity)
     assert len(res.explanations) == 2 and res.explanations["reason"].str.len().gt(0).all()
     res = nblt.run(data=demo_table, feature_set="seed", options=["+score_histogram"])
@@ -84,6 +89,7 @@ def test_options_minus_and_plus(nb_local, demo_table):
     assert res.shap_values is not None
     res = nblt.run(data=demo_table, feature_set="seed", options=["shap"])
     assert res.trend_plots == [] and res.account_links is None and res.shap_values is not None
+    assert res.population_plot is None
 
 
 def test_value_limits_report_not_training(nb_local, demo_table, seed_result):

@@ -47,7 +47,7 @@ def written(hostile_table, tmp_path_factory):
 
 def test_files_written(written):
     _, paths, _ = written
-    assert sorted(paths) == ["outliers", "report", "run", "user_days"]
+    assert sorted(paths) == ["incidents", "outliers", "report", "run", "user_days"]
     for path in paths.values():
         assert path.is_file() and path.stat().st_size > 100
 
@@ -84,8 +84,8 @@ def test_report_images_are_valid_pngs(written):
     _, _, html = written
     tags = re.findall(r"<img [^>]*>", html)
     uris = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
-    # SHAP summary + 1 per-outlier + 1 trend (plot cap 1) + score histogram
-    assert len(tags) == len(uris) == 4
+    # Population picture + SHAP summary + 1 per-outlier + 1 trend (plot cap 1) + score histogram
+    assert len(tags) == len(uris) == 5
     for uri in uris:
         data = base64.b64decode(uri, validate=True)
         assert data.startswith(PNG_SIGNATURE)
