@@ -95,8 +95,8 @@ class AnomalousLogonUsersResult(NotebookletResult):
         The SHAP explainer's expected value (mean isolation path length).
     explanations : pd.DataFrame
         One row per outlier: top contributing features, their evidence
-        (the day's value and the account's usual values) and a one-line
-        reason.
+        (the day's value and the account's usual values), a one-line
+        reason and its ``clauses`` (dicts, strongest first).
     shap_summary_plot : matplotlib.figure.Figure
         SHAP values of all outliers, per feature.
     outlier_plots : list of (str, Figure)
