@@ -304,9 +304,10 @@ def explain_outliers(
         return pd.DataFrame(columns=columns, index=outliers.index)
     rows = contributions.loc[outliers.index]
     tops = top_features(rows, n_top)
+    weights = [dict(zip(rows.columns, values, strict=True)) for values in rows.to_numpy()]
     evidence, reasons, clauses = [], [], []
-    for (idx, row), names in zip(outliers.iterrows(), tops, strict=True):
-        told = feature_set.clauses(row, names, rows.loc[idx].to_dict())
+    for (_, row), names, weight in zip(outliers.iterrows(), tops, weights, strict=True):
+        told = feature_set.clauses(row, names, weight)
         evidence.append([feature_set.evidence(row, name) for name in names])
         clauses.append(told)
         reasons.append(reason_text(told, feature_set.baseline_text(row)))
