@@ -48,7 +48,7 @@ _BURST = "workstation names from one address"
 _NOT_A_DAY = "no other day to compare with"
 
 
-def value(row: pd.Series, column: str) -> float:
+def _value(row: pd.Series, column: str) -> float:
     """Return a row's number in `column`, 0 when missing or not a number."""
     number = row.get(column)
     try:
@@ -59,12 +59,12 @@ def value(row: pd.Series, column: str) -> float:
 
 
 def _days(row: pd.Series) -> int:
-    return int(value(row, "baseline_days"))
+    return int(_value(row, "baseline_days"))
 
 
 def _count_clause(row: pd.Series, feature: str, column: str, aside: str = "") -> dict:
     """Set the day's count of `column` against the account's usual range on its other days."""
-    count = value(row, column)
+    count = _value(row, column)
     noun = NOUNS.get(column, column)
     low, high = row.get(f"{column}_usual_low"), row.get(f"{column}_usual_high")
     text = count_text(count, noun)
@@ -76,7 +76,7 @@ def _count_clause(row: pd.Series, feature: str, column: str, aside: str = "") ->
 
 def _novelty_clause(row: pd.Series, feature: str, column: str) -> dict:
     """Count the values the account used for the first time, against its usual new ones."""
-    count = value(row, column)
+    count = _value(row, column)
     noun = NOUNS[column]
     label = f"new {noun}s"
     low, high = row.get(f"{column}_usual_low"), row.get(f"{column}_usual_high")
@@ -90,7 +90,7 @@ def _novelty_clause(row: pd.Series, feature: str, column: str) -> dict:
 def _sourceless_text(row: pd.Series) -> str:
     """Say how many logons had no source address or came from the machine itself."""
     parts = []
-    none, local = value(row, "NoSrcIpLogons"), value(row, "LocalSrcIpLogons")
+    none, local = _value(row, "NoSrcIpLogons"), _value(row, "LocalSrcIpLogons")
     if none:
         parts.append(f"{count_text(none, 'logon')} without a source address")
     if local:
@@ -98,13 +98,13 @@ def _sourceless_text(row: pd.Series) -> str:
     return f"; not counted as sources: {', '.join(parts)}" if parts else ""
 
 
-def burst(row: pd.Series) -> bool:
+def _burst(row: pd.Series) -> bool:
     """Tell whether the day's busiest source address sent a burst of workstation names."""
-    return value(row, "SrcIpHosts") >= HOST_BURST
+    return _value(row, "SrcIpHosts") >= HOST_BURST
 
 
 def _burst_clause(row: pd.Series, feature: str) -> dict:
-    hosts = value(row, "SrcIpHosts")
+    hosts = _value(row, "SrcIpHosts")
     many = "thousands of" if hosts >= 2000 else "hundreds of" if hosts >= 200 else f"{hosts:,.0f}"
     text = (
         f"{hosts:,.0f} distinct workstation names from one address "
@@ -115,8 +115,8 @@ def _burst_clause(row: pd.Series, feature: str) -> dict:
 
 
 def _spray_clause(row: pd.Series) -> dict:
-    accounts = value(row, "SrcIpFailedAccounts")
-    mean = value(row, "SrcIpFailedAccountsUsual")  # an average over the other days
+    accounts = _value(row, "SrcIpFailedAccounts")
+    mean = _value(row, "SrcIpFailedAccountsUsual")  # an average over the other days
     low, high = np.floor(mean + 1e-9), np.ceil(mean - 1e-9)
     source = str(row.get("FailedSrcIp", "") or "one source address")
     text = (
@@ -130,7 +130,7 @@ def feature_clauses(
     row: pd.Series, feature: str, novelty: Mapping[str, str], *, with_burst: bool = True
 ) -> list[dict]:
     """
-    Every clause that is evidence for one feature of a flagged row, unfiltered.
+    List every clause that is evidence for one feature of a flagged row, unfiltered.
 
     `novelty` maps the novelty features to their count columns. A deviation
     feature gives one clause per count column it compares (source IPs and
@@ -149,7 +149,7 @@ def feature_clauses(
         found = [_novelty_clause(row, feature, novelty[feature])]
     elif feature == _SPRAY:
         found = [_spray_clause(row)]
-    if with_burst and found and feature in _BURST_HOLDERS and burst(row):
+    if with_burst and found and feature in _BURST_HOLDERS and _burst(row):
         found.append(_burst_clause(row, feature))
     return found
 
@@ -181,9 +181,9 @@ def reason_clauses(
     found = [
         item for name in names for item in feature_clauses(row, name, novelty, with_burst=False)
     ]
-    if _SPRAY not in names and value(row, _SPRAY) > 0:
+    if _SPRAY not in names and _value(row, _SPRAY) > 0:
         found.append(_spray_clause(row))
-    if burst(row):
+    if _burst(row):
         holders = [name for name in names if name in _BURST_HOLDERS]
         present = [name for name in reversed(_BURST_HOLDERS) if name in row.index]
         found.append(_burst_clause(row, (holders or present or ["sources_vs_usual"])[0]))
