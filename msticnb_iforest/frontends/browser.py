@@ -33,8 +33,8 @@ from ..present.figures import trend_figure
 
 __all__ = ["OutlierBrowser", "incident_numbers"]
 
-#: Width of the pick list; it shrinks to the width available.
-PICK_WIDTH = "460px"
+#: Narrowest and widest pick list, in characters; it shrinks to the width available.
+PICK_WIDTH = (34, 96)
 #: Most characters of an incident's option label (its lead is shown whole beside).
 INCIDENT_LABEL_WIDTH = 110
 #: The option of the incident list that shows every outlier.
@@ -55,6 +55,13 @@ def _option(row: Any, incident: int | None = None) -> str:
     return (
         f"{head}{row.Date:%Y-%m-%d}  {account_label(row.DstDomain, row.DstUser)}  ({row.score:.3f})"
     )
+
+
+def _pick_width(options: list[tuple[str, Any]]) -> str:
+    """Return a pick list width that shows its longest label whole (CSS ``ch`` units)."""
+    longest = max((len(label) for label, _ in options), default=0)
+    low, high = PICK_WIDTH
+    return f"{min(max(longest + 4, low), high)}ch"
 
 
 def _image_layout() -> widgets.Layout:
@@ -165,11 +172,9 @@ class OutlierBrowser:
         self.select = widgets.Select(
             options=self._all,
             rows=min(10, max(len(self._all), 2)),
-            layout=widgets.Layout(width=PICK_WIDTH, max_width="100%", flex="0 1 auto"),
+            layout=widgets.Layout(width=_pick_width(self._all), max_width="100%", flex="0 1 auto"),
         )
-        self.reason = widgets.HTML(
-            layout=widgets.Layout(flex="1 1 320px", min_width="0", max_width="100%")
-        )
+        self.reason = widgets.HTML(layout=widgets.Layout(flex="0 0 auto", max_width="100%"))
         self.shap_image = widgets.Image(format="png", layout=_image_layout())
         self.trend_image = widgets.Image(format="png", layout=_image_layout())
         self.button = widgets.Button(
@@ -268,7 +273,8 @@ class OutlierBrowser:
             value=ALL_INCIDENTS,
             description="Incident",
             style={"description_width": "initial"},
-            layout=widgets.Layout(width="100%", max_width="100%"),
+            # no side margins: 100% wide plus a margin would scroll sideways
+            layout=widgets.Layout(width="100%", max_width="100%", margin="2px 0"),
         )
         dropdown.observe(self._on_incident, names="value")
         return dropdown

@@ -116,8 +116,11 @@ def _classed(box, css_class: str):
 
 
 def _px(value) -> float | None:
+    """Return a CSS length in pixels (a ``ch`` taken as 10 px, wider than any font's), or None."""
     text = str(value or "")
-    return float(text[:-2]) if text.endswith("px") else None
+    if text.endswith("px"):
+        return float(text[:-2])
+    return 10 * float(text[:-2]) if text.endswith("ch") else None
 
 
 def test_parts_carry_the_css_classes_page_tests_look_for():
@@ -155,8 +158,13 @@ def test_layout_fits_1366_px_and_keeps_the_charts_aspect():
         assert image.width == "" and image.height == ""  # no fixed size attributes
     charts = _classed(box, "alu-charts")
     assert "wrap" in charts.layout.flex_flow and charts.layout.align_items == "flex-start"
-    head = _classed(box, "alu-pick").layout
-    assert head.max_width == "100%"
+    pick = _classed(box, "alu-pick")
+    longest = max(len(label) for label, _ in pick.options)
+    assert pick.layout.width == f"{max(longest + 4, 34)}ch"  # every label whole
+    assert pick.layout.max_width == "100%"
+    # a full-width part has no side margin (100% plus a margin scrolls sideways)
+    incident = _classed(box, "alu-incident").layout
+    assert incident.width == "100%" and incident.margin == "2px 0"
     button = _classed(box, "alu-summary")
     assert button.description == "Run AccountSummary" and button.layout.width == "auto"
 
