@@ -264,9 +264,10 @@ def show_incidents(result: Any, limit: int = 50) -> None:
     elif table.empty:
         print("No incidents: no account-day was flagged.")
     else:
+        more = f" The first {limit:,} are listed." if len(table) > limit else ""
         print(
             f"{len(table):,} incident(s) from {outliers:,} outlier account-day(s); "
-            "the first is the one to look at first."
+            f"the first is the one to look at first.{more}"
         )
         from IPython.display import display
 

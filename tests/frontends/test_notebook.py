@@ -513,6 +513,9 @@ def test_incidents_are_shown_as_a_readable_table(capsys, monkeypatch):
         "2 incident(s) from 3 outlier account-day(s); the first is the one to look at first."
     )
     assert "Password spray from 10.99.60.209" in shown[0].to_html()
+    nbs.show_incidents(_incident_result(), limit=1)
+    assert capsys.readouterr().out.rstrip().endswith("look at first. The first 1 are listed.")
+    assert len(shown) == 2 and len(shown[1].data) == 1
     nbs.show_incidents(_incident_result(rows=0))
     assert capsys.readouterr().out == "No incidents: no account-day was flagged.\n"
 
