@@ -32,6 +32,13 @@ __all__ = [
 #: Resolution of the figures drawn in the notebook.
 FIGURE_DPI = 90
 
+#: Text longer than this many characters gets a column wide enough to read.
+WIDE_TEXT = 40
+#: Text that is a day or a range of days, never broken at its hyphens.
+_DAYS = r"\d{4}-\d\d-\d\d( to \d{4}-\d\d-\d\d)?"
+#: Most account names an incident row lists (all are in incidents.csv and the browser).
+INCIDENT_ACCOUNTS = 6
+
 #: The incident columns shown, with their headings (``members`` is for programs).
 INCIDENT_COLUMNS = {
     "incident": "Incident",
@@ -39,8 +46,7 @@ INCIDENT_COLUMNS = {
     "lead": "What happened",
     "n_accounts": "Accounts",
     "accounts": "Account names",
-    "first_day": "First day",
-    "last_day": "Last day",
+    "first_day": "Days",
     "sources": "Sources",
     "n_outliers": "Outliers",
     "score": "Top score",
@@ -206,11 +212,22 @@ def readable_table(frame: pd.DataFrame, limit: int = 20) -> Any:
     shown = frame.head(limit).reset_index(drop=True)
     for col in shown.select_dtypes(include=["object", "string"]).columns:
         shown[col] = shown[col].map(_cell_text)
-    for col in shown.select_dtypes(include=["datetime", "datetimetz"]).columns:
+    dates = list(shown.select_dtypes(include=["datetime", "datetimetz"]).columns)
+    for col in dates:
         days = shown[col]
         if days.notna().any() and (days.dropna() == days.dropna().dt.normalize()).all():
             shown[col] = days.dt.strftime("%Y-%m-%d").fillna("")
-    return shown.style.hide(axis="index").format(precision=3, escape="html")
+    text = [c for c in shown.select_dtypes(include=["object", "string"]).columns if c not in dates]
+    dates += [col for col in text if shown[col].str.fullmatch(_DAYS).all()]
+    wide = [col for col in text if shown[col].str.len().max() > WIDE_TEXT]
+    return (
+        shown.style.hide(axis="index")
+        .format(precision=3, escape="html")
+        .set_table_styles([{"selector": "th", "props": "text-align: left"}])
+        .set_properties(subset=text, **{"text-align": "left", "white-space": "normal"})
+        .set_properties(subset=wide, **{"min-width": "14em"})
+        .set_properties(subset=dates, **{"white-space": "nowrap"})
+    )
 
 
 def incident_table(result: Any) -> pd.DataFrame | None:
@@ -226,9 +243,10 @@ def incident_table(result: Any) -> pd.DataFrame | None:
     -------
     pd.DataFrame or None
         One row per incident, first the one to look at first: Incident, Kind,
-        What happened, Accounts, Account names, First day, Last day, Sources,
-        Outliers, Top score. None when the result holds no ``incidents``
-        table (made before outliers were grouped).
+        What happened, Accounts, Account names (the first few, and how many
+        more), Days (the first, or "first to last"), Sources, Outliers, Top score. None when
+        the result holds no ``incidents`` table (made before outliers were
+        grouped).
 
     Examples
     --------
@@ -242,7 +260,23 @@ def incident_table(result: Any) -> pd.DataFrame | None:
     if not isinstance(incidents, pd.DataFrame):
         return None
     columns = [col for col in INCIDENT_COLUMNS if col in incidents.columns]
-    return incidents[columns].rename(columns=INCIDENT_COLUMNS)
+    table = incidents[columns]
+    if "accounts" in table.columns:
+        table = table.assign(accounts=table["accounts"].map(_some_accounts))
+    if {"first_day", "last_day"} <= set(incidents.columns):
+        first, last = (
+            pd.to_datetime(incidents[c]).dt.strftime("%Y-%m-%d") for c in ("first_day", "last_day")
+        )
+        table = table.assign(first_day=first.where(first == last, first + " to " + last))
+    return table.rename(columns=INCIDENT_COLUMNS)
+
+
+def _some_accounts(names: Any) -> str:
+    """Return the first `INCIDENT_ACCOUNTS` of ", "-joined account names, and how many more."""
+    parts = str(names).split(", ") if isinstance(names, str) and names else []
+    if len(parts) <= INCIDENT_ACCOUNTS:
+        return ", ".join(parts)
+    return f"{', '.join(parts[:INCIDENT_ACCOUNTS])} and {len(parts) - INCIDENT_ACCOUNTS:,} more"
 
 
 def show_incidents(result: Any, limit: int = 50) -> None:

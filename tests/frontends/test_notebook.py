@@ -475,7 +475,7 @@ def _incident_result(rows: int = 2):
             "n_accounts": [20, 1],
             "accounts": ["CONTOSO\\a, CONTOSO\\b", "CONTOSO\\<b>eve</b>"],
             "first_day": pd.to_datetime(["2024-03-21", "2024-03-22"]),
-            "last_day": pd.to_datetime(["2024-03-21", "2024-03-22"]),
+            "last_day": pd.to_datetime(["2024-03-21", "2024-03-24"]),
             "sources": ["10.99.60.209", ""],
             "score": [0.31234, 0.2],
             "n_outliers": [20, 1],
@@ -494,17 +494,26 @@ def test_incidents_are_shown_as_a_readable_table(capsys, monkeypatch):
         "What happened",
         "Accounts",
         "Account names",
-        "First day",
-        "Last day",
+        "Days",
         "Sources",
         "Outliers",
         "Top score",
     ]
     html = nbs.readable_table(table).to_html()
     assert "20 flagged" in html and ">2024-03-21<" in html and "00:00:00" not in html
+    assert ">2024-03-22 to 2024-03-24<" in html and "white-space: nowrap" in html
     assert "&lt;b&gt;eve&lt;/b&gt;" in html and "<b>eve" not in html  # escaped
     assert ">0.312<" in html and "5, 6" not in html  # members are for programs
     assert nbs.incident_table(type("R", (), {})()) is None
+    assert "text-align: left" in html and "min-width: 14em" in html  # long text readable
+    days = pd.DataFrame({"Date": pd.to_datetime(["2024-03-21"]), "user": ["bob"]})
+    dated = nbs.readable_table(days).to_html()
+    assert ">2024-03-21<" in dated and "white-space: nowrap" in dated  # not broken at hyphens
+    many = _incident_result()
+    many.incidents.loc[0, "accounts"] = ", ".join(f"C\\u{i}" for i in range(20))
+    names = nbs.incident_table(many)["Account names"]
+    assert names[0] == "C\\u0, C\\u1, C\\u2, C\\u3, C\\u4, C\\u5 and 14 more"
+    assert names[1] == "CONTOSO\\<b>eve</b>"
 
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(obj))
