@@ -450,7 +450,7 @@ def test_saved_notebook_leads_with_summary_incidents_and_the_browser():
 def test_introduction_describes_the_default_feature_set():
     intro = nbformat.read(NOTEBOOK, as_version=4).cells[0].source
     assert "`baseline`" in intro and "same account's other days" in intro
-    assert "Baseline: 16 day(s)" in intro  # the example reason is a baseline one
+    assert "Baseline: 16 days" in intro  # the example reason is a baseline one
     # claims only true of the seed feature set are gone, seed is named as the original
     default = intro[: intro.index('feature_set="seed"')]
     assert "window mean" not in default and "sd 1.1" not in default
