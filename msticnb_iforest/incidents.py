@@ -224,8 +224,14 @@ def first_clauses(explanations: pd.DataFrame | None, index: pd.Index) -> pd.Seri
         head, then = parts[0].fillna(""), parts[1].fillna("")
         heads = head.where(~then.str.startswith("usual"), head + "; " + then).astype(object)
     if "clauses" in explanations.columns:
-        first = explanations["clauses"].reindex(index).str[0].str.get("text")
-        heads = first.where(first.map(lambda text: isinstance(text, str) and text != ""), heads)
+        # One entry per explained outlier (a few hundred), each a list of dicts or missing.
+        texts = [
+            c[0].get("text") if isinstance(c, list) and c and isinstance(c[0], dict) else None
+            for c in explanations["clauses"].reindex(index)
+        ]
+        first = pd.Series(texts, index=index, dtype=object)
+        usable = first.map(lambda text: isinstance(text, str) and text != "").astype(bool)
+        heads = first.where(usable, heads)
     return heads.astype(object)
 
 

@@ -71,7 +71,9 @@ class Hunt:
         The SHAP explainer's expected value.
     explanations : pd.DataFrame
         Per explained outlier (the top `max_explained` by score): top
-        features, evidence and a one-line reason.
+        features, evidence, a one-line reason and its ``clauses`` (list of
+        dicts, strongest first: feature, label, value, usual_low,
+        usual_high, text; see `explain.explain_outliers`).
     incidents : pd.DataFrame
         The outliers grouped by what links them on one day (a password
         spray's failing source, a shared source, the same pattern), one row

@@ -92,8 +92,9 @@ class AnomalousLogonUsersResult(NotebookletResult):
     shap_expected_value : float
         The SHAP explainer's expected value (mean isolation path length).
     explanations : pd.DataFrame
-        One row per outlier: top contributing features, their evidence (the day's value and
-        the account's usual values) and a one-line reason.
+        One row per outlier: top contributing features, their evidence
+        (the day's value and the account's usual values), a one-line
+        reason and its ``clauses`` (dicts, strongest first).
     incidents : pd.DataFrame
         The outliers grouped into incidents (a password spray, a shared source or the same
         pattern on one day; a lone outlier is one), most flagged activity first: incident, kind,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from msticnb_iforest.incidents import INCIDENT_COLUMNS, KINDS, group_incidents
+from msticnb_iforest.incidents import INCIDENT_COLUMNS, KINDS, first_clauses, group_incidents
 from msticnb_iforest.pipeline import hunt
 from msticnb_iforest.sources.demo import generate_demo
 
@@ -105,7 +105,9 @@ def test_a_lone_outlier_leads_with_its_account_day_and_strongest_reason(demo_hun
         assert clause and expl.loc[label, "reason"].startswith(clause)
         assert ". Baseline" not in clause
     brute = singles[singles["accounts"] == "CONTOSO\\ben.sanchez"].iloc[0]
-    assert brute["lead"].startswith("CONTOSO\\ben.sanchez on 2024-03-26: 201 failed logons")
+    assert brute["lead"].startswith(
+        "CONTOSO\\ben.sanchez on 2024-03-26: 201 distinct workstation names from one address"
+    )
     assert brute["sources"] == "10.99.42.37"
 
 
@@ -258,3 +260,15 @@ def test_a_hunt_without_outliers_has_an_empty_incident_table(demo_table):
     assert list(empty.incidents.columns) == INCIDENT_COLUMNS
     assert empty.outliers["incident"].dtype == "int64"
     assert empty.incidents["first_day"].dtype == "datetime64[ns]"
+
+
+def test_first_clauses_when_no_outlier_has_a_clause():
+    """Explanations whose clause lists are all empty (nothing anomalous) fall back to the reason."""
+    why = pd.DataFrame(
+        {"reason": ["unusual combination of values", "3 failed logons"], "clauses": [[], []]}
+    )
+    assert first_clauses(why, why.index).tolist() == [
+        "unusual combination of values",
+        "3 failed logons",
+    ]
+    assert first_clauses(why, pd.Index([5])).tolist() == [""]
