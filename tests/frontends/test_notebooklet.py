@@ -14,6 +14,8 @@ from msticnb_iforest import AnomalousLogonUsers, QueryError
 from msticnb_iforest.frontends.anomalous_logon_users import AnomalousLogonUsersResult
 from msticnb_iforest.sources.query import default_timespan
 
+from ..widget_parts import part
+
 
 @pytest.fixture(scope="module")
 def seed_result(nb_local, demo_table) -> AnomalousLogonUsersResult:
@@ -203,18 +205,6 @@ def test_methods_without_outliers_are_polite(nb_local, capsys):
     assert nblt.browse_outliers() is None
 
 
-def _part(box, css_class):
-    """Return the one widget inside `box` (or `box`) that has `css_class`."""
-    found, todo = [], [box]
-    while todo:
-        widget = todo.pop()
-        if css_class in getattr(widget, "_dom_classes", ()):
-            found.append(widget)
-        todo.extend(getattr(widget, "children", ()))
-    assert len(found) == 1, (css_class, found)
-    return found[0]
-
-
 def test_browse_outliers_widget(nb_local, demo_table):
     import ipywidgets as widgets
 
@@ -222,13 +212,13 @@ def test_browse_outliers_widget(nb_local, demo_table):
     nblt.run(data=demo_table, feature_set="seed")
     box = nblt.browse_outliers()
     assert isinstance(box, widgets.VBox)
-    select = _part(box, "alu-pick")
+    select = part(box, "alu-pick")
     assert len(select.options) == 2
-    html = _part(box, "alu-reason").value
+    html = part(box, "alu-reason").value
     assert "SVC-ACC-02" in html
     select.value = select.options[1][1]
-    assert "SRVACC-04" in _part(box, "alu-reason").value
-    image = _part(box, "alu-shap").value
+    assert "SRVACC-04" in part(box, "alu-reason").value
+    image = part(box, "alu-shap").value
     assert image[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -239,8 +229,8 @@ def test_browser_draws_charts_beyond_the_plot_cap_on_demand(nb_local, demo_table
     result = nblt.run(data=demo_table, feature_set="seed", max_plots=1)
     assert len(result.outliers) == 2 and len(result.outlier_plots) == 1
     box = nblt.browse_outliers()
-    select, reason = _part(box, "alu-pick"), _part(box, "alu-reason")
-    shap_image, trend_image = _part(box, "alu-shap"), _part(box, "alu-trend")
+    select, reason = part(box, "alu-pick"), part(box, "alu-reason")
+    shap_image, trend_image = part(box, "alu-shap"), part(box, "alu-trend")
     select.value = select.options[1][1]  # the second outlier: no chart from the run
     assert "SRVACC-04" in reason.value and "Not explained" not in reason.value
     assert shap_image.value[:8] == png and trend_image.value[:8] == png
@@ -255,8 +245,8 @@ def test_browser_says_why_an_outlier_is_not_explained(nb_local, demo_table):
     nblt = AnomalousLogonUsers()
     nblt.run(data=demo_table, feature_set="seed", max_plots=1, max_explained=1)
     box = nblt.browse_outliers()
-    select, reason = _part(box, "alu-pick"), _part(box, "alu-reason")
-    shap_image, trend_image = _part(box, "alu-shap"), _part(box, "alu-trend")
+    select, reason = part(box, "alu-pick"), part(box, "alu-reason")
+    shap_image, trend_image = part(box, "alu-shap"), part(box, "alu-trend")
     select.value = select.options[1][1]
     assert "Not explained: explanations cover the top 1 outlier(s)" in reason.value
     assert shap_image.value == b""  # no SHAP values to draw

@@ -33,6 +33,7 @@ from msticnb_iforest.present.display import LABEL_WIDTH, TITLE_WIDTH, account_la
 from msticnb_iforest.present.figures import Figures, make_plots
 
 from ..capped import assert_clean_exit, run_cli
+from ..widget_parts import part
 
 RLO = "\u202e"
 SPOOF = f"admin{RLO}gnp.exe"  # shown by a browser as "adminexe.png"
@@ -321,7 +322,7 @@ def test_browser_shows_names_escaped(nb_local, demo_table):
     nblt = AnomalousLogonUsers()
     nblt.run(data=_renamed(demo_table, long_spoof, INVISIBLE + CONTROLS), feature_set="seed")
     box = nblt.browse_outliers()
-    select, reason = box.children[0].children
+    select, reason = part(box, "alu-pick"), part(box, "alu-reason")
     labels = [label for label, _ in select.options]
     assert len(labels) == 2
     assert not _hidden("".join(labels))
@@ -331,7 +332,7 @@ def test_browser_shows_names_escaped(nb_local, demo_table):
         select.value = idx
         assert not _hidden(reason.value)
         assert "\\u202e" in reason.value or "\\u200b" in reason.value
-        assert box.children[1].children[0].value[:4] == b"\x89PNG"
+        assert part(box, "alu-shap").value[:4] == b"\x89PNG"
 
 
 def _control_chars(text: str) -> list[str]:
