@@ -27,9 +27,8 @@ import ipywidgets as widgets
 import pandas as pd
 from IPython.display import display
 
-from ..present import plots
 from ..present.display import account_label, safe_text
-from ..present.figures import trend_figure
+from ..present.figures import outlier_figure, trend_figure
 
 __all__ = ["OutlierBrowser", "incident_numbers"]
 
@@ -362,13 +361,7 @@ class OutlierBrowser:
             fig = dict(self.result.outlier_plots).get(label)
             shap = self.result.shap_values
             if fig is None and shap is not None and idx in shap.index:
-                title = (
-                    f"{account_label(row['DstDomain'], row['DstUser'])} "
-                    f"{row['Date']:%Y-%m-%d} (score {row['score']:.3f})"
-                )
-                fig = plots.outlier_plot(
-                    shap.loc[idx], row[self.result.features], title, self.result.shap_expected_value
-                )
+                fig = outlier_figure(self.result, idx, row=row)  # labelled in real units
             self._drawn[key] = b"" if fig is None else _figure_png(fig)
         return self._drawn[key]
 
