@@ -1,0 +1,201 @@
+"""
+What the engine reads: files, folders and globs as views, or a pandas frame scanned in place.
+
+`_open` makes the view ``raw`` over a source with cleaned column names
+(`schema.clean_name`) and checks the required columns. A frame's plain
+columns (object columns of str, numbers, datetimes) are handed to DuckDB as
+they are, without a copy; any other kind is decoded once by
+`msticnb_iforest.summarize.decode` (see `_engine_frame`).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from ...errors import InputDataError, ParameterError
+from ...schema import NETWORK_LOGON, RAW_REQUIRED_COLUMNS, clean_name
+from ..decode import _NAT, _equals_text, _numbers, _times_ns, text_codes
+from ..events import _column_lookup
+
+__all__ = ["ENGINE_SUFFIXES"]
+
+ENGINE_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".csv.gz", ".tsv.gz")
+
+_TEXT = {
+    "TargetDomainName": "dom",
+    "TargetUserName": "usr",
+    "Computer": "comp",
+    "IpAddress": "ip",
+    "WorkstationName": "host",
+    "AuthenticationPackageName": "pkg",
+    "AccountDomain": "adom",
+}
+_NUMBER = {"EventID": "ev", "LogonType": "lt"}
+_NS_PER_DAY = 86_400 * 10**9
+_NS_PER_MS = 10**6
+
+
+# --------------------------------------------------------------------------
+# Sources
+# --------------------------------------------------------------------------
+def _open(con: duckdb.DuckDBPyConnection, source: Any) -> dict[str, str] | None:
+    """
+    Make the view ``raw`` over `source`; return cleaned name -> DuckDB type.
+
+    None when a frame has no rows and no columns (a query that found nothing).
+    """
+    if isinstance(source, pd.DataFrame):
+        if source.shape == (0, 0):
+            return None
+        frame = _engine_frame(source)
+        con.register("raw_frame", frame)
+        con.execute("CREATE VIEW raw AS SELECT * FROM raw_frame")
+    else:
+        files = _files(source)
+        parts = [_read_sql(path) for path in files]
+        try:
+            con.execute("CREATE VIEW raw_files AS " + " UNION ALL BY NAME ".join(parts))
+            described = con.execute("DESCRIBE raw_files").fetchall()
+        except duckdb.Error as exc:
+            raise InputDataError(f"cannot read {', '.join(map(str, files))}: {exc}") from exc
+        renamed = []
+        seen: set[str] = set()
+        for name, *_ in described:
+            clean = clean_name(name)
+            if clean in seen:
+                raise InputDataError(f"Duplicate column name in input: {clean!r}.")
+            seen.add(clean)
+            renamed.append(f"{_quote(name)} AS {_quote(clean)}")
+        con.execute(f"CREATE VIEW raw AS SELECT {', '.join(renamed)} FROM raw_files")
+    types = {name: kind for name, kind, *_ in con.execute("DESCRIBE raw").fetchall()}
+    missing = [name for name in RAW_REQUIRED_COLUMNS if name not in types]
+    if missing:
+        raise InputDataError(
+            "Input is not a table of raw logon events; missing column(s): " + ", ".join(missing)
+        )
+    return types
+
+
+def _files(source: Any) -> list[Path]:
+    """Return the files a path, folder, glob or list of them stands for, in sorted order."""
+    items = [source] if isinstance(source, (str, os.PathLike)) else list(source)
+    files: list[Path] = []
+    for item in items:
+        if not isinstance(item, (str, os.PathLike)):
+            raise ParameterError(f"Input paths must be str or pathlib.Path, got {item!r}.")
+        text = os.fspath(item)
+        path = Path(text)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and _readable(p))
+        elif path.is_file():
+            found = [path]
+        else:
+            found = sorted(Path(p) for p in glob.glob(text) if Path(p).is_file())
+        if not found:
+            raise InputDataError(
+                f"{text}: no file to read (expected {', '.join(ENGINE_SUFFIXES)})."
+            )
+        for file in found:
+            if not _readable(file):
+                raise InputDataError(f"{file}: unsupported file type for the engine.")
+        files.extend(found)
+    return files
+
+
+def _readable(path: Path) -> bool:
+    return path.name.lower().endswith(ENGINE_SUFFIXES)
+
+
+def _read_sql(path: Path) -> str:
+    """Return the SELECT that reads one file (CSV and TSV: every column as text)."""
+    name = path.name.lower()
+    literal = "'" + str(path).replace("'", "''") + "'"
+    if name.endswith((".parquet", ".pq")):
+        return f"SELECT * FROM read_parquet({literal})"
+    delim = "\\t" if name.endswith((".tsv", ".tsv.gz")) else ","
+    return (
+        f"SELECT * FROM read_csv({literal}, all_varchar = true, header = true, "
+        f"delim = E'{delim}', quote = '\"', escape = '\"', "
+        "compression = 'auto')"
+    )
+
+
+def _engine_frame(events: pd.DataFrame) -> pd.DataFrame:
+    """
+    Return a frame the engine can scan: the needed columns, plain ones as they are.
+
+    Columns of another kind are decoded once here (see the module docstring).
+    """
+    lookup = _column_lookup(events)
+    missing = [name for name in RAW_REQUIRED_COLUMNS if name not in lookup]
+    if missing:
+        raise InputDataError(
+            "Input is not a table of raw logon events; missing column(s): " + ", ".join(missing)
+        )
+    out: dict[str, Any] = {}
+    for name in ["TimeGenerated", "LogonTypeName", *_NUMBER, *_TEXT]:
+        if name not in lookup:
+            continue
+        values = events[lookup[name]].reset_index(drop=True)
+        if name == "TimeGenerated":
+            out[name] = _frame_times(values)
+        elif name == "LogonTypeName":
+            out[name] = values if _plain_text(values) else _equals_text(values, NETWORK_LOGON)
+        elif name in _NUMBER:
+            numeric = pd.api.types.is_numeric_dtype(values.dtype)
+            plain = numeric and not pd.api.types.is_bool_dtype(values.dtype)
+            out[name] = values if plain or _plain_text(values) else _numbers(values)
+        else:
+            out[name] = values if _plain_text(values) else _categorical(values)
+    return pd.DataFrame(out, copy=False)
+
+
+def _plain_text(values: pd.Series) -> bool:
+    """Tell whether a column is object str (missing allowed), which the engine reads as text."""
+    if not (isinstance(values.dtype, np.dtype) and values.dtype.kind == "O"):
+        return False
+    return pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+
+
+def _categorical(values: pd.Series) -> pd.Categorical:
+    """Decode a text column to codes over its KQL text (`text_codes`): an engine enumeration."""
+    try:
+        text = text_codes(values)
+    except TypeError as err:
+        raise InputDataError(
+            f"Column {values.name!r} must hold text, numbers or times; it holds lists or "
+            f"mappings ({err})."
+        ) from None
+    return pd.Categorical.from_codes(text.codes, categories=pd.Index(text.labels, dtype=object))
+
+
+def _frame_times(values: pd.Series) -> Any:
+    """Hand over a frame's TimeGenerated: text as it is, anything else as UTC nanoseconds."""
+    dtype = values.dtype
+    if _plain_text(values):
+        return values
+    if not isinstance(dtype, pd.ArrowDtype) and pd.api.types.is_datetime64_any_dtype(dtype):
+        stamps = pd.DatetimeIndex(values).as_unit("ns")
+        ns = stamps.asi8  # UTC nanoseconds for aware and naive times alike; a view
+    else:
+        ns = _times_ns(values)
+    return _nullable_ns(ns)
+
+
+def _nullable_ns(ns: np.ndarray) -> pd.Series:
+    """Wrap int64 nanoseconds with `_NAT` as the engine's NULL (only NaT rows are masked)."""
+    missing = ns == _NAT
+    if not missing.any():
+        return pd.Series(ns, copy=False)
+    return pd.Series(pd.arrays.IntegerArray(ns, missing), copy=False)
+
+
+def _quote(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
