@@ -143,7 +143,8 @@ def _engine_frame(events: pd.DataFrame) -> pd.DataFrame:
     for name in ["TimeGenerated", "LogonTypeName", *_NUMBER, *_TEXT]:
         if name not in lookup:
             continue
-        values = events[lookup[name]].reset_index(drop=True)
+        column = events[lookup[name]]
+        values = pd.Series(column.array, name=column.name, copy=False)  # a fresh index, no copy
         if name == "TimeGenerated":
             out[name] = _frame_times(values)
         elif name == "LogonTypeName":

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ...errors import InputDataError
+from ...intkeys import sorted_codes
 from ...schema import NETWORK_LOGON
 from ..decode import _NAT, _numbers, _parse_distinct, text_codes
 from ..events import DROP_REASONS
@@ -65,41 +66,79 @@ def _is_number(kind: str) -> bool:
     ) or kind.startswith("DECIMAL")
 
 
-def _dictionary(
-    con: duckdb.DuckDBPyConnection, table: str, column: str, decode: Any, value_type: str
-) -> str:
+def _distinct_values(
+    con: duckdb.DuckDBPyConnection, columns: list[str]
+) -> tuple[dict[str, pd.Series], pd.DataFrame]:
     """
-    Register ``table`` (k, v): each distinct value of `column` and `decode` of it.
+    Return the distinct values of each of `columns` and the distinct accounts, in one pass.
 
-    `decode` takes a pandas Series of the distinct values (as the engine
-    returns them) and returns one decoded value per entry. Returns the SQL
-    of the joined value.
+    The accounts are the (``TargetDomainName``, ``TargetUserName``) pairs;
+    everything is found by one aggregation with grouping sets.
     """
-    distinct = con.execute(f"SELECT DISTINCT {_quote(column)} AS k FROM raw").df()["k"]
-    decoded = decode(distinct.astype(object) if distinct.dtype.kind == "O" else distinct)
-    mapping = pd.DataFrame({"k": distinct, "v": decoded})
-    con.register(table + "_df", mapping)
+    pair = ["TargetDomainName", "TargetUserName"]
+    names = list(dict.fromkeys([*columns, *pair]))
+    quoted = [_quote(column) for column in names]
+    sets = ", ".join([*(f"({_quote(c)})" for c in columns), f"({', '.join(map(_quote, pair))})"])
+    found = con.execute(
+        f"SELECT {', '.join(quoted)}, GROUPING({', '.join(quoted)}) AS g FROM raw "
+        f"GROUP BY GROUPING SETS ({sets})"
+    ).df()
+    every = (1 << len(names)) - 1
+
+    def bit(column: str) -> int:
+        return 1 << (len(names) - 1 - names.index(column))
+
+    def values(rows: pd.Series, column: str) -> pd.Series:
+        taken = found.loc[rows, column].reset_index(drop=True)
+        return taken.astype(object) if taken.dtype.kind == "O" else taken
+
+    out = {column: values(found["g"] == every ^ bit(column), column) for column in columns}
+    accounts = found["g"] == every ^ bit(pair[0]) ^ bit(pair[1])
+    return out, pd.DataFrame({name: values(accounts, name) for name in pair})
+
+
+def _labels(values: pd.Series) -> np.ndarray:
+    """Return the KQL text of each value (`text_codes`: missing is ``""``)."""
+    text = text_codes(values)
+    return text.labels[text.codes]
+
+
+def _register(
+    con: duckdb.DuckDBPyConnection, table: str, keys: Any, values: Any, value_type: str
+) -> None:
+    """Register the dictionary ``table`` (k, v) in the engine."""
+    con.register(f"{table}_df", pd.DataFrame({"k": keys, "v": values}))
     con.execute(
         f"CREATE TEMP TABLE {table} AS SELECT k, CAST(v AS {value_type}) AS v FROM {table}_df"
     )
-    return f"{table}.v"
 
 
 def _columns_sql(con: duckdb.DuckDBPyConnection, types: dict[str, str]) -> tuple[list, list]:
-    """Return the SELECT list of the decoded columns and the joins it needs."""
+    """
+    Return the SELECT list of the decoded columns and the joins it needs.
+
+    Numbers written as text, text of other types and the domains' flags
+    come from dictionaries of distinct values, all found in one pass and
+    decoded by `summarize.decode`; ``d_flags`` (domain text -> flag bits)
+    is registered here too.
+    """
+    numbers = [c for c in _NUMBER if _is_text(types[c])]
+    other_text = [
+        c
+        for c in _TEXT
+        if c in types and not _is_text(types[c]) and not types[c].startswith("ENUM")
+    ]
+    wanted = list(dict.fromkeys([*numbers, *other_text, "TargetDomainName"]))
+    distinct, accounts = _distinct_values(con, wanted)
     select, joins = [], []
-
-    def join(table: str, column: str) -> None:
-        joins.append(f"LEFT JOIN {table} ON raw.{_quote(column)} = {table}.k")
-
     for column, alias in _NUMBER.items():
         kind = types[column]
         if _is_number(kind):
             select.append(f"CAST(raw.{_quote(column)} AS DOUBLE) AS {alias}")
-        elif _is_text(kind):
-            value = _dictionary(con, f"d_{alias}", column, _numbers, "DOUBLE")
-            join(f"d_{alias}", column)
-            select.append(f"{value} AS {alias}")
+        elif column in numbers:
+            _register(con, f"d_{alias}", distinct[column], _numbers(distinct[column]), "DOUBLE")
+            joins.append(f"LEFT JOIN d_{alias} ON raw.{_quote(column)} = d_{alias}.k")
+            select.append(f"d_{alias}.v AS {alias}")
         else:
             select.append(f"CAST(NULL AS DOUBLE) AS {alias}")
     kind = types["LogonTypeName"]
@@ -118,16 +157,44 @@ def _columns_sql(con: duckdb.DuckDBPyConnection, types: dict[str, str]) -> tuple
         elif kind.startswith("ENUM"):
             select.append(f"coalesce(CAST(raw.{_quote(column)} AS VARCHAR), '') AS {alias}")
         else:
-
-            def labels(values: pd.Series) -> np.ndarray:
-                text = text_codes(values)
-                return text.labels[text.codes]
-
-            value = _dictionary(con, f"d_{alias}", column, labels, "VARCHAR")
-            join(f"d_{alias}", column)
-            select.append(f"coalesce({value}, '') AS {alias}")
+            _register(con, f"d_{alias}", distinct[column], _labels(distinct[column]), "VARCHAR")
+            joins.append(f"LEFT JOIN d_{alias} ON raw.{_quote(column)} = d_{alias}.k")
+            select.append(f"coalesce(d_{alias}.v, '') AS {alias}")
+    domains = pd.unique(_labels(distinct["TargetDomainName"]))
+    flags = np.array([_DOMAIN_FLAGS.get(name.upper(), 0) for name in domains], dtype=np.int64)
+    _register(
+        con, "d_flags", pd.Series(domains[flags > 0], dtype=object), flags[flags > 0], "BIGINT"
+    )
     select.extend(_time_sql(types["TimeGenerated"]))
-    return select, joins
+    return select, joins, _accounts(con, accounts)
+
+
+def _accounts(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """
+    Give the accounts (domain and user text) numbers in output order; register ``d_acc``.
+
+    Returns the domain and user text of each account number. Groups are
+    keyed by the number, so text is hashed once per row, not once per
+    grouping set, and ordering by it orders by (domain, user) text.
+    """
+    domains = _labels(pairs["TargetDomainName"])
+    users = _labels(pairs["TargetUserName"])
+    domain_codes, domain_text = sorted_codes(*_factorized(domains))
+    user_codes, user_text = sorted_codes(*_factorized(users))
+    width = max(len(user_text), 1)
+    keys = np.unique(domain_codes * width + user_codes)
+    domain_of, user_of = domain_text[keys // width], user_text[keys % width]
+    ids = np.arange(len(keys), dtype=np.int64)
+    frame = pd.DataFrame({"a_dom": domain_of, "a_usr": user_of, "acc": ids})
+    con.register("d_acc_df", frame)
+    con.execute("CREATE TEMP TABLE d_acc AS SELECT a_dom, a_usr, acc FROM d_acc_df")
+    return domain_of, user_of
+
+
+def _factorized(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return codes and distinct values of an object array of str."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object))
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
 
 
 def _time_sql(kind: str) -> list[str]:
@@ -168,19 +235,28 @@ _EXCLUDED = """ev = 4624 AND (
     OR (lt = 2 AND (bits & 8) <> 0 AND regexp_matches(usr, '^[dD][wW][mM]-'))
     OR (bits & 16) <> 0)"""
 
-# One pass: the day-account groups and, as grouping sets, their distinct values.
+# One pass: the day-account groups of the kept rows and, as grouping sets, their
+# distinct values; dropped rows (reason > 0) fall into one group per reason.
 _AGGREGATE = """
-WITH sets AS (
-    SELECT day, dom, usr, GROUPING(pkg, comp, ip, host, adom) AS g,
+WITH rows AS (
+    SELECT reason, ev = 4624 AS ok, t,
+        CASE WHEN reason = 0 THEN t // {day} END AS day,
+        CASE WHEN reason = 0 THEN acc END AS acc,
+        CASE WHEN reason = 0 THEN pkg END AS pkg, CASE WHEN reason = 0 THEN comp END AS comp,
+        CASE WHEN reason = 0 THEN ip END AS ip, CASE WHEN reason = 0 THEN host END AS host,
+        CASE WHEN reason = 0 THEN adom END AS adom
+    FROM kept
+), sets AS (
+    SELECT reason, day, acc, GROUPING(pkg, comp, ip, host, adom) AS g,
         count(*) AS n, count(*) FILTER (WHERE ok) AS n_ok, bool_or(ok) AS any_ok,
         max(t) AS latest, min(t) AS earliest
-    FROM (SELECT t // {day} AS day, ev = 4624 AS ok, * FROM kept WHERE reason = 0)
-    GROUP BY GROUPING SETS ((day, dom, usr), (day, dom, usr, pkg), (day, dom, usr, comp),
-        (day, dom, usr, ip), (day, dom, usr, host), (day, dom, usr, adom))
+    FROM rows
+    GROUP BY GROUPING SETS ((reason, day, acc, pkg), (reason, day, acc, comp),
+        (reason, day, acc, ip), (reason, day, acc, host), (reason, day, acc, adom))
 )
-SELECT day, dom, usr,
-    sum(n) FILTER (WHERE g = 31) AS attempted,
-    sum(n_ok) FILTER (WHERE g = 31) AS successful,
+SELECT reason, day, acc,
+    sum(n) FILTER (WHERE g = 30) AS attempted,
+    sum(n_ok) FILTER (WHERE g = 30) AS successful,
     max(latest) AS latest, min(earliest) AS earliest,
     count(*) FILTER (WHERE g = 15) AS packages,
     count(*) FILTER (WHERE g = 23) AS computers,
@@ -190,7 +266,7 @@ SELECT day, dom, usr,
     count(*) FILTER (WHERE g = 30 AND any_ok) AS account_domains_ok,
     count(*) FILTER (WHERE g = 27 AND any_ok) AS src_ips_ok,
     count(*) FILTER (WHERE g = 29 AND any_ok) AS src_hosts_ok
-FROM sets GROUP BY day, dom, usr ORDER BY day, dom, usr
+FROM sets GROUP BY reason, day, acc ORDER BY reason, day, acc
 """
 
 
@@ -198,21 +274,21 @@ def _summarize(
     con: duckdb.DuckDBPyConnection, types: dict[str, str], start_ns: int | None, end_ns: int | None
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Filter, decode and aggregate the view ``raw``; return the summary and the drops."""
-    select, joins = _columns_sql(con, types)
+    select, joins, accounts = _columns_sql(con, types)
     con.execute(
         f"CREATE TEMP VIEW decoded AS SELECT {', '.join(select)} FROM raw {' '.join(joins)}"
     )
-    _domain_flags(con)
     con.execute(
-        f"""CREATE TEMP VIEW staged AS SELECT d.*, coalesce(f.v, 0) AS bits,
+        f"""CREATE TEMP VIEW staged AS SELECT d.*, a.acc, coalesce(f.v, 0) AS bits,
             CASE WHEN NOT coalesce(ev = 4624 OR ev = 4625, false) THEN 1
                 WHEN NOT net THEN 2
                 WHEN coalesce({_EXCLUDED}, false) THEN 3
                 WHEN ends_with(usr, '$') THEN 4
                 ELSE 0 END AS pre
-            FROM decoded d LEFT JOIN d_flags f ON d.dom = f.k"""
+            FROM decoded d LEFT JOIN d_flags f ON d.dom = f.k
+            LEFT JOIN d_acc a ON d.dom = a.a_dom AND d.usr = a.a_usr"""
     )
-    time_join = _text_times(con)
+    time_join = _is_text(types["TimeGenerated"]) and _text_times(con)
     bounds = []
     if start_ns is not None:
         bounds.append(f"t < {int(start_ns)}")
@@ -221,38 +297,32 @@ def _summarize(
     outside = " OR ".join(bounds) if bounds else "false"
     time_value = "coalesce(s.t_sql, tm.v)" if time_join else "s.t_sql"
     join = "LEFT JOIN d_time tm ON s.t_txt = tm.k" if time_join else ""
-    con.execute(f"""CREATE TEMP VIEW timed AS SELECT s.*, {time_value} AS t FROM staged s {join}""")
+    con.execute(f"CREATE TEMP VIEW timed AS SELECT s.*, {time_value} AS t FROM staged s {join}")
     con.execute(
         f"""CREATE TEMP VIEW kept AS SELECT *, CASE WHEN pre <> 0 THEN pre
                 WHEN t IS NULL THEN 5 WHEN {outside} THEN 6 ELSE 0 END AS reason
             FROM timed"""
     )
-    counts = dict(con.execute("SELECT reason, count(*) FROM kept GROUP BY reason").fetchall())
-    dropped = {name: int(counts.get(i + 1, 0)) for i, name in enumerate(DROP_REASONS)}
-    timed_rows = counts.get(0, 0) + counts.get(5, 0) + counts.get(6, 0)
-    if timed_rows and timed_rows == counts.get(5, 0):
+    found = con.sql(_AGGREGATE.format(day=_NS_PER_DAY)).to_arrow_table()
+    reason = found.column("reason").to_numpy()
+    attempted = found.column("attempted").to_numpy()
+    counts = {
+        int(r): int(n) for r, n in zip(reason[reason > 0], attempted[reason > 0], strict=True)
+    }
+    dropped = {name: counts.get(i + 1, 0) for i, name in enumerate(DROP_REASONS)}
+    timed_rows = int(attempted[reason == 0].sum()) + dropped["no_time"] + dropped["out_of_range"]
+    if timed_rows and timed_rows == dropped["no_time"]:
         sample = [row[0] for row in con.execute(_SAMPLE).fetchall()]
         raise InputDataError(
             "Column 'TimeGenerated' has no readable date/time values among the "
             f"{timed_rows} network logon row(s), e.g. {sample!r}."
         )
-    if not counts.get(0, 0):
+    if not (reason == 0).any():
         return _empty_summary(), dropped
-    found = con.sql(_AGGREGATE.format(day=_NS_PER_DAY)).to_arrow_table()
-    return _table(found), dropped
+    return _table(found.filter(pc.equal(found.column("reason"), 0)), accounts), dropped
 
 
 _SAMPLE = "SELECT coalesce(t_txt, CAST(t_sql AS VARCHAR)) FROM kept WHERE reason = 5 LIMIT 3"
-
-
-def _domain_flags(con: duckdb.DuckDBPyConnection) -> None:
-    """Register ``d_flags`` (k, v): the exclusion flags of each distinct domain (if any)."""
-    domains = [row[0] for row in con.execute("SELECT DISTINCT dom FROM decoded").fetchall()]
-    upper = {name: bit for name, bit in _DOMAIN_FLAGS.items()}
-    flagged = [(name, upper[name.upper()]) for name in domains if name.upper() in upper]
-    mapping = pd.DataFrame(flagged or [("", 0)], columns=["k", "v"]).astype({"v": np.int64})
-    con.register("d_flags_df", mapping if flagged else mapping.iloc[:0])
-    con.execute("CREATE TEMP TABLE d_flags AS SELECT k, v FROM d_flags_df")
 
 
 def _text_times(con: duckdb.DuckDBPyConnection) -> bool:
@@ -283,20 +353,20 @@ def _text_times(con: duckdb.DuckDBPyConnection) -> bool:
     return True
 
 
-def _table(found: pa.Table) -> pd.DataFrame:
+def _table(found: pa.Table, accounts: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame:
     """Turn the engine's groups into the summary, with the pandas path's columns and dtypes."""
 
     def ints(name: str) -> np.ndarray:
         return found.column(name).to_numpy().astype(np.int64)
 
-    days = ints("day")
+    days, account = ints("day"), ints("acc")
     latest, earliest = ints("latest"), ints("earliest")
     attempted, successful = ints("attempted"), ints("successful")
     n_groups = len(days)
     columns = {
         "Date": np.datetime_as_string(days.astype("datetime64[D]")).astype(object),
-        "DstDomain": np.asarray(found.column("dom").to_pylist(), dtype=object),
-        "DstUser": np.asarray(found.column("usr").to_pylist(), dtype=object),
+        "DstDomain": accounts[0][account],
+        "DstUser": accounts[1][account],
         "LogonTypeName": np.full(n_groups, NETWORK_LOGON, dtype=object),
         "AttemptedLogons": attempted,
         "MAX_TimeGenerated": _utc_series(latest),
