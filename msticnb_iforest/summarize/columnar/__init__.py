@@ -86,7 +86,9 @@ to the engine.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -160,8 +162,9 @@ def engine_user_day_summary(
     if start_ns is not None and end_ns is not None and start_ns > end_ns:
         raise ParameterError(f"start ({start}) is after end ({end}).")
     con = duckdb.connect()
+    scratch = tempfile.TemporaryDirectory(prefix="msticnb-iforest-")
     try:
-        columns = _open(con, source)
+        columns = _open(con, source, Path(scratch.name))
         if columns is None:
             summary, dropped = _empty_summary(), dict.fromkeys(DROP_REASONS, 0)
         else:
@@ -171,4 +174,5 @@ def engine_user_day_summary(
         raise InputDataError(f"cannot read the events: {first}") from exc
     finally:
         con.close()
+        scratch.cleanup()
     return (summary, dropped) if return_dropped else summary

@@ -41,15 +41,24 @@ _NUMBER = {"EventID": "ev", "LogonType": "lt"}
 _NS_PER_DAY = 86_400 * 10**9
 _NS_PER_MS = 10**6
 
+# ISO 8601 text the engine reads itself (stricter than the pandas path's
+# patterns: valid hours, minutes and seconds only); other text is parsed
+# once per distinct value in Python.
+_HMS = r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?"
+_ISO_NAIVE = rf"\d{{4}}-\d{{2}}-\d{{2}}([T ]{_HMS})?"
+_ISO_ZONED = rf"(\d{{4}}-\d{{2}}-\d{{2}}[T ]{_HMS})(Z|([+-])([01]\d|2[0-3])(:?([0-5]\d))?)"
+
 
 # --------------------------------------------------------------------------
 # Sources
 # --------------------------------------------------------------------------
-def _open(con: duckdb.DuckDBPyConnection, source: Any) -> dict[str, str] | None:
+def _open(con: duckdb.DuckDBPyConnection, source: Any, scratch: Path) -> dict[str, str] | None:
     """
     Make the view ``raw`` over `source`; return cleaned name -> DuckDB type.
 
     None when a frame has no rows and no columns (a query that found nothing).
+    CSV and TSV files are parsed once, into Parquet files in the folder
+    `scratch`, which the passes of the summary then read.
     """
     if isinstance(source, pd.DataFrame):
         if source.shape == (0, 0):
@@ -59,8 +68,10 @@ def _open(con: duckdb.DuckDBPyConnection, source: Any) -> dict[str, str] | None:
         con.execute("CREATE VIEW raw AS SELECT * FROM raw_frame")
     else:
         files = _files(source)
-        parts = [_read_sql(path) for path in files]
         try:
+            parts = [
+                _read_sql(con, path, scratch / f"part-{i}.parquet") for i, path in enumerate(files)
+            ]
             con.execute("CREATE VIEW raw_files AS " + " UNION ALL BY NAME ".join(parts))
             described = con.execute("DESCRIBE raw_files").fetchall()
         except duckdb.Error as exc:
@@ -113,18 +124,33 @@ def _readable(path: Path) -> bool:
     return path.name.lower().endswith(ENGINE_SUFFIXES)
 
 
-def _read_sql(path: Path) -> str:
-    """Return the SELECT that reads one file (CSV and TSV: every column as text)."""
+def _read_sql(con: duckdb.DuckDBPyConnection, path: Path, scratch: Path) -> str:
+    """
+    Return the SELECT that reads one file.
+
+    A CSV or TSV file (every column as text) is first written to the
+    Parquet file `scratch` in one streaming pass, so that it is parsed (and
+    decompressed) once however many passes read it.
+    """
     name = path.name.lower()
-    literal = "'" + str(path).replace("'", "''") + "'"
     if name.endswith((".parquet", ".pq")):
-        return f"SELECT * FROM read_parquet({literal})"
+        return f"SELECT * FROM read_parquet({_literal(path)})"
     delim = "\\t" if name.endswith((".tsv", ".tsv.gz")) else ","
-    return (
-        f"SELECT * FROM read_csv({literal}, all_varchar = true, header = true, "
-        f"delim = E'{delim}', quote = '\"', escape = '\"', "
-        "compression = 'auto')"
+    text = (
+        f"SELECT * FROM read_csv({_literal(path)}, all_varchar = true, header = true, "
+        f"delim = E'{delim}', quote = '\"', escape = '\"', compression = 'auto')"
     )
+    names = [row[0] for row in con.execute(f"DESCRIBE {text}").fetchall()]
+    times = [name for name in names if clean_name(name) == "TimeGenerated"]
+    if times:  # read the times here, once, while the text is parsed
+        text = f'SELECT *, {_text_time_ns(_quote(times[0]))} AS "__TimeGenerated_ns" FROM ({text})'
+    con.execute(f"COPY ({text}) TO {_literal(scratch)} (FORMAT parquet)")
+    return f"SELECT * FROM read_parquet({_literal(scratch)})"
+
+
+def _literal(path: Path) -> str:
+    """Return a path as an SQL string literal."""
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 def _engine_frame(events: pd.DataFrame) -> pd.DataFrame:
@@ -200,3 +226,24 @@ def _nullable_ns(ns: np.ndarray) -> pd.Series:
 
 def _quote(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
+
+
+def _text_time_ns(column: str) -> str:
+    """
+    Return the SQL reading ISO 8601 text in `column` as UTC nanoseconds (NULL otherwise).
+
+    Only the forms of `_ISO_NAIVE` and `_ISO_ZONED` are read (naive is
+    UTC); anything else is left to the pandas path's parser, once per
+    distinct value. A zoned time is its wall time in nanoseconds minus its
+    offset: the difference between reading it without and with the zone.
+    """
+    text = f"trim({column})"
+    offset = (
+        f"(epoch_us(TRY_CAST({text} AS TIMESTAMP)) - epoch_us(TRY_CAST({text} AS TIMESTAMPTZ)))"
+    )
+    return (
+        f"CASE WHEN regexp_full_match({text}, '{_ISO_NAIVE}')"
+        f" THEN epoch_ns(TRY_CAST({text} AS TIMESTAMP_NS))"
+        f" WHEN regexp_full_match({text}, '{_ISO_ZONED}')"
+        f" THEN epoch_ns(TRY_CAST({text} AS TIMESTAMP_NS)) - {offset} * 1000 END"
+    )

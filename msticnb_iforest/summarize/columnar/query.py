@@ -24,7 +24,7 @@ from ...schema import NETWORK_LOGON
 from ..decode import _NAT, _numbers, _parse_distinct, text_codes
 from ..events import DROP_REASONS
 from ..user_days import _empty_summary, _utc_series
-from .inputs import _NUMBER, _TEXT, _nullable_ns, _quote
+from .inputs import _NUMBER, _TEXT, _nullable_ns, _quote, _text_time_ns
 
 _NS_PER_DAY = 86_400 * 10**9
 _NS_PER_MS = 10**6
@@ -37,13 +37,6 @@ _DOMAIN_FLAGS = {
     "WINDOW MANAGER": 8,
     "NT VIRTUAL MACHINE": 16,
 }
-
-# ISO 8601 text the engine reads itself (stricter than the pandas path's
-# patterns: valid hours, minutes and seconds only); other text is parsed
-# once per distinct value in Python.
-_HMS = r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?"
-_ISO_NAIVE = rf"\d{{4}}-\d{{2}}-\d{{2}}([T ]{_HMS})?"
-_ISO_ZONED = rf"(\d{{4}}-\d{{2}}-\d{{2}}[T ]{_HMS})(Z|([+-])([01]\d|2[0-3])(:?([0-5]\d))?)"
 
 
 def _is_text(kind: str) -> bool:
@@ -165,7 +158,7 @@ def _columns_sql(con: duckdb.DuckDBPyConnection, types: dict[str, str]) -> tuple
     _register(
         con, "d_flags", pd.Series(domains[flags > 0], dtype=object), flags[flags > 0], "BIGINT"
     )
-    select.extend(_time_sql(types["TimeGenerated"]))
+    select.extend(_time_sql(types["TimeGenerated"], types))
     return select, joins, _accounts(con, accounts)
 
 
@@ -197,7 +190,7 @@ def _factorized(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64), np.asarray(uniques, dtype=object)
 
 
-def _time_sql(kind: str) -> list[str]:
+def _time_sql(kind: str, types: dict[str, str]) -> list[str]:
     """Return the time as UTC nanoseconds where the engine reads it (``t_sql``), and its text."""
     column = 'raw."TimeGenerated"'
     if _is_number(kind):  # nanoseconds handed over by _frame_times
@@ -206,23 +199,11 @@ def _time_sql(kind: str) -> list[str]:
         return [f"epoch_ns({column}) AS t_sql", "CAST(NULL AS VARCHAR) AS t_txt"]
     if not _is_text(kind):
         return ["CAST(NULL AS BIGINT) AS t_sql", "CAST(NULL AS VARCHAR) AS t_txt"]
-    text = f"trim({column})"
-    tail = r"([+-])(\d{2}):?(\d{2})?$"
-    offset = (
-        f"(CASE WHEN regexp_extract({text}, '{tail}', 1) = '-' THEN -1 ELSE 1 END)"
-        f" * (CAST(regexp_extract({text}, '{tail}', 2) AS BIGINT) * 3600"
-        f" + coalesce(TRY_CAST(regexp_extract({text}, '{tail}', 3) AS BIGINT), 0) * 60)"
-        " * 1000000000"
-    )
-    base = rf"regexp_replace({text}, '(Z|[+-]\d{{2}}(:?\d{{2}})?)$', '')"
-    return [
-        f"CASE WHEN regexp_full_match({text}, '{_ISO_NAIVE}')"
-        f" THEN epoch_ns(TRY_CAST({text} AS TIMESTAMP_NS))"
-        f" WHEN regexp_full_match({text}, '{_ISO_ZONED}')"
-        f" THEN epoch_ns(TRY_CAST({base} AS TIMESTAMP_NS))"
-        f" - CASE WHEN ends_with({text}, 'Z') THEN 0 ELSE {offset} END END AS t_sql",
-        f"{column} AS t_txt",
-    ]
+    text_ns = _text_time_ns(column)
+    if "__TimeGenerated_ns" in types:  # read once while a text file was staged
+        staged = 'raw."__TimeGenerated_ns"'
+        text_ns = f"CASE WHEN {staged} IS NOT NULL THEN {staged} ELSE {text_ns} END"
+    return [f"{text_ns} AS t_sql", f"{column} AS t_txt"]
 
 
 # --------------------------------------------------------------------------
