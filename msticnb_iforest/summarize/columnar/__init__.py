@@ -64,15 +64,26 @@ those of the earliest time (KQL ``datetime_diff("millisecond", ...)``).
 How the engine is used
 ----------------------
 Each column gets one SQL expression chosen by its type in DuckDB. Plain
-text is compared and counted as it is (``coalesce(x, '')``); ``EventID``
-and ``LogonType`` written as text and the flags of domains go through a
-small dictionary (distinct value -> decoded value) computed by the
-pandas path's own functions. A frame column of another kind (mixed
-objects, pandas string dtypes, Arrow, categorical) is decoded once by
-`summarize.decode` into codes over its distinct values (a categorical the
-engine reads as an enumeration), and aware datetimes are handed over as
-their int64 nanoseconds (a view). Distinct counts are computed with
-grouping sets (one pass), not per-group ``DISTINCT`` sets.
+text is compared and counted as it is (``coalesce(x, '')``). One first
+pass (an aggregation with grouping sets) finds the distinct values that
+need Python: ``EventID`` and ``LogonType`` written as text (read by
+`decode._numbers`), text columns of other types (`decode.text_codes`),
+the domains (their exclusion flags, from Python's upper-casing) and the
+(domain, user) accounts, numbered in output order. These small
+dictionaries are joined back. ISO 8601 times are read by the engine (only
+the strict forms; a zoned time is its wall time minus its offset); other
+time text of the kept rows is parsed once per distinct value by
+`decode._parse_distinct`. A second pass counts the dropped rows by reason
+and aggregates the kept ones: groups are keyed by (day, account number),
+and each distinct count is a grouping set of (day, account, value), not a
+per-group ``DISTINCT`` set. A CSV or TSV file is parsed once, into a
+temporary Parquet file (its times read there) that the passes read.
+
+A frame column of another kind (mixed objects, pandas string dtypes,
+Arrow, categorical) is decoded once by `summarize.decode` into codes over
+its distinct values (a categorical the engine reads as an enumeration);
+datetimes are handed over as their int64 nanoseconds (a view); plain
+columns are not copied.
 
 Known differences from the pandas path, all on hostile input only: a
 frame column that is neither plain text nor numbers nor datetimes is
@@ -80,7 +91,11 @@ decoded on all its rows, not only the rows kept by the filters, so a value
 of a dropped row that cannot be decoded at all (a list) is an error here;
 an object column of mixed time values is read as a whole for the same
 reason. Text that is not valid Unicode (lone surrogates) cannot be given
-to the engine.
+to the engine. CSV and TSV files are parsed by the engine's own reader, so
+a damaged file may be refused with another message than the readers of
+`msticnb_iforest.sources.readers` give, and their limits (``max_bytes``,
+``max_rows``) are not applied; a column named ``__TimeGenerated_ns`` is
+reserved.
 """
 
 from __future__ import annotations
