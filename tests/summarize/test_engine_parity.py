@@ -19,6 +19,7 @@ from msticnb_iforest.errors import InputDataError, ParameterError
 from msticnb_iforest.sources.demo import generate_demo
 from msticnb_iforest.sources.readers import read_table
 from msticnb_iforest.summarize.columnar import engine_user_day_summary
+from msticnb_iforest.summarize.columnar.inputs import _engine_frame
 from msticnb_iforest.summarize.user_days import user_day_summary
 
 from ..bad_input_cases import RAW_CASES, Err
@@ -286,3 +287,15 @@ def test_opt_in_through_user_day_summary(tmp_path):
     assert dropped["machine_account"] > 0
     with pytest.raises(ParameterError, match="engine must be"):
         user_day_summary(events, engine="polars")
+
+
+def test_frame_numbers_and_times_are_not_copied():
+    events = generate_demo(n_users=6, n_days=3, seed=6).events
+    table = _engine_frame(events)
+    event_ids = table.column("EventID").chunk(0).to_numpy()
+    assert np.shares_memory(event_ids, events["EventID"].to_numpy())
+    times = table.column("TimeGenerated").chunk(0).to_numpy()
+    assert np.shares_memory(times, events["TimeGenerated"].array.asi8)
+    users = table.column("TargetUserName").chunk(0)
+    # Each spelling once, and "" (what a missing value reads as).
+    assert users.dictionary.to_pylist() == [*events["TargetUserName"].unique(), ""]

@@ -5,9 +5,10 @@ The per-user-day summary computed by DuckDB, streaming from files or a frame.
 `msticnb_iforest.summarize.user_days.user_day_summary` returns (same rows,
 columns, dtypes and order), but the events are filtered, decoded and
 aggregated by an embedded DuckDB database reading the files themselves
-(Parquet, CSV, TSV, optionally gzipped) or scanning a pandas DataFrame in
-place: the events are never loaded into pandas. Values are read the way the
-readers in `msticnb_iforest.sources.readers` and the decoders in
+(Parquet, CSV, TSV, optionally gzipped) or a pandas DataFrame handed over
+without copying its rows: events read from files are never loaded into
+pandas. Values are read the way the readers in
+`msticnb_iforest.sources.readers` and the decoders in
 `msticnb_iforest.summarize.decode` read them; whatever needs Python's rules
 (numbers written as text, upper-casing of domains, unusual time formats,
 text of non-text values) is decided once per distinct value in Python and
@@ -79,11 +80,11 @@ and each distinct count is a grouping set of (day, account, value), not a
 per-group ``DISTINCT`` set. A CSV or TSV file is parsed once, into a
 temporary Parquet file (its times read there) that the passes read.
 
-A frame column of another kind (mixed objects, pandas string dtypes,
-Arrow, categorical) is decoded once by `summarize.decode` into codes over
-its distinct values (a categorical the engine reads as an enumeration);
-datetimes are handed over as their int64 nanoseconds (a view); plain
-columns are not copied.
+A frame is handed over as an Arrow table: numbers as they are (no copy),
+datetimes as their int64 UTC nanoseconds (a view), text columns of any
+kind as dictionary arrays, codes over their distinct KQL text
+(`decode.text_codes`, which factorizes shared string objects quickly), so
+the engine never converts a Python string per row.
 
 Known differences from the pandas path, all on hostile input only: a
 frame column that is neither plain text nor numbers nor datetimes is
@@ -134,7 +135,7 @@ def engine_user_day_summary(
     Parameters
     ----------
     source : pd.DataFrame, path or iterable of paths
-        Raw ``SecurityEvent`` rows: a DataFrame (scanned in place, not
+        Raw ``SecurityEvent`` rows: a DataFrame (handed over without a copy, not
         modified), or files (:data:`ENGINE_SUFFIXES`), folders (their files
         with those endings) and glob patterns.
     start, end : datetime-like, optional

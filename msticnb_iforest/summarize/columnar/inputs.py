@@ -1,11 +1,11 @@
 """
-What the engine reads: files, folders and globs as views, or a pandas frame scanned in place.
+What the engine reads: files, folders and globs as views, or a pandas frame as Arrow.
 
 `_open` makes the view ``raw`` over a source with cleaned column names
-(`schema.clean_name`) and checks the required columns. A frame's plain
-columns (object columns of str, numbers, datetimes) are handed to DuckDB as
-they are, without a copy; any other kind is decoded once by
-`msticnb_iforest.summarize.decode` (see `_engine_frame`).
+(`schema.clean_name`) and checks the required columns. A frame's numbers
+and datetimes are handed to DuckDB without a copy and its text columns as
+codes over their distinct values (see `_engine_frame`); CSV and TSV files
+are parsed once into a temporary Parquet file (see `_read_sql`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ...errors import InputDataError, ParameterError
 from ...schema import NETWORK_LOGON, RAW_REQUIRED_COLUMNS, clean_name
@@ -153,11 +154,15 @@ def _literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def _engine_frame(events: pd.DataFrame) -> pd.DataFrame:
+def _engine_frame(events: pd.DataFrame) -> pa.Table:
     """
-    Return a frame the engine can scan: the needed columns, plain ones as they are.
+    Return the columns the engine scans, as an Arrow table over the frame's data.
 
-    Columns of another kind are decoded once here (see the module docstring).
+    Text columns become dictionary arrays: codes over their distinct KQL text
+    (`text_codes`, which factorizes shared string objects quickly), so the
+    engine never converts a Python string per row; numbers and datetimes
+    are handed over as they are (datetimes as int64 UTC nanoseconds, a
+    view); columns of other kinds are decoded once (see the module docstring).
     """
     lookup = _column_lookup(events)
     missing = [name for name in RAW_REQUIRED_COLUMNS if name not in lookup]
@@ -170,18 +175,22 @@ def _engine_frame(events: pd.DataFrame) -> pd.DataFrame:
         if name not in lookup:
             continue
         column = events[lookup[name]]
-        values = pd.Series(column.array, name=column.name, copy=False)  # a fresh index, no copy
+        data = column.to_numpy() if isinstance(column.dtype, np.dtype) else column.array
+        values = pd.Series(data, name=column.name, copy=False)  # a fresh index, no copy
         if name == "TimeGenerated":
-            out[name] = _frame_times(values)
+            out[name] = _dictionary(values) if _plain_text(values) else _frame_times(values)
         elif name == "LogonTypeName":
-            out[name] = values if _plain_text(values) else _equals_text(values, NETWORK_LOGON)
+            plain = _plain_text(values)
+            out[name] = _dictionary(values) if plain else _equals_text(values, NETWORK_LOGON)
         elif name in _NUMBER:
             numeric = pd.api.types.is_numeric_dtype(values.dtype)
-            plain = numeric and not pd.api.types.is_bool_dtype(values.dtype)
-            out[name] = values if plain or _plain_text(values) else _numbers(values)
+            if numeric and not pd.api.types.is_bool_dtype(values.dtype):
+                out[name] = pa.array(data)
+            else:
+                out[name] = _dictionary(values) if _plain_text(values) else _numbers(values)
         else:
-            out[name] = values if _plain_text(values) else _categorical(values)
-    return pd.DataFrame(out, copy=False)
+            out[name] = _dictionary(values)
+    return pa.table(out)
 
 
 def _plain_text(values: pd.Series) -> bool:
@@ -191,29 +200,35 @@ def _plain_text(values: pd.Series) -> bool:
     return pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
 
 
-def _categorical(values: pd.Series) -> pd.Categorical:
-    """Decode a text column to codes over its KQL text (`text_codes`): an engine enumeration."""
+def _dictionary(values: pd.Series) -> pa.DictionaryArray:
+    """Encode a text column as codes over its KQL text (`text_codes`), for the engine."""
     try:
         text = text_codes(values)
+        labels = pa.array(list(text.labels), type=pa.string())
     except TypeError as err:
         raise InputDataError(
             f"Column {values.name!r} must hold text, numbers or times; it holds lists or "
             f"mappings ({err})."
         ) from None
-    return pd.Categorical.from_codes(text.codes, categories=pd.Index(text.labels, dtype=object))
+    except (UnicodeEncodeError, pa.ArrowException) as err:
+        raise InputDataError(
+            f"Column {values.name!r} holds text that is not Unicode ({err})."
+        ) from None
+    return pa.DictionaryArray.from_arrays(pa.array(text.codes, type=pa.int32()), labels)
 
 
-def _frame_times(values: pd.Series) -> Any:
-    """Hand over a frame's TimeGenerated: text as it is, anything else as UTC nanoseconds."""
+def _frame_times(values: pd.Series) -> pa.Array:
+    """Hand over a frame's TimeGenerated (not text) as int64 UTC nanoseconds."""
     dtype = values.dtype
-    if _plain_text(values):
-        return values
     if not isinstance(dtype, pd.ArrowDtype) and pd.api.types.is_datetime64_any_dtype(dtype):
-        stamps = pd.DatetimeIndex(values).as_unit("ns")
+        stamps = values.array
+        if stamps.unit != "ns":
+            stamps = stamps.as_unit("ns")
         ns = stamps.asi8  # UTC nanoseconds for aware and naive times alike; a view
     else:
         ns = _times_ns(values)
-    return _nullable_ns(ns)
+    missing = ns == _NAT
+    return pa.array(ns, mask=missing) if missing.any() else pa.array(ns)
 
 
 def _nullable_ns(ns: np.ndarray) -> pd.Series:
