@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import ParameterError
 from ..intkeys import dense_codes, distinct_per_group, sorted_codes
 from ..schema import EVENT_COLUMNS, NETWORK_LOGON, SUMMARY_COLUMNS
 from .decode import TextCodes, decode_rows, text_codes
@@ -157,6 +158,7 @@ def user_day_summary(
     start: Any = None,
     end: Any = None,
     return_dropped: bool = False,
+    engine: str = "pandas",
 ) -> pd.DataFrame | tuple[pd.DataFrame, dict[str, int]]:
     """
     Summarize raw logon events per account per day, like the KQL query.
@@ -178,6 +180,10 @@ def user_day_summary(
         Inclusive bounds on ``TimeGenerated``; naive values are UTC.
     return_dropped : bool, optional
         Also return the number of dropped rows per reason.
+    engine : {"pandas", "duckdb"}, optional
+        ``"duckdb"`` computes the same table with the columnar summarizer
+        (`msticnb_iforest.summarize.columnar`), which also takes file
+        paths, folders and globs for `events` and streams from them.
 
     Returns
     -------
@@ -212,6 +218,12 @@ def user_day_summary(
     1  2024-05-02     bob                 1             0              1
 
     """
+    if engine == "duckdb":
+        from .columnar import engine_user_day_summary  # it builds on this module
+
+        return engine_user_day_summary(events, start=start, end=end, return_dropped=return_dropped)
+    if engine != "pandas":
+        raise ParameterError(f'engine must be "pandas" or "duckdb", got {engine!r}.')
     selection = select_network_logons(events, start, end)
     if selection is None or len(selection.rows) == 0:
         dropped = selection.dropped if selection is not None else dict.fromkeys(DROP_REASONS, 0)

@@ -1,0 +1,194 @@
+r"""
+The per-user-day summary computed by DuckDB, streaming from files or a frame.
+
+:func:`engine_user_day_summary` returns exactly what
+`msticnb_iforest.summarize.user_days.user_day_summary` returns (same rows,
+columns, dtypes and order), but the events are filtered, decoded and
+aggregated by an embedded DuckDB database reading the files themselves
+(Parquet, CSV, TSV, optionally gzipped) or a pandas DataFrame handed over
+without copying its rows: events read from files are never loaded into
+pandas. Values are read the way the readers in
+`msticnb_iforest.sources.readers` and the decoders in
+`msticnb_iforest.summarize.decode` read them; whatever needs Python's rules
+(numbers written as text, upper-casing of domains, unusual time formats,
+text of non-text values) is decided once per distinct value in Python and
+joined back, never once per event.
+
+What the pandas path does (and this module reproduces)
+------------------------------------------------------
+Filters (`summarize.events.select_network_logons`), in this order; a row
+dropped is counted under the first reason that applies:
+
+1. ``not_4624_4625``: ``EventID`` read as a number (numbers as they are;
+   text stripped and parsed, ``" 4624 "`` is 4624; booleans and unreadable
+   values are NaN) must be 4624 or 4625.
+2. ``not_network_logon``: ``LogonTypeName == "3 - Network"``, case-sensitive
+   (KQL ``==``); a value that is not text never matches.
+3. ``system_or_anonymous`` (the query's ``account_exclusions``), only for
+   successes (4624), with ``LogonType`` read as a number and the domain
+   compared upper-cased (KQL ``=~``): logon type 3 with domain
+   ``NT AUTHORITY`` or ``ANONYMOUS LOGON``; type 5 with ``NT AUTHORITY`` or
+   ``SYSTEM``; type 2 with ``WINDOW MANAGER`` and a user starting with
+   ``DWM-`` in any case (KQL ``startswith``); any type with
+   ``NT VIRTUAL MACHINE``.
+4. ``machine_account``: the user ends with ``$`` (KQL ``endswith``).
+5. ``no_time``: ``TimeGenerated`` cannot be read. Datetimes are taken as
+   they are (naive ones are UTC); text is trimmed and read as ISO 8601
+   (with a zone or without, then UTC); other text (portal exports such as
+   ``"9/19/2022, 11:29:46.297 PM"``) is parsed one distinct value at a time,
+   numeric dates in one day/month order for all such values of the kept
+   rows (`schema.numeric_dates_month_first`). Bare numbers are not times.
+   If no row left by the filters above has a readable time, that is an
+   error (`InputDataError`), not an empty result.
+6. ``out_of_range``: outside ``start <= TimeGenerated <= end`` (inclusive,
+   naive bounds are UTC).
+
+Normalization: no identity normalization at all in this table. Text
+columns are read as KQL strings: a missing value is ``""`` (the same value
+as a real empty string), other non-text values are their text (a whole
+float without ``.0``). ``DstDomain``/``DstUser`` are ``TargetDomainName`` and
+``TargetUserName`` exactly as written (no trimming, case kept).
+
+Aggregation, per (``Date`` = UTC day of ``TimeGenerated`` as
+``yyyy-MM-dd``, ``DstDomain``, ``DstUser``, ``LogonTypeName`` = the constant
+``"3 - Network"``), rows sorted by those keys (text by code point):
+``AttemptedLogons`` rows; ``SuccessfulLogons``/``FailedLogons`` rows of 4624
+and 4625; ``MAX_``/``MIN_TimeGenerated`` (UTC, nanoseconds kept);
+``ComputerDomainsAccessed`` 1 (``TargetDomainName`` is a key);
+exact distinct counts of ``AuthenticationPackageName``, ``Computer``,
+``IpAddress`` and ``WorkstationName`` over all rows, and of ``Computer``,
+``AccountDomain`` (a constant ``""`` when the column is absent),
+``IpAddress`` and ``WorkstationName`` over successes (``""`` counts as a
+value); ``ActiveMilliseconds`` = whole milliseconds of the latest minus
+those of the earliest time (KQL ``datetime_diff("millisecond", ...)``).
+
+How the engine is used
+----------------------
+Each column gets one SQL expression chosen by its type in DuckDB. Plain
+text is compared and counted as it is (``coalesce(x, '')``). One first
+pass (an aggregation with grouping sets) finds the distinct values that
+need Python: ``EventID`` and ``LogonType`` written as text (read by
+`decode._numbers`), text columns of other types (`decode.text_codes`),
+the domains (their exclusion flags, from Python's upper-casing) and the
+(domain, user) accounts, numbered in output order. These small
+dictionaries are joined back. ISO 8601 times are read by the engine (only
+the strict forms; a zoned time is its wall time minus its offset); other
+time text of the kept rows is parsed once per distinct value by
+`decode._parse_distinct`. A second pass counts the dropped rows by reason
+and aggregates the kept ones: groups are keyed by (day, account number),
+and each distinct count is a grouping set of (day, account, value), not a
+per-group ``DISTINCT`` set. A CSV or TSV file is parsed once, into a
+temporary Parquet file (its times read there) that the passes read.
+
+A frame is handed over as an Arrow table: numbers as they are (no copy),
+datetimes as their int64 UTC nanoseconds (a view), text columns of any
+kind as dictionary arrays, codes over their distinct KQL text
+(`decode.text_codes`, which factorizes shared string objects quickly), so
+the engine never converts a Python string per row.
+
+Known differences from the pandas path, all on hostile input only: a
+frame column that is neither plain text nor numbers nor datetimes is
+decoded on all its rows, not only the rows kept by the filters, so a value
+of a dropped row that cannot be decoded at all (a list) is an error here;
+an object column of mixed time values is read as a whole for the same
+reason. Text that is not valid Unicode (lone surrogates) cannot be given
+to the engine. CSV and TSV files are parsed by the engine's own reader, so
+a damaged file may be refused with another message than the readers of
+`msticnb_iforest.sources.readers` give, and their limits (``max_bytes``,
+``max_rows``) are not applied; a column named ``__TimeGenerated_ns`` is
+reserved.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from ...errors import InputDataError, ParameterError
+from ..events import DROP_REASONS, _bound
+from ..user_days import _empty_summary
+from .inputs import ENGINE_SUFFIXES, _open
+from .query import _summarize
+
+__all__ = ["ENGINE_SUFFIXES", "engine_user_day_summary"]
+
+
+# --------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------
+def engine_user_day_summary(
+    source: pd.DataFrame | str | os.PathLike | Iterable[str | os.PathLike],
+    *,
+    start: Any = None,
+    end: Any = None,
+    return_dropped: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, dict[str, int]]:
+    """
+    Summarize raw logon events per account per day with DuckDB.
+
+    Parameters
+    ----------
+    source : pd.DataFrame, path or iterable of paths
+        Raw ``SecurityEvent`` rows: a DataFrame (handed over without a copy, not
+        modified), or files (:data:`ENGINE_SUFFIXES`), folders (their files
+        with those endings) and glob patterns.
+    start, end : datetime-like, optional
+        Inclusive bounds on ``TimeGenerated``; naive values are UTC.
+    return_dropped : bool, optional
+        Also return the number of dropped rows per reason.
+
+    Returns
+    -------
+    pd.DataFrame or tuple[pd.DataFrame, dict[str, int]]
+        The table `msticnb_iforest.summarize.user_days.user_day_summary`
+        returns for the same events, row for row.
+
+    Raises
+    ------
+    InputDataError
+        If the input lacks required columns, no path matches, a file
+        cannot be read, or no candidate row has a readable time.
+    ParameterError
+        If `start` or `end` is not a time, or `start` is after `end`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> events = pd.DataFrame({
+    ...     "TimeGenerated": ["2024-05-01 10:00", "2024-05-01 11:30", "2024-05-02 09:00"],
+    ...     "EventID": [4624, 4625, 4624], "LogonType": 3, "LogonTypeName": "3 - Network",
+    ...     "TargetUserName": "bob", "TargetDomainName": "CONTOSO", "Computer": "web01",
+    ...     "IpAddress": ["10.0.0.5", "10.0.0.6", "10.0.0.5"], "WorkstationName": "LAPTOP1",
+    ...     "AuthenticationPackageName": "NTLM",
+    ... })
+    >>> columns = ["Date", "DstUser", "SuccessfulLogons", "FailedLogons", "DistinctSrcIp"]
+    >>> engine_user_day_summary(events)[columns]
+             Date DstUser  SuccessfulLogons  FailedLogons  DistinctSrcIp
+    0  2024-05-01     bob                 1             1              2
+    1  2024-05-02     bob                 1             0              1
+
+    """
+    start_ns, end_ns = _bound(start, "start"), _bound(end, "end")
+    if start_ns is not None and end_ns is not None and start_ns > end_ns:
+        raise ParameterError(f"start ({start}) is after end ({end}).")
+    con = duckdb.connect()
+    scratch = tempfile.TemporaryDirectory(prefix="msticnb-iforest-")
+    try:
+        columns = _open(con, source, Path(scratch.name))
+        if columns is None:
+            summary, dropped = _empty_summary(), dict.fromkeys(DROP_REASONS, 0)
+        else:
+            summary, dropped = _summarize(con, columns, start_ns, end_ns)
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputDataError(f"cannot read the events: {first}") from exc
+    finally:
+        con.close()
+        scratch.cleanup()
+    return (summary, dropped) if return_dropped else summary

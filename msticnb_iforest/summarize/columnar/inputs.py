@@ -1,0 +1,264 @@
+"""
+What the engine reads: files, folders and globs as views, or a pandas frame as Arrow.
+
+`_open` makes the view ``raw`` over a source with cleaned column names
+(`schema.clean_name`) and checks the required columns. A frame's numbers
+and datetimes are handed to DuckDB without a copy and its text columns as
+codes over their distinct values (see `_engine_frame`); CSV and TSV files
+are parsed once into a temporary Parquet file (see `_read_sql`).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ...errors import InputDataError, ParameterError
+from ...schema import NETWORK_LOGON, RAW_REQUIRED_COLUMNS, clean_name
+from ..decode import _NAT, _equals_text, _numbers, _times_ns, text_codes
+from ..events import _column_lookup
+
+__all__ = ["ENGINE_SUFFIXES"]
+
+ENGINE_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".csv.gz", ".tsv.gz")
+
+_TEXT = {
+    "TargetDomainName": "dom",
+    "TargetUserName": "usr",
+    "Computer": "comp",
+    "IpAddress": "ip",
+    "WorkstationName": "host",
+    "AuthenticationPackageName": "pkg",
+    "AccountDomain": "adom",
+}
+_NUMBER = {"EventID": "ev", "LogonType": "lt"}
+_NS_PER_DAY = 86_400 * 10**9
+_NS_PER_MS = 10**6
+
+# ISO 8601 text the engine reads itself (stricter than the pandas path's
+# patterns: valid hours, minutes and seconds only); other text is parsed
+# once per distinct value in Python.
+_HMS = r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?"
+_ISO_NAIVE = rf"\d{{4}}-\d{{2}}-\d{{2}}([T ]{_HMS})?"
+_ISO_ZONED = rf"(\d{{4}}-\d{{2}}-\d{{2}}[T ]{_HMS})(Z|([+-])([01]\d|2[0-3])(:?([0-5]\d))?)"
+
+
+# --------------------------------------------------------------------------
+# Sources
+# --------------------------------------------------------------------------
+def _open(con: duckdb.DuckDBPyConnection, source: Any, scratch: Path) -> dict[str, str] | None:
+    """
+    Make the view ``raw`` over `source`; return cleaned name -> DuckDB type.
+
+    None when a frame has no rows and no columns (a query that found nothing).
+    CSV and TSV files are parsed once, into Parquet files in the folder
+    `scratch`, which the passes of the summary then read.
+    """
+    if isinstance(source, pd.DataFrame):
+        if source.shape == (0, 0):
+            return None
+        frame = _engine_frame(source)
+        con.register("raw_frame", frame)
+        con.execute("CREATE VIEW raw AS SELECT * FROM raw_frame")
+    else:
+        files = _files(source)
+        try:
+            parts = [
+                _read_sql(con, path, scratch / f"part-{i}.parquet") for i, path in enumerate(files)
+            ]
+            con.execute("CREATE VIEW raw_files AS " + " UNION ALL BY NAME ".join(parts))
+            described = con.execute("DESCRIBE raw_files").fetchall()
+        except duckdb.Error as exc:
+            raise InputDataError(f"cannot read {', '.join(map(str, files))}: {exc}") from exc
+        renamed = []
+        seen: set[str] = set()
+        for name, *_ in described:
+            clean = clean_name(name)
+            if clean in seen:
+                raise InputDataError(f"Duplicate column name in input: {clean!r}.")
+            seen.add(clean)
+            renamed.append(f"{_quote(name)} AS {_quote(clean)}")
+        con.execute(f"CREATE VIEW raw AS SELECT {', '.join(renamed)} FROM raw_files")
+    types = {name: kind for name, kind, *_ in con.execute("DESCRIBE raw").fetchall()}
+    missing = [name for name in RAW_REQUIRED_COLUMNS if name not in types]
+    if missing:
+        raise InputDataError(
+            "Input is not a table of raw logon events; missing column(s): " + ", ".join(missing)
+        )
+    return types
+
+
+def _files(source: Any) -> list[Path]:
+    """Return the files a path, folder, glob or list of them stands for, in sorted order."""
+    items = [source] if isinstance(source, (str, os.PathLike)) else list(source)
+    files: list[Path] = []
+    for item in items:
+        if not isinstance(item, (str, os.PathLike)):
+            raise ParameterError(f"Input paths must be str or pathlib.Path, got {item!r}.")
+        text = os.fspath(item)
+        path = Path(text)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and _readable(p))
+        elif path.is_file():
+            found = [path]
+        else:
+            found = sorted(Path(p) for p in glob.glob(text) if Path(p).is_file())
+        if not found:
+            raise InputDataError(
+                f"{text}: no file to read (expected {', '.join(ENGINE_SUFFIXES)})."
+            )
+        for file in found:
+            if not _readable(file):
+                raise InputDataError(f"{file}: unsupported file type for the engine.")
+        files.extend(found)
+    return files
+
+
+def _readable(path: Path) -> bool:
+    return path.name.lower().endswith(ENGINE_SUFFIXES)
+
+
+def _read_sql(con: duckdb.DuckDBPyConnection, path: Path, scratch: Path) -> str:
+    """
+    Return the SELECT that reads one file.
+
+    A CSV or TSV file (every column as text) is first written to the
+    Parquet file `scratch` in one streaming pass, so that it is parsed (and
+    decompressed) once however many passes read it.
+    """
+    name = path.name.lower()
+    if name.endswith((".parquet", ".pq")):
+        return f"SELECT * FROM read_parquet({_literal(path)})"
+    delim = "\\t" if name.endswith((".tsv", ".tsv.gz")) else ","
+    text = (
+        f"SELECT * FROM read_csv({_literal(path)}, all_varchar = true, header = true, "
+        f"delim = E'{delim}', quote = '\"', escape = '\"', compression = 'auto')"
+    )
+    names = [row[0] for row in con.execute(f"DESCRIBE {text}").fetchall()]
+    times = [name for name in names if clean_name(name) == "TimeGenerated"]
+    if times:  # read the times here, once, while the text is parsed
+        text = f'SELECT *, {_text_time_ns(_quote(times[0]))} AS "__TimeGenerated_ns" FROM ({text})'
+    con.execute(f"COPY ({text}) TO {_literal(scratch)} (FORMAT parquet)")
+    return f"SELECT * FROM read_parquet({_literal(scratch)})"
+
+
+def _literal(path: Path) -> str:
+    """Return a path as an SQL string literal."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _engine_frame(events: pd.DataFrame) -> pa.Table:
+    """
+    Return the columns the engine scans, as an Arrow table over the frame's data.
+
+    Text columns become dictionary arrays: codes over their distinct KQL text
+    (`text_codes`, which factorizes shared string objects quickly), so the
+    engine never converts a Python string per row; numbers and datetimes
+    are handed over as they are (datetimes as int64 UTC nanoseconds, a
+    view); columns of other kinds are decoded once (see the module docstring).
+    """
+    lookup = _column_lookup(events)
+    missing = [name for name in RAW_REQUIRED_COLUMNS if name not in lookup]
+    if missing:
+        raise InputDataError(
+            "Input is not a table of raw logon events; missing column(s): " + ", ".join(missing)
+        )
+    out: dict[str, Any] = {}
+    for name in ["TimeGenerated", "LogonTypeName", *_NUMBER, *_TEXT]:
+        if name not in lookup:
+            continue
+        column = events[lookup[name]]
+        data = column.to_numpy() if isinstance(column.dtype, np.dtype) else column.array
+        values = pd.Series(data, name=column.name, copy=False)  # a fresh index, no copy
+        if name == "TimeGenerated":
+            out[name] = _dictionary(values) if _plain_text(values) else _frame_times(values)
+        elif name == "LogonTypeName":
+            plain = _plain_text(values)
+            out[name] = _dictionary(values) if plain else _equals_text(values, NETWORK_LOGON)
+        elif name in _NUMBER:
+            numeric = pd.api.types.is_numeric_dtype(values.dtype)
+            if numeric and not pd.api.types.is_bool_dtype(values.dtype):
+                out[name] = pa.array(data)
+            else:
+                out[name] = _dictionary(values) if _plain_text(values) else _numbers(values)
+        else:
+            out[name] = _dictionary(values)
+    return pa.table(out)
+
+
+def _plain_text(values: pd.Series) -> bool:
+    """Tell whether a column is object str (missing allowed), which the engine reads as text."""
+    if not (isinstance(values.dtype, np.dtype) and values.dtype.kind == "O"):
+        return False
+    return pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+
+
+def _dictionary(values: pd.Series) -> pa.DictionaryArray:
+    """Encode a text column as codes over its KQL text (`text_codes`), for the engine."""
+    try:
+        text = text_codes(values)
+        labels = pa.array(list(text.labels), type=pa.string())
+    except TypeError as err:
+        raise InputDataError(
+            f"Column {values.name!r} must hold text, numbers or times; it holds lists or "
+            f"mappings ({err})."
+        ) from None
+    except (UnicodeEncodeError, pa.ArrowException) as err:
+        raise InputDataError(
+            f"Column {values.name!r} holds text that is not Unicode ({err})."
+        ) from None
+    return pa.DictionaryArray.from_arrays(pa.array(text.codes, type=pa.int32()), labels)
+
+
+def _frame_times(values: pd.Series) -> pa.Array:
+    """Hand over a frame's TimeGenerated (not text) as int64 UTC nanoseconds."""
+    dtype = values.dtype
+    if not isinstance(dtype, pd.ArrowDtype) and pd.api.types.is_datetime64_any_dtype(dtype):
+        stamps = values.array
+        if stamps.unit != "ns":
+            stamps = stamps.as_unit("ns")
+        ns = stamps.asi8  # UTC nanoseconds for aware and naive times alike; a view
+    else:
+        ns = _times_ns(values)
+    missing = ns == _NAT
+    return pa.array(ns, mask=missing) if missing.any() else pa.array(ns)
+
+
+def _nullable_ns(ns: np.ndarray) -> pd.Series:
+    """Wrap int64 nanoseconds with `_NAT` as the engine's NULL (only NaT rows are masked)."""
+    missing = ns == _NAT
+    if not missing.any():
+        return pd.Series(ns, copy=False)
+    return pd.Series(pd.arrays.IntegerArray(ns, missing), copy=False)
+
+
+def _quote(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _text_time_ns(column: str) -> str:
+    """
+    Return the SQL reading ISO 8601 text in `column` as UTC nanoseconds (NULL otherwise).
+
+    Only the forms of `_ISO_NAIVE` and `_ISO_ZONED` are read (naive is
+    UTC); anything else is left to the pandas path's parser, once per
+    distinct value. A zoned time is its wall time in nanoseconds minus its
+    offset: the difference between reading it without and with the zone.
+    """
+    text = f"trim({column})"
+    offset = (
+        f"(epoch_us(TRY_CAST({text} AS TIMESTAMP)) - epoch_us(TRY_CAST({text} AS TIMESTAMPTZ)))"
+    )
+    return (
+        f"CASE WHEN regexp_full_match({text}, '{_ISO_NAIVE}')"
+        f" THEN epoch_ns(TRY_CAST({text} AS TIMESTAMP_NS))"
+        f" WHEN regexp_full_match({text}, '{_ISO_ZONED}')"
+        f" THEN epoch_ns(TRY_CAST({text} AS TIMESTAMP_NS)) - {offset} * 1000 END"
+    )
