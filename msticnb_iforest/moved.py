@@ -86,6 +86,11 @@ class _AliasLoader(importlib.abc.Loader):
     def exec_module(self, module: ModuleType) -> None:
         """Nothing to run: the module was executed under its new name."""
 
+    def get_code(self, fullname: str) -> Any:
+        """Return what ``python -m <old name>`` runs: the new module, as ``__main__``."""
+        text = f"import runpy\nrunpy.run_module({self._target!r}, run_name='__main__')\n"
+        return compile(text, f"<{fullname}: {self._target}>", "exec")
+
 
 class _AliasFinder(importlib.abc.MetaPathFinder):
     """Find ``msticnb_iforest.<old name>`` for every name in `MOVED`."""

@@ -31,6 +31,7 @@ STAGES = [
     {"pipeline"},
     {"present"},
     {"frontends"},
+    {"__main__"},  # ``python -m msticnb_iforest``: the command line
 ]
 
 #: Stages that may import only the vocabulary (the first stage) and themselves:

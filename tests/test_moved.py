@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
 
 import pytest
 
@@ -43,3 +45,18 @@ def test_the_readme_and_notebook_imports_work():
 
     assert old is notebook
     assert hasattr(notebook, "hunt_window") and hasattr(notebook, "open_data_source")
+
+
+@pytest.mark.parametrize("module", ["msticnb_iforest", "msticnb_iforest.cli"])
+def test_python_dash_m_runs_the_command_line(module):
+    """``python -m msticnb_iforest`` and the old ``python -m msticnb_iforest.cli`` both work."""
+    from msticnb_iforest import __version__
+
+    ok = subprocess.run(
+        [sys.executable, "-m", module, "--version"], capture_output=True, text=True, timeout=120
+    )
+    assert (ok.returncode, ok.stdout.strip()) == (0, f"msticnb-iforest {__version__}")
+    bad = subprocess.run(
+        [sys.executable, "-m", module, "--bogus"], capture_output=True, text=True, timeout=120
+    )
+    assert bad.returncode == 2 and "unrecognized arguments: --bogus" in bad.stderr
