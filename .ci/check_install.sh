@@ -32,7 +32,7 @@ assert sys.prefix in msticnb_iforest.__file__, msticnb_iforest.__file__
 print("installed at", msticnb_iforest.__file__)
 PY
 "$work/venv/bin/msticnb-iforest" demo --out "$work/out" --quiet
-for f in outliers.csv user_days.csv report.html run.json; do
+for f in outliers.csv incidents.csv user_days.csv report.html run.json; do
     test -s "$work/out/$f" || { echo "demo did not write $f"; exit 1; }
 done
 echo "fresh-venv demo wrote: $(ls "$work/out" | tr '\n' ' ')"

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .features import FeatureSet
+from .features.clauses import reason_text
 from .model import Selection
 from .wording import counts_text
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from sklearn.ensemble import IsolationForest
 
 __all__ = [
+    "EXPLANATION_COLUMNS",
     "Explained",
     "average_path_length",
     "explain_selection",
@@ -32,6 +34,19 @@ __all__ = [
     "shap_values_for",
     "top_features",
 ]
+
+
+#: The columns of a hunt's ``explanations``, in this order.
+EXPLANATION_COLUMNS = (
+    "Date",
+    "DstDomain",
+    "DstUser",
+    "score",
+    "top_features",
+    "evidence",
+    "reason",
+    "clauses",
+)
 
 
 def shap_values_for(model: IsolationForest, rows: pd.DataFrame) -> tuple[pd.DataFrame, float]:
@@ -240,7 +255,20 @@ def explain_outliers(
     n_top: int = 3,
 ) -> pd.DataFrame:
     """
-    Describe each outlier in analyst language.
+    Describe each outlier in analyst language, as clauses and as one line.
+
+    A reason is made of clauses, one fact each, put together by the
+    feature set (`FeatureSet.clauses`). For the ``baseline`` set:
+    clauses about one source across accounts (a password spray, a burst of
+    workstation names) come first, as the most specific; the others follow
+    strongest first by the model's own attribution (the most negative SHAP
+    value, or `rarity` when SHAP is off); clauses whose value lies within
+    the account's usual range are left out, but a reason always keeps its
+    strongest clause (then saying it is within the usual range). The
+    ``reason`` is the clauses' texts joined by "; ", then ". " and the
+    feature set's sentence on the baseline ("Baseline: 16 days", or "too
+    little data to judge" when the account has fewer than
+    ``min_history_days`` other days).
 
     Parameters
     ----------
@@ -260,22 +288,34 @@ def explain_outliers(
     pd.DataFrame
         Same index as `outliers`: Date, DstDomain, DstUser, score,
         top_features (list of names), evidence (list of "feature: value
-        (usual ...)" strings) and reason (one line).
+        (usual ...)" strings), reason (one line) and clauses (list of dicts,
+        strongest first: feature, label, value, usual_low, usual_high,
+        text).
+
+    Examples
+    --------
+    >>> found = explain_outliers(fset, hunted.outliers, shap_values)  # doctest: +SKIP
+    >>> found.loc[found.index[0], "clauses"][0]["text"]  # doctest: +SKIP
+    '10.99.60.209 failed against 57 accounts that day (usually 0 a day): a password spray pattern'
 
     """
-    columns = ["Date", "DstDomain", "DstUser", "score", "top_features", "evidence", "reason"]
+    columns = [*EXPLANATION_COLUMNS]
     if outliers.empty:
         return pd.DataFrame(columns=columns, index=outliers.index)
-    tops = top_features(contributions.loc[outliers.index], n_top)
-    evidence = []
-    reasons = []
-    for (_, row), names in zip(outliers.iterrows(), tops, strict=True):
+    rows = contributions.loc[outliers.index]
+    tops = top_features(rows, n_top)
+    weights = [dict(zip(rows.columns, values, strict=True)) for values in rows.to_numpy()]
+    evidence, reasons, clauses = [], [], []
+    for (_, row), names, weight in zip(outliers.iterrows(), tops, weights, strict=True):
+        told = feature_set.clauses(row, names, weight)
         evidence.append([feature_set.evidence(row, name) for name in names])
-        reasons.append(feature_set.reason(row, names))
+        clauses.append(told)
+        reasons.append(reason_text(told, feature_set.baseline_text(row)))
     frame = outliers[["Date", "DstDomain", "DstUser", "score"]].copy()
     frame["top_features"] = tops
     frame["evidence"] = evidence
     frame["reason"] = reasons
+    frame["clauses"] = clauses
     return frame[columns]
 
 
@@ -291,7 +331,7 @@ class Explained:
     expected_value : float or None
         The SHAP explainer's expected value.
     explanations : pd.DataFrame
-        Top features, evidence and a reason per explained outlier.
+        Top features, evidence, a reason and its clauses per explained outlier.
     notes : list of str
         Why nothing is reported, or how many outliers were left unexplained.
 

@@ -1,10 +1,11 @@
 """
 The hunt, stage by stage, as plain functions over DataFrames.
 
-`hunt` runs prepare → features → score → select → explain, each a stage
-function of its own stage (`summarize.prepare.prepare`, the feature set,
-`model.fit_score`, `model.select_outliers`, `explain.explain_selection`),
-and returns a `Hunt`. It needs no msticnb: the
+`hunt` runs prepare → features → score → select → explain → incidents,
+each a stage function of its own stage (`summarize.prepare.prepare`, the
+feature set, `model.fit_score`, `model.select_outliers`,
+`explain.explain_selection`, `incidents.group_incidents`), and returns a
+`Hunt`. It needs no msticnb: the
 notebooklet, the notebook and the command line all call it, and hand its
 result to `msticnb_iforest.present` to draw and write.
 """
@@ -20,6 +21,7 @@ import pandas as pd
 
 from . import explain
 from .features import FeatureSet, get_feature_set
+from .incidents import empty_incidents, group_incidents
 from .model import ALLOW_LISTED, fit_score, select_outliers
 from .params import (
     DEFAULT_CONTAMINATION,
@@ -54,7 +56,8 @@ class Hunt:
         ``is_outlier`` and ``suppressed`` (why a flagged day is not
         reported, or "").
     outliers : pd.DataFrame
-        Reported user-days, highest score first (index: row in user_days).
+        Reported user-days, highest score first (index: row in user_days),
+        with ``incident``: the number of the incident each belongs to.
     features : list of str
         Model features, in model order.
     feature_set : str
@@ -68,7 +71,18 @@ class Hunt:
         The SHAP explainer's expected value.
     explanations : pd.DataFrame
         Per explained outlier (the top `max_explained` by score): top
-        features, evidence and a one-line reason.
+        features, evidence, a one-line reason and its ``clauses`` (list of
+        dicts, strongest first: feature, label, value, usual_low,
+        usual_high, text; see `explain.explain_outliers`).
+    incidents : pd.DataFrame
+        The outliers grouped by what links them on one day (a password
+        spray's failing source, a shared source, the same pattern), one row
+        per incident, the most flagged activity first: ``incident``,
+        ``kind``, ``lead`` (the sentence to read first), ``n_accounts``,
+        ``accounts``, ``first_day``, ``last_day``, ``sources``, ``score``
+        (highest member's), ``n_outliers``, ``members`` (labels in
+        `outliers`). A lone outlier is an incident of one (kind "single");
+        see `msticnb_iforest.incidents.group_incidents`.
     notes : list of str
         Remarks for the analyst (features not computed, empty input, ...).
     dropped_rows : dict
@@ -96,6 +110,7 @@ class Hunt:
     shap_values: pd.DataFrame | None = None
     shap_expected_value: float | None = None
     explanations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    incidents: pd.DataFrame = field(default_factory=empty_incidents)
     notes: list[str] = field(default_factory=list)
     dropped_rows: dict[str, int] = field(default_factory=dict)
     suppressed_outliers: dict[str, int] = field(default_factory=dict)
@@ -279,13 +294,12 @@ def hunt(
         )
     notes += picked.notes
     limit = opts["max_explained"]
-    n_explained = len(picked.outliers) if limit is None else min(limit, len(picked.outliers))
 
-    with timer.stage("explain", f"Explaining {n_explained} outlier(s)"):
+    with timer.stage("explain", f"Explaining {len(picked.outliers.iloc[:limit])} outlier(s)"):
         found = explain.explain_selection(
             fset, scores.model, frame.values, picked, shap=opts["shap"], max_explained=limit
         )
-    return Hunt(
+    hunted = Hunt(
         user_days=picked.user_days,
         outliers=picked.outliers,
         features=list(frame.values.columns),
@@ -302,6 +316,17 @@ def hunt(
         max_explained=limit,
         trend_columns=list(fset.trend_columns) or list(frame.values.columns),
     )
+    return _grouped(hunted, timer)
+
+
+def _grouped(hunted: Hunt, timer: _Timer) -> Hunt:
+    """Group the hunt's outliers into incidents and number each outlier's (the last stage)."""
+    with timer.stage("incidents", "Grouping the outliers into incidents"):
+        hunted.incidents, incident = group_incidents(
+            hunted.outliers, hunted.user_days, hunted.explanations
+        )
+    hunted.outliers = hunted.outliers.assign(incident=incident)
+    return hunted
 
 
 def _configured(opts: dict[str, Any]) -> tuple[FeatureSet, list[str]]:
@@ -343,7 +368,7 @@ def _empty_hunt(
     none = user_days.iloc[0:0]
     return Hunt(
         user_days=user_days,
-        outliers=none,
+        outliers=none.assign(incident=pd.Series(dtype="int64")),
         features=[],
         feature_set=fset.name,
         explanations=explain.explain_outliers(fset, none, pd.DataFrame()),

@@ -27,6 +27,7 @@ STAGES = [
     {"model"},
     {"features"},
     {"explain"},
+    {"incidents"},
     {"pipeline"},
     {"present"},
     {"frontends"},

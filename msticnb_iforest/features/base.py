@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
+
+from .clauses import clause, keep_telling, rank_clauses, reason_text
 
 __all__ = ["FeatureFrame", "FeatureSet"]
 
@@ -114,8 +117,76 @@ class FeatureSet:
         """
         return f"{feature} = {row.get(feature)}"
 
-    def reason(self, row: pd.Series, top_features: list[str]) -> str:
-        """One-line explanation of a flagged row in analyst language."""
-        if not top_features:
-            return "unusual combination of values"
-        return "; ".join(self.evidence(row, name) for name in top_features)
+    def clauses(
+        self,
+        row: pd.Series,
+        top_features: list[str],
+        attribution: Mapping[str, float] | None = None,
+    ) -> list[dict]:
+        """
+        Tell the reason for a flagged row as clauses, strongest first.
+
+        Each clause is a dict with ``feature``, ``label``, ``value``,
+        ``usual_low``, ``usual_high`` and ``text`` (see
+        `msticnb_iforest.features.clauses`). This default says each top
+        feature's value in the model's own terms, ordered by `attribution`
+        (most negative first), with no usual range.
+
+        Parameters
+        ----------
+        row : pd.Series
+            The user-day with its input columns, features and context columns.
+        top_features : list of str
+            The features that pushed the row towards anomalous, strongest first.
+        attribution : mapping of str to float, optional
+            Per feature, its SHAP value (or rarity) for this row.
+
+        Returns
+        -------
+        list of dict
+
+        Examples
+        --------
+        >>> row = pd.Series({"a": 3.0, "b": 1.0})
+        >>> [c["text"] for c in FeatureSet().clauses(row, ["a", "b"], {"a": -0.1, "b": -0.5})]
+        ['b = 1.0', 'a = 3.0']
+
+        """
+        candidates = [
+            (1, clause(name, name, _number(row.get(name)), self.evidence(row, name)))
+            for name in top_features
+        ]
+        return keep_telling(rank_clauses(candidates, attribution))
+
+    def baseline_text(self, row: pd.Series) -> str:
+        """Say how much history the row was judged on, to end its reason ("" for none)."""
+        return ""
+
+    def reason(
+        self,
+        row: pd.Series,
+        top_features: list[str],
+        attribution: Mapping[str, float] | None = None,
+    ) -> str:
+        """
+        One-line explanation of a flagged row in analyst language.
+
+        The texts of `clauses` joined by "; ", then ". " and `baseline_text`
+        when there is one; "unusual combination of values" when no feature
+        pushed the row towards anomalous.
+
+        Examples
+        --------
+        >>> FeatureSet().reason(pd.Series({"a": 3.0}), [])
+        'unusual combination of values'
+
+        """
+        return reason_text(self.clauses(row, top_features, attribution), self.baseline_text(row))
+
+
+def _number(value: object) -> float:
+    """Return a row's value as a float (NaN when it is missing or not a number)."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")

@@ -63,6 +63,8 @@ user-days under a second.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -70,9 +72,17 @@ from ..identity import account_keys
 from ..model import check_fit_rows
 from ..params import DEFAULT_FIT_ROWS, DEFAULT_MIN_HISTORY_DAYS, PARAMETERS
 from .base import FeatureFrame, FeatureSet
-from .history import AccountDays, group_codes, loo_quantiles, loo_sums, poisson_surprise
+from .baseline_reasons import HOST_BURST, baseline_sentence, feature_clauses, reason_clauses
+from .history import (
+    AccountDays,
+    group_codes,
+    history_note,
+    loo_quantiles,
+    loo_sums,
+    poisson_surprise,
+)
 
-__all__ = ["DEFAULT_MIN_HISTORY_DAYS", "DISPERSION_FLOOR", "BaselineFeatures"]
+__all__ = ["DEFAULT_MIN_HISTORY_DAYS", "DISPERSION_FLOOR", "HOST_BURST", "BaselineFeatures"]
 
 #: Smallest spread (log scale) a deviation is measured in: a factor of about 1.65.
 DISPERSION_FLOOR = 0.5
@@ -84,8 +94,6 @@ SAMPLE_BOUNDS = (256, 1024)
 N_ESTIMATORS = 200
 #: Trees are built from a seeded sample of at most this many user-days.
 FIT_ROWS = DEFAULT_FIT_ROWS
-#: A source address sending at least this many workstation names in a day is a burst.
-HOST_BURST = 20
 
 #: Count columns compared with the account's usual: feature -> column sets, best first.
 _DEVIATIONS = {
@@ -120,27 +128,6 @@ BASELINE_FEATURES = [
     "new_computers",
     "spray_accounts",
 ]
-
-_NOUNS = {
-    "FailedLogons": "failed logon",
-    "SuccessfulLogons": "successful logon",
-    "ComputersAccessed": "computer",
-    "ComputersSuccessfulAccess": "computer",
-    "DistinctSrcIp": "source IP",
-    "SrcIps": "source IP",
-    "SrcHosts": "source host",
-    "SrcIpSuccessfulAccess": "source IP",
-    "DistinctSrcHostName": "source host",
-    "SrcHostNameSuccessfulAccess": "source host",
-    "NovelSrcIp": "source IP",
-    "NovelSrcHost": "source host",
-    "NovelComputer": "computer",
-}
-
-
-def _plural(count: float, noun: str) -> str:
-    value = int(round(count))
-    return f"{value:,} {noun}" + ("" if value == 1 else "s")
 
 
 def account_codes(table: pd.DataFrame) -> np.ndarray:
@@ -278,6 +265,9 @@ class BaselineFeatures(FeatureSet):
             rate = (others + NOVELTY_PRIOR[0]) / (other_days + NOVELTY_PRIOR[1])
             values[feature] = np.log1p(poisson_surprise(count, rate))
             context[f"{column}_other_days"] = others
+            (q10, q90), _ = loo_quantiles(units.unit_account, np.log1p(per_unit), (0.1, 0.9))
+            context[f"{column}_usual_low"] = np.floor(np.expm1(units.to_rows(q10)) + 1e-9)
+            context[f"{column}_usual_high"] = np.ceil(np.expm1(units.to_rows(q90)) - 1e-9)
 
         if all(_has(table, c) for c in _SPRAY_COLUMNS):
             accounts = _numbers(table, "SrcIpFailedAccounts")
@@ -286,6 +276,9 @@ class BaselineFeatures(FeatureSet):
         else:
             missing["spray_accounts"] = [c for c in _SPRAY_COLUMNS if not _has(table, c)]
 
+        short = history_note(table["Date"], units, self.min_history_days)
+        if short:
+            notes.append(short)
         if missing:
             columns = sorted({c for cols in missing.values() for c in cols})
             notes.append(
@@ -351,121 +344,44 @@ class BaselineFeatures(FeatureSet):
     # ---------------------------------------------------------------- explain
     def evidence(self, row: pd.Series, feature: str) -> str:
         """Describe one feature of a flagged row in the table's own terms."""
-        days = int(row.get("baseline_days", 0) or 0)
-        if feature in ("failed_logons", "failed_vs_usual"):
-            return self._count_text(row, "FailedLogons", days, "per day")
-        if feature in _DEVIATIONS:
-            columns = str(row.get(f"{feature}_columns", "")).split("|")
-            per = "per day" if feature == "successes_vs_usual" else "a day"
-            text = "; ".join(self._count_text(row, c, days, per) for c in columns if c)
-            if feature == "sources_vs_usual":
-                text += _sourceless_text(row)
-                if _burst(row):
-                    text += "; " + _burst_text(row)
-            return text
-        if feature in _NOVELTY:
-            return self._novelty_text(row, _NOVELTY[feature], days)
-        if feature == "spray_accounts":
-            return _spray_text(row)
-        return super().evidence(row, feature)
+        found = feature_clauses(row, feature, _NOVELTY)
+        if not found:
+            return super().evidence(row, feature)
+        return "; ".join(item["text"] for item in found)
 
-    @staticmethod
-    def _count_text(row: pd.Series, column: str, days: int, per: str) -> str:
-        text = _plural(_value(row, column), _NOUNS.get(column, column))
-        low, high = row.get(f"{column}_usual_low"), row.get(f"{column}_usual_high")
-        if days == 0 or pd.isna(low) or pd.isna(high):
-            return text + " (no other day to compare with)"
-        usual = f"{int(low):,}" if low == high else f"{int(low):,}–{int(high):,}"
-        return f"{text}; usual {usual} {per} over {days} other day(s)"
+    def clauses(
+        self,
+        row: pd.Series,
+        top_features: list[str],
+        attribution: Mapping[str, float] | None = None,
+    ) -> list[dict]:
+        """
+        Tell the reason as clauses: most specific and strongest first, normal ones left out.
 
-    @staticmethod
-    def _novelty_text(row: pd.Series, column: str, days: int) -> str:
-        count = _value(row, column)
-        noun = _NOUNS[column]
-        if days == 0:
-            text = f"{_plural(count, noun)}, new (no other day to compare with)"
-        else:
-            before = _value(row, f"{column}_other_days")
-            history = (
-                f"it had no new {noun} on those days"
-                if before == 0
-                else f"it had {_plural(before, 'new ' + noun)} over those days"
-            )
-            text = (
-                f"{_plural(count, noun)} not seen for this account on its {days} other "
-                f"day(s) ({history})"
-            )
-        if column == "NovelSrcHost" and _burst(row):
-            text += "; " + _burst_text(row)
-        return text
+        Clauses about one source across accounts (a password spray, a burst
+        of workstation names from one address) lead, whatever the model's
+        attribution; the others follow by `attribution` (most negative SHAP
+        value, or rarity, first), and those whose value lies within the
+        account's usual range (its 10th to 90th percentile on its other
+        days) are left out, keeping the strongest when none is left (see
+        `msticnb_iforest.features.baseline_reasons.reason_clauses`).
 
-    def reason(self, row: pd.Series, top_features: list[str]) -> str:
-        """Join the evidence of the top features and state the baseline used."""
-        names = list(top_features)
-        # Magnitude and deviation of failures tell one story: say it once.
-        if "failed_logons" in names and "failed_vs_usual" in names:
-            names.remove("failed_vs_usual")
-        parts = [self.evidence(row, n) for n in names]
-        # Population signals matter to the analyst even when SHAP ranks them lower
-        # (a spray's victims are told apart from each other by other features).
-        if "spray_accounts" not in names and _value(row, "spray_accounts") > 0:
-            parts.append(_spray_text(row))
-        if _burst(row) and not any("workstation names" in p for p in parts):
-            parts.append(_burst_text(row))
-        text = "; ".join(parts) or "unusual combination of values"
-        days = int(row.get("baseline_days", 0) or 0)
+        Examples
+        --------
+        >>> row = pd.Series({"baseline_days": 9, "FailedLogons": 31.0,
+        ...                  "FailedLogons_usual_low": 0.0, "FailedLogons_usual_high": 1.0})
+        >>> BaselineFeatures().clauses(row, ["failed_logons"])[0]["text"]
+        '31 failed logons (usually 0–1 a day)'
+
+        """
+        return reason_clauses(row, top_features, _NOVELTY, attribution)
+
+    def baseline_text(self, row: pd.Series) -> str:
+        """
+        Say how many days of history the day was judged on, or that it was too little.
+
+        "Baseline: 16 days"; with fewer than `min_history_days` other days
+        the sentence says "too little data to judge" and why.
+        """
         need = int(row.get("min_history_days", self.min_history_days))
-        if days >= need:
-            return f"{text}. Baseline: {days} day(s)"
-        if days == 0:
-            return (
-                f"{text}. Baseline: none (the account has no other day in the window), so "
-                "nothing is compared with its usual activity and everything it did is new"
-            )
-        return (
-            f"{text}. Baseline: {days} day(s), too little history (fewer than {need}): "
-            "counts are not compared with its usual activity"
-        )
-
-
-def _sourceless_text(row: pd.Series) -> str:
-    """Say how many logons had no source address or came from the machine itself."""
-    parts = []
-    none, local = _value(row, "NoSrcIpLogons"), _value(row, "LocalSrcIpLogons")
-    if none:
-        parts.append(f"{_plural(none, 'logon')} without a source address")
-    if local:
-        parts.append(f"{_plural(local, 'logon')} from the machine itself")
-    return f" (not counted as sources: {', '.join(parts)})" if parts else ""
-
-
-def _burst(row: pd.Series) -> bool:
-    return _value(row, "SrcIpHosts") >= HOST_BURST
-
-
-def _burst_text(row: pd.Series) -> str:
-    hosts = int(_value(row, "SrcIpHosts"))
-    return (
-        f"{hosts:,} distinct workstation names from one address "
-        f"({row.get('HostsSrcIp', '') or 'unknown'}): a name that changes on every "
-        "attempt, as password-guessing tools send, not thousands of real hosts"
-    )
-
-
-def _spray_text(row: pd.Series) -> str:
-    accounts = _value(row, "SrcIpFailedAccounts")
-    usual = _value(row, "SrcIpFailedAccountsUsual")
-    source = str(row.get("FailedSrcIp", "") or "one source address")
-    return (
-        f"{source} failed against {_plural(accounts, 'account')} that day "
-        f"(usually {usual:.1f} a day): a password spray pattern"
-    )
-
-
-def _value(row: pd.Series, column: str) -> float:
-    value = row.get(column)
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return 0.0
-    return 0.0 if np.isnan(value) else value
+        return baseline_sentence(row, need)

@@ -15,9 +15,13 @@ import pandas as pd
 from scipy.special import gammaln
 from scipy.stats import poisson
 
+from .clauses import count_text
+
 __all__ = [
+    "ENOUGH_HISTORY_SHARE",
     "AccountDays",
     "group_codes",
+    "history_note",
     "loo_quantiles",
     "loo_sums",
     "poisson_surprise",
@@ -73,6 +77,61 @@ class AccountDays:
     def to_rows(self, per_unit: np.ndarray) -> np.ndarray:
         """Broadcast a per-unit array back to the table's rows."""
         return per_unit[self.row_unit]
+
+
+#: A hunt says it has too little data to judge when fewer than this share of
+#: its account-days have enough other days of their account to compare with.
+ENOUGH_HISTORY_SHARE = 0.5
+
+
+def history_note(dates: pd.Series, units: AccountDays, need: int) -> str:
+    """
+    Say when the whole input has too few days to judge accounts by their usual.
+
+    Parameters
+    ----------
+    dates : pd.Series
+        The table's ``Date`` column.
+    units : AccountDays
+        The table's account-days.
+    need : int
+        Other days of its account an account-day needs to be compared with
+        its usual (``min_history_days``).
+
+    Returns
+    -------
+    str
+        A note for the hunt when fewer than `ENOUGH_HISTORY_SHARE` of the
+        account-days have `need` other days; otherwise "".
+
+    Examples
+    --------
+    >>> units = AccountDays(np.array([0, 0, 1]), np.array([0, 1, 2]))
+    >>> days = pd.Series(pd.to_datetime(["2019-01-15", "2020-06-01", "2021-06-29"]))
+    >>> history_note(days, units, 5)[:60]
+    'Too little data to judge: only 0 of 3 account-days (2 accoun'
+
+    """
+    total = units.n_units
+    judged = int(np.count_nonzero(units.other_days >= need))
+    if total == 0 or judged >= ENOUGH_HISTORY_SHARE * total:
+        return ""
+    seen = pd.to_datetime(pd.Series(dates), errors="coerce").dropna()
+    accounts = len(np.unique(units.unit_account))
+    span = ""
+    if len(seen):
+        first, last = seen.min(), seen.max()
+        span = (
+            f", with data on {count_text(seen.dt.normalize().nunique(), 'day')} between "
+            f"{first:%Y-%m-%d} and {last:%Y-%m-%d}"
+        )
+    return (
+        f"Too little data to judge: only {judged:,} of {count_text(total, 'account-day')} "
+        f"({count_text(accounts, 'account')}{span}) have at least "
+        f"{count_text(need, 'other day')} of the same account to compare with. An outlier "
+        "here is a day unlike the rest of a small table, not a departure from the "
+        "account's usual activity; hunt over a longer window or more accounts to judge."
+    )
 
 
 def _codes_and_first(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

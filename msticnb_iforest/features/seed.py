@@ -14,12 +14,16 @@ without a successful logon are scored but not reported.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
+from ..params import DEFAULT_MIN_HISTORY_DAYS
 from ..schema import ACCOUNT_KEYS
 from .base import FeatureFrame, FeatureSet
-from .history import group_codes
+from .clauses import clause, count_text, rank_clauses
+from .history import AccountDays, group_codes, history_note
 
 __all__ = ["SeedFeatures", "account_codes", "seed_zscores"]
 
@@ -149,7 +153,13 @@ class SeedFeatures(FeatureSet):
             values[col] = table[col].fillna(0).to_numpy(dtype="float64")
         context["baseline_days"] = np.bincount(codes)[codes]
         frame = pd.DataFrame(values, index=table.index)[SEED_FEATURES]
-        return FeatureFrame(values=frame, context=pd.DataFrame(context, index=table.index))
+        units = AccountDays(codes, pd.factorize(table["Date"].to_numpy())[0])
+        short = history_note(table["Date"], units, DEFAULT_MIN_HISTORY_DAYS)
+        return FeatureFrame(
+            values=frame,
+            context=pd.DataFrame(context, index=table.index),
+            notes=[short] if short else [],
+        )
 
     def n_estimators(self, n_rows: int, n_features: int) -> int:
         """Return 4 x features + 2 x rows below 500 rows, else 100 (the seed rule)."""
@@ -169,20 +179,71 @@ class SeedFeatures(FeatureSet):
     def evidence(self, row: pd.Series, feature: str) -> str:
         """Describe a feature as the day's count against the account's window mean."""
         col = feature.removesuffix("_zscore")
-        value = row.get(col)
-        value = 0.0 if pd.isna(value) else float(value)
-        text = f"{value:g} {_LABELS.get(col, col)}"
+        # The seed's labels are plural whatever the count (its reasons always were).
+        text = f"{_count(row, col):,.0f} {_LABELS.get(col, col)}"
         if feature.endswith("_zscore"):
             mean = row.get(f"{col}_mean")
             std = row.get(f"{col}_std")
-            std_txt = "n/a" if pd.isna(std) else f"{std:.1f}"
-            text += f" (window mean {mean:.1f}, sd {std_txt})"
+            text += f" (window mean {_stat(mean)}, sd {_stat(std)})"
         return text
 
-    def reason(self, row: pd.Series, top_features: list[str]) -> str:
-        """Join the evidence of the top features and state the window size."""
-        text = super().reason(row, top_features)
+    def clauses(
+        self,
+        row: pd.Series,
+        top_features: list[str],
+        attribution: Mapping[str, float] | None = None,
+    ) -> list[dict]:
+        """
+        Tell the reason as clauses in the seed's terms: the day's count, the window's mean and sd.
+
+        One clause per top feature, strongest `attribution` first. The seed
+        has no usual range (it compares a day with the mean and standard
+        deviation of the whole window, the day included), so ``usual_low``
+        and ``usual_high`` are None and no clause is left out.
+
+        Examples
+        --------
+        >>> row = pd.Series(
+        ...     {"FailedLogons": 5.0, "FailedLogons_mean": 0.4, "FailedLogons_std": 1.1}
+        ... )
+        >>> SeedFeatures().clauses(row, ["FailedLogons_zscore"])[0]["text"]
+        '5 failed logons (window mean 0.4, sd 1.1)'
+
+        """
+        candidates = [
+            (1, clause(name, _LABELS.get(col, col), _count(row, col), self.evidence(row, name)))
+            for name in top_features
+            for col in [name.removesuffix("_zscore")]
+        ]
+        return rank_clauses(candidates, attribution)
+
+    def baseline_text(self, row: pd.Series) -> str:
+        """
+        Say how many days of the account's window the day was judged on.
+
+        With fewer than `DEFAULT_MIN_HISTORY_DAYS` other days the sentence
+        adds "too little data to judge": a mean and standard deviation of a
+        handful of days say little about the account.
+        """
         days = row.get("baseline_days")
-        if pd.notna(days):
-            text += f"; baseline: {int(days)} day(s) in the window, this one included"
+        if pd.isna(days):
+            return ""
+        text = f"Baseline: {count_text(days, 'day')} in the window, this one included"
+        if int(days) - 1 < DEFAULT_MIN_HISTORY_DAYS:
+            text += (
+                f", too little data to judge (fewer than "
+                f"{count_text(DEFAULT_MIN_HISTORY_DAYS, 'other day')})"
+            )
         return text
+
+
+def _count(row: pd.Series, column: str) -> float:
+    value = row.get(column)
+    return 0.0 if pd.isna(value) else float(value)
+
+
+def _stat(value: object) -> str:
+    """Say a mean or standard deviation to one decimal, without a trailing ".0" ("n/a")."""
+    if value is None or pd.isna(value):
+        return "n/a"
+    return f"{float(value):.1f}".removesuffix(".0")

@@ -11,13 +11,11 @@ stage modules, which can be used without msticnb.
 from __future__ import annotations
 
 import contextlib
-import html
 from collections.abc import Iterable
 from dataclasses import MISSING, fields
 from typing import Any
 
 import pandas as pd
-from IPython.display import HTML
 from msticnb import nb_metadata
 from msticnb.common import nb_display, nb_markdown, set_text
 from msticnb.notebooklet import NBMetadata, Notebooklet, NotebookletResult
@@ -31,10 +29,10 @@ from ..params import PARAMETERS, check_params
 from ..pipeline import Hunt, hunt
 from ..present.figures import Figures, make_plots
 from ..present.links import account_links, kql_string, pivot_window
-from ..present.remarks import held_line
 from ..schema import collect_input_notes
 from ..sources.local import local_folders, read_local
 from ..sources.query import default_timespan, ensure_queries, fetch_user_days
+from . import cells
 from .registration import register
 from .timespans import utc_timespan
 
@@ -86,8 +84,8 @@ class AnomalousLogonUsersResult(NotebookletResult):
         model flagged is not reported, e.g. "no successful logon").
     outliers : pd.DataFrame
         Reported outlier user-days, highest score first: Date, DstDomain,
-        DstUser, score, input columns and features. Limited to the account
-        given as `value`, if any.
+        DstUser, score, input columns, features and ``incident`` (its number
+        in `incidents`). Limited to the account given as `value`, if any.
     shap_values : pd.DataFrame
         SHAP values, one row per outlier (same index as `outliers`), one
         column per model feature; negative values push towards anomalous.
@@ -95,8 +93,12 @@ class AnomalousLogonUsersResult(NotebookletResult):
         The SHAP explainer's expected value (mean isolation path length).
     explanations : pd.DataFrame
         One row per outlier: top contributing features, their evidence
-        (the day's value and the account's usual values) and a one-line
-        reason.
+        (the day's value and the account's usual values), a one-line
+        reason and its ``clauses`` (dicts, strongest first).
+    incidents : pd.DataFrame
+        The outliers grouped into incidents (a password spray, a shared source or the same
+        pattern on one day; a lone outlier is one), most flagged activity first: incident, kind,
+        lead (the sentence to read first), accounts, days, sources, score and members.
     shap_summary_plot : matplotlib.figure.Figure
         SHAP values of all outliers, per feature.
     outlier_plots : list of (str, Figure)
@@ -106,8 +108,14 @@ class AnomalousLogonUsersResult(NotebookletResult):
         Per outlier account (up to `plot_cap`): its daily model inputs
         over the window with the flagged day marked.
     score_histogram : matplotlib.figure.Figure
-        Distribution of scores with the threshold (option
+        Distribution of scores, reported outliers in red, with the
+        reporting threshold marked and labelled (option
         ``score_histogram``).
+    population_plot : matplotlib.figure.Figure
+        Every scored user-day in two dimensions (principal components of
+        the model features): outliers highlighted, incidents coloured and
+        labelled (option ``plot_population``, on by default; None when off
+        or when the run has nothing to picture).
     plot_cap : int
         The most per-outlier and trend plots drawn (kwarg `max_plots`).
     plot_note : str
@@ -116,8 +124,7 @@ class AnomalousLogonUsersResult(NotebookletResult):
         Per outlier account: its top day, score and ready-to-run ``code``
         for AccountSummary and its logons / failed logons that day.
     account_summaries : dict
-        AccountSummary results by account name (option
-        ``account_summary``).
+        AccountSummary results by account name (option ``account_summary``).
     model : sklearn.ensemble.IsolationForest
         The fitted forest.
     features : list of str
@@ -379,6 +386,7 @@ class AnomalousLogonUsers(Notebooklet):
             per_outlier="plot_outliers" in self.options,
             trends="plot_trends" in self.options,
             histogram="score_histogram" in self.options,
+            population="plot_population" in self.options,
             max_plots=opts["max_plots"],
         )
         result = AnomalousLogonUsersResult(
@@ -394,6 +402,8 @@ class AnomalousLogonUsers(Notebooklet):
         _show_outliers(result)
         if result.outlier_plots or result.shap_summary_plot:
             _show_outlier_plots(result)
+        if result.population_plot is not None:
+            _show_population(result)
         if result.trend_plots:
             _show_trend_plots(result)
         if result.score_histogram is not None:
@@ -562,37 +572,12 @@ def _get_user_days(qry_prov: Any, timespan: TimeSpan, notes: list[str], **opts) 
     return table, text, []
 
 
-@set_text(docs=_CELL_DOCS, key="show_outliers")
-def _show_outliers(result: AnomalousLogonUsersResult) -> None:
-    for note in result.notes:
-        nb_markdown(note)
-    held = held_line(result)
-    if held:
-        nb_markdown(held)
-    if result.explanations is not None and not result.explanations.empty:
-        nb_display(result.explanations[["Date", "DstDomain", "DstUser", "score", "reason"]])
-
-
-@set_text(docs=_CELL_DOCS, key="show_outlier_plots")
-def _show_outlier_plots(result: AnomalousLogonUsersResult) -> None:
-    if result.shap_summary_plot is not None:
-        nb_display(result.shap_summary_plot)
-    for _, fig in result.outlier_plots:
-        nb_display(fig)
-    if result.plot_note:
-        nb_markdown(result.plot_note)
-
-
-@set_text(docs=_CELL_DOCS, key="show_trend_plots")
-def _show_trend_plots(result: AnomalousLogonUsersResult) -> None:
-    for _, fig in result.trend_plots:
-        nb_display(fig)
-
-
-@set_text(docs=_CELL_DOCS, key="show_account_links")
-def _show_account_links(result: AnomalousLogonUsersResult) -> None:
-    for code in result.account_links["code"]:
-        nb_display(HTML(f"<pre>{html.escape(code)}</pre>"))
+# The sections a run shows (`cells`), each under its heading and text from the YAML file.
+_show_outliers = set_text(docs=_CELL_DOCS, key="show_outliers")(cells.show_outliers)
+_show_outlier_plots = set_text(docs=_CELL_DOCS, key="show_outlier_plots")(cells.show_outlier_plots)
+_show_population = set_text(docs=_CELL_DOCS, key="show_population")(cells.show_population)
+_show_trend_plots = set_text(docs=_CELL_DOCS, key="show_trend_plots")(cells.show_trend_plots)
+_show_account_links = set_text(docs=_CELL_DOCS, key="show_account_links")(cells.show_account_links)
 
 
 register(AnomalousLogonUsers)

@@ -3,8 +3,8 @@ Command line: ``msticnb-iforest demo`` and ``msticnb-iforest run``.
 
 ``demo`` generates the seeded demo company's logon events and hunts them;
 ``run`` hunts events or per-user-day tables read from files. Both write
-outliers.csv, user_days.csv, report.html and run.json to ``--out``. Neither
-needs a Sentinel workspace or ``msticnb.init``.
+outliers.csv, incidents.csv, user_days.csv, report.html and run.json to
+``--out``. Neither needs a Sentinel workspace or ``msticnb.init``.
 
 Bad arguments and unusable input end with exit status 2 and one line on
 stderr, ``msticnb-iforest: error: <message>``.

@@ -6,12 +6,14 @@ is tested: opening the data source named by the notebook's ``data_source``
 parameter (the seeded demo, a LocalData folder of exported files, or a
 Microsoft Sentinel workspace from msticpyconfig.yaml), resolving the hunt
 window, the local drill-down into an outlier's raw events, and writing the
-same output files as the command line.
+same output files as the command line. What the notebook shows of a result
+(summary lines, notes, incidents, tables, figures) is in
+`msticnb_iforest.frontends.notebook_views` and offered here under the same
+names.
 """
 
 from __future__ import annotations
 
-import io
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -28,10 +30,21 @@ from ..params import (
     DEFAULT_DEMO_USERS,
     check_params,
 )
-from ..present.remarks import dropped_line, held_line
 from ..schema import utc
 from ..sources.demo import generate_demo, match_labels
 from ..sources.local import LOCAL_FILE_STEMS, find_local_files
+from .notebook_views import (
+    FIGURE_DPI,
+    incident_table,
+    outlier_overview,
+    readable_table,
+    run_remarks,
+    show_figures,
+    show_incidents,
+    show_notes,
+    show_table,
+)
+from .notebook_views import _png as _png  # a figure as PNG bytes, for the notebook's own cells
 from .timespans import hunt_window
 
 __all__ = [
@@ -41,11 +54,15 @@ __all__ = [
     "account_events",
     "configured_workspaces",
     "demo_match",
+    "FIGURE_DPI",
     "hunt_window",
+    "incident_table",
     "open_data_source",
     "outlier_overview",
     "run_remarks",
     "show_figures",
+    "show_incidents",
+    "show_notes",
     "readable_table",
     "show_table",
     "write_notebook_outputs",
@@ -53,9 +70,6 @@ __all__ = [
 
 #: The `data_source` value that selects the generated demo company.
 DEMO = "demo"
-
-#: Resolution of the figures drawn in the notebook.
-FIGURE_DPI = 90
 
 _WHAT_TO_SET = (
     "Set data_source to a workspace name from msticpyconfig.yaml, to a LocalData folder "
@@ -327,147 +341,6 @@ def open_data_source(
         raise type(err)(str(err)) from None
 
 
-def outlier_overview(result: Any, limit: int | None = None) -> pd.DataFrame:
-    """
-    Return the reported outliers with their reasons, highest score first.
-
-    Parameters
-    ----------
-    result : AnomalousLogonUsersResult
-        A finished run.
-    limit : int, optional
-        Most rows to return.
-
-    Returns
-    -------
-    pd.DataFrame
-        Date, DstDomain, DstUser, score, reason (from outliers.csv's table).
-
-    """
-    from ..present.outputs import outlier_table
-
-    table = outlier_table(result)
-    columns = [col for col in ("Date", "DstDomain", "DstUser", "score", "reason") if col in table]
-    table = table[columns]
-    return table if limit is None else table.head(limit)
-
-
-def run_remarks(result: Any) -> list[str]:
-    """
-    Return the run's remarks as sentences: counts, files, notes, dropped and suppressed rows.
-
-    Parameters
-    ----------
-    result : AnomalousLogonUsersResult
-        A finished run.
-
-    """
-    days = result.user_days if result.user_days is not None else pd.DataFrame()
-    accounts = len(days[["DstDomain", "DstUser"]].drop_duplicates()) if len(days) else 0
-    outliers = 0 if result.outliers is None else len(result.outliers)
-    lines = [
-        f"{outliers:,} outlier user-day(s) among {len(days):,} user-days of {accounts:,} "
-        f"account(s), feature set '{result.feature_set}'."
-    ]
-    for info in result.input_files or []:
-        lines.append(f"Read {info['rows']:,} rows from {info['path']} ({info['format']}).")
-    lines.extend(f"Note: {note}" for note in result.notes)
-    lines.extend(line for line in (dropped_line(result), held_line(result)) if line)
-    if result.plot_note:
-        lines.append(result.plot_note)
-    return lines
-
-
-def _png(fig: Any) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=FIGURE_DPI)
-    return buf.getvalue()
-
-
-def show_figures(figures: Any, *, hide: bool = False) -> None:
-    """
-    Display figures in the notebook as PNG images.
-
-    The result's figures are plain matplotlib Figures (not pyplot ones), so
-    they are rendered here rather than relying on the notebook's matplotlib
-    backend.
-
-    Parameters
-    ----------
-    figures : Figure, list of Figure or of (label, Figure), or None
-        What to show; (label, Figure) pairs as the result's plot lists hold.
-    hide : bool, default=False
-        Do not draw them (the notebook's ``silent`` parameter); a line says so.
-
-    """
-    from IPython.display import Image, display
-
-    if figures is None:
-        items: list[Any] = []
-    elif isinstance(figures, list | tuple):
-        items = [item[1] if isinstance(item, tuple) else item for item in figures]
-    else:
-        items = [figures]
-    items = [fig for fig in items if fig is not None]
-    if not items:
-        print("No figure: nothing to plot for this run.")
-    elif hide:
-        print(f"{len(items)} figure(s) not drawn (silent=True); report.html has them.")
-    else:
-        for fig in items:
-            display(Image(data=_png(fig), format="png"))
-
-
-def show_table(frame: pd.DataFrame | None, title: str, limit: int = 20) -> None:
-    """
-    Print a title with the row count and display the first `limit` rows of `frame`.
-
-    The rows are shown as `readable_table` makes them. A `frame` of None (no
-    raw events to show) is reported as not available.
-    """
-    from IPython.display import display
-
-    if frame is None:
-        print(f"{title}: not available (the data source has no raw logon events).")
-        return
-    more = f", first {limit} shown" if len(frame) > limit else ""
-    print(f"{title}: {len(frame):,} row(s){more}.")
-    if len(frame):
-        display(readable_table(frame, limit))
-
-
-def readable_table(frame: pd.DataFrame, limit: int = 20) -> Any:
-    """
-    Return the first `limit` rows styled for reading: no index, lists joined, text whole.
-
-    Parameters
-    ----------
-    frame : pd.DataFrame
-        Any table (outliers, explanations, logons). Not modified.
-    limit : int, default=20
-        Most rows shown.
-
-    Returns
-    -------
-    pandas.io.formats.style.Styler
-        Renders as an HTML table without the row index; list cells (top
-        features, evidence) are joined with "; " and long text is not cut.
-
-    Examples
-    --------
-    >>> rows = pd.DataFrame({"user": ["bob"], "top_features": [["failed_logons", "new_ips"]]})
-    >>> "failed_logons; new_ips" in readable_table(rows).to_html()
-    True
-
-    """
-    from ..present.outputs import joined
-
-    shown = frame.head(limit).reset_index(drop=True)
-    for col in shown.select_dtypes(include="object").columns:
-        shown[col] = shown[col].map(joined)
-    return shown.style.hide(axis="index")
-
-
 def _raw_events(source: DataSource) -> pd.DataFrame | None:
     """Return the source's raw logon events, or None if it has only a per-user-day table."""
     if source.demo is not None:
@@ -553,7 +426,7 @@ def write_notebook_outputs(
     """
     Write the command line's output files for a notebook run.
 
-    Writes outliers.csv, user_days.csv, report.html and run.json with
+    Writes outliers.csv, incidents.csv, user_days.csv, report.html and run.json with
     `outputs.write_outputs`, and for the demo also labels.csv and the
     label match in run.json, as ``msticnb-iforest demo`` does. The files
     are moved into the folder as one set (`outputs.OutputFolder`).

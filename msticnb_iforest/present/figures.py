@@ -17,8 +17,18 @@ from matplotlib.figure import Figure
 from ..params import DEFAULT_MAX_PLOTS, check_params
 from . import plots
 from .display import account_label
+from .measures import bar_labels, feature_name
+from .population import population_plot
 
-__all__ = ["DEFAULT_MAX_SUMMARY_ROWS", "Figures", "make_plots", "trend_figure"]
+__all__ = [
+    "DEFAULT_MAX_SUMMARY_ROWS",
+    "Figures",
+    "histogram_threshold",
+    "hunt_window",
+    "make_plots",
+    "outlier_figure",
+    "trend_figure",
+]
 
 #: Outliers drawn in the SHAP summary plot unless the caller asks for another number.
 DEFAULT_MAX_SUMMARY_ROWS = 2000
@@ -43,7 +53,14 @@ class Figures:
         One daily trend per account of the top outliers, labelled
         ``DOMAIN\\user``, its flagged days marked.
     score_histogram : Figure, bytes or None
-        Distribution of scores with the threshold.
+        Distribution of scores, the reported outliers in red, with the
+        reporting threshold marked and labelled (see `histogram_threshold`).
+    population_plot : Figure, bytes or None
+        Every account-day in two dimensions (principal components of the
+        model features; `population.population_plot`): normal days a light
+        cloud, reported outliers on top, coloured and labelled by incident
+        when the hunt has incidents. None when not drawn or when the hunt
+        cannot be pictured (``plot_note`` then says why).
     plot_cap : int
         The most per-outlier and trend plots drawn (`max_plots`).
     plot_note : str
@@ -55,20 +72,32 @@ class Figures:
     outlier_plots: list[tuple[str, Chart]] = field(default_factory=list)
     trend_plots: list[tuple[str, Chart]] = field(default_factory=list)
     score_histogram: Chart | None = None
+    population_plot: Chart | None = None
     plot_cap: int = DEFAULT_MAX_PLOTS
     plot_note: str = ""
 
     @classmethod
     def of(cls, holder: Any) -> Figures:
         """Collect the figures an object holds under these names (a notebooklet result)."""
-        return cls(**{item.name: getattr(holder, item.name) for item in fields(cls)})
+        return cls(
+            **{
+                item.name: getattr(holder, item.name)
+                for item in fields(cls)
+                if item.name not in _LATER or hasattr(holder, item.name)
+            }
+        )
 
     @classmethod
     def held_by(cls, holder: Any) -> Figures | None:
         """Return the figures `holder` carries (a notebooklet result), or None (a `Hunt`)."""
-        if all(hasattr(holder, item.name) for item in fields(cls)):
+        if all(hasattr(holder, item.name) for item in fields(cls) if item.name not in _LATER):
             return cls.of(holder)
         return None
+
+
+#: Figures added after the first results were made: a holder without them
+#: (a result saved or built before) still holds figures, these left None.
+_LATER = frozenset({"population_plot"})
 
 
 def make_plots(
@@ -78,6 +107,7 @@ def make_plots(
     per_outlier: bool = True,
     trends: bool = True,
     histogram: bool = False,
+    population: bool = True,
     max_plots: int = DEFAULT_MAX_PLOTS,
     max_summary_rows: int = DEFAULT_MAX_SUMMARY_ROWS,
     as_png: bool = False,
@@ -91,14 +121,19 @@ def make_plots(
     outliers (only outliers with SHAP values have one), the trend plots of
     the accounts of the `max_plots` highest-scoring outliers and a SHAP
     summary of at most `max_summary_rows` explained outliers (one point per
-    outlier and feature). ``plot_note`` states any cap that applied.
+    outlier and feature). The population picture (every account-day in two
+    dimensions, `population.population_plot`) costs about a second at a
+    million account-days: it draws a sample of at most 20,000 normal ones
+    and every outlier. ``plot_note`` states any cap that applied, and why
+    there is no population picture when the hunt has one to draw but
+    cannot (its features are missing).
 
     Parameters
     ----------
     result : Hunt or AnomalousLogonUsersResult
         A finished hunt.
-    summary, per_outlier, trends, histogram : bool
-        Which kinds to draw.
+    summary, per_outlier, trends, histogram, population : bool
+        Which kinds to draw (by default all but the histogram).
     max_plots : int, default=10
         Most per-outlier and trend plots, 0 to `params.MAX_PLOTS_LIMIT` (100).
     max_summary_rows : int, default=2000
@@ -141,7 +176,11 @@ def make_plots(
     if trends:
         out.trend_plots = [(label, keep(fig)) for label, fig in _trend_plots(result, max_plots)]
     if histogram and not result.user_days.empty:
-        out.score_histogram = keep(plots.score_histogram(result.user_days["score"]))
+        out.score_histogram = keep(_histogram(result))
+    if population and not result.user_days.empty:
+        fig, why = population_plot(result)
+        out.population_plot = None if fig is None else keep(fig)
+        notes.append(why)
     if len(result.outliers) > max_plots and (per_outlier or trends):
         notes.insert(
             0,
@@ -152,10 +191,67 @@ def make_plots(
     return out
 
 
+def histogram_threshold(result: Any) -> tuple[float, str]:
+    """
+    Return where a hunt's reporting threshold is on the score axis, and its name.
+
+    Scores are ``-decision_function``, so a fitted forest (its ``model`` has
+    ``offset_``) flags what scores above 0: that is the threshold, named
+    with the run's contamination. Without a model, the threshold is the
+    lowest score among the flagged account-days (``is_outlier``, else the
+    reported outliers); without any, 0.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from types import SimpleNamespace
+    >>> days = pd.DataFrame({"score": [-0.1, 0.02, 0.3], "is_outlier": [False, True, True]})
+    >>> histogram_threshold(SimpleNamespace(user_days=days, outliers=days[1:]))
+    (0.02, 'lowest flagged score')
+
+    """
+    if hasattr(getattr(result, "model", None), "offset_"):
+        share = (getattr(result, "parameters", None) or {}).get("contamination")
+        named = f" (contamination {share})" if share is not None else ""
+        return 0.0, f"model threshold{named}"
+    days = result.user_days
+    if "is_outlier" in days and days["is_outlier"].any():
+        return float(days.loc[days["is_outlier"].astype(bool), "score"].min()), (
+            "lowest flagged score"
+        )
+    if len(result.outliers):
+        return float(result.outliers["score"].min()), "lowest flagged score"
+    return 0.0, "outlier threshold"
+
+
+def _histogram(result: Any) -> Figure:
+    """Draw the score histogram with the hunt's threshold and its reported outliers."""
+    threshold, label = histogram_threshold(result)
+    return plots.score_histogram(
+        result.user_days["score"],
+        threshold=threshold,
+        label=label,
+        flagged=result.outliers["score"],
+    )
+
+
 def _summary_plot(result: Any, max_rows: int, keep: Callable) -> tuple[Chart, str]:
     """Draw the SHAP summary of the top `max_rows` explained outliers; say if capped."""
     shown = result.shap_values.head(max_rows)
-    fig = plots.shap_summary_plot(shown, result.user_days.loc[shown.index, result.features])
+    names = {name: feature_name(name) for name in shown.columns}
+    rows = result.outliers.loc[result.outliers.index.intersection(shown.index)]
+    row_labels = [
+        f"{account_label(dom, usr)} {pd.Timestamp(day):%Y-%m-%d}"
+        for dom, usr, day in zip(
+            rows["DstDomain"].head(3), rows["DstUser"].head(3), rows["Date"].head(3), strict=True
+        )
+    ]
+    fig = plots.shap_summary_plot(
+        shown,
+        result.user_days.loc[shown.index, result.features],
+        names=names,
+        row_labels=row_labels if list(rows.index[:3]) == list(shown.index[:3]) else None,
+    )
     note = ""
     if len(shown) < len(result.outliers):
         note = (
@@ -171,14 +267,9 @@ def _outlier_plots(
     top = result.outliers.head(max_plots)
     explained = top[top.index.isin(result.shap_values.index)]
     drawn = []
+    clauses = _clauses(result)
     for idx, row in explained.iterrows():
-        title = (
-            f"{account_label(row['DstDomain'], row['DstUser'])} "
-            f"{pd.Timestamp(row['Date']):%Y-%m-%d} (score {row['score']:.3f})"
-        )
-        fig = plots.outlier_plot(
-            result.shap_values.loc[idx], row[result.features], title, result.shap_expected_value
-        )
+        fig = outlier_figure(result, idx, row=row, clauses=clauses.get(idx))
         drawn.append((_label(row), keep(fig)))
     note = ""
     if len(explained) < len(top):
@@ -187,6 +278,62 @@ def _outlier_plots(
             f"outlier(s) among the top {len(top):,} (raise max_explained to explain more)."
         )
     return drawn, note
+
+
+def outlier_figure(
+    result: Any, idx: Any, *, row: pd.Series | None = None, clauses: list | None = None
+) -> Figure:
+    """
+    Draw one explained outlier's SHAP bars, labelled in the day's real units.
+
+    Parameters
+    ----------
+    result : Hunt or AnomalousLogonUsersResult
+        A finished hunt with SHAP values for `idx`.
+    idx : label
+        The outlier's row label in ``result.outliers``.
+    row : pd.Series, optional
+        The outlier's row (default: ``result.outliers.loc[idx]``).
+    clauses : list of dict, optional
+        Its structured reasons (default: the ``clauses`` of
+        ``result.explanations``, when the hunt has them).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Bars labelled like "failed logons: 201 (usual 0–1)"
+        (`measures.bar_labels`).
+
+    """
+    row = result.outliers.loc[idx] if row is None else row
+    if clauses is None:
+        clauses = _clauses(result).get(idx)
+    title = (
+        f"{account_label(row['DstDomain'], row['DstUser'])} "
+        f"{pd.Timestamp(row['Date']):%Y-%m-%d} (score {row['score']:.3f})"
+    )
+    labels = bar_labels(_full_row(result, idx, row), result.features, clauses)
+    return plots.outlier_plot(
+        result.shap_values.loc[idx], row[result.features], title, labels=labels
+    )
+
+
+def _clauses(result: Any) -> dict:
+    """Return the structured reasons of each explained outlier, by row label ({} when absent)."""
+    explanations = getattr(result, "explanations", None)
+    if explanations is None or "clauses" not in getattr(explanations, "columns", ()):
+        return {}
+    return {idx: value for idx, value in explanations["clauses"].items() if isinstance(value, list)}
+
+
+def _full_row(result: Any, idx: Any, row: pd.Series) -> pd.Series:
+    """Return the outlier's row with every user-day column (context columns included)."""
+    days = result.user_days
+    if idx in days.index and len(days.columns) > len(row):
+        extra = days.loc[idx]
+        if isinstance(extra, pd.Series):
+            return pd.concat([extra, row[~row.index.isin(extra.index)]])
+    return row
 
 
 def _label(row: pd.Series) -> str:
@@ -201,12 +348,33 @@ def _trend_plots(result: Any, max_plots: int) -> Iterator[tuple[str, Figure]]:
     # One pass over all user-days for the plotted accounts, not one per plot.
     users = result.user_days["DstUser"]
     history = result.user_days[users.isin(set(accounts["DstUser"])).to_numpy()]
+    window = hunt_window(result)
     for domain, user in zip(accounts["DstDomain"], accounts["DstUser"], strict=True):
-        yield f"{domain}\\{user}", trend_figure(result, domain, user, history=history)
+        yield (
+            f"{domain}\\{user}",
+            trend_figure(result, domain, user, history=history, window=window),
+        )
+
+
+def hunt_window(result: Any) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """
+    Return the first and last day of a hunt's user-days (None when it has none).
+
+    Every account's trend figure spans this window, so they line up.
+    """
+    dates = pd.to_datetime(result.user_days["Date"])
+    if dates.empty:
+        return None
+    return dates.min().normalize(), dates.max().normalize()
 
 
 def trend_figure(
-    result: Any, domain: str, user: str, *, history: pd.DataFrame | None = None
+    result: Any,
+    domain: str,
+    user: str,
+    *,
+    history: pd.DataFrame | None = None,
+    window: tuple | None = None,
 ) -> Figure:
     """
     Draw one account's daily trend with its outlier days marked.
@@ -221,6 +389,9 @@ def trend_figure(
     history : pd.DataFrame, optional
         User-days holding at least the account's rows (default: all of
         `result`'s user-days).
+    window : (start, end), optional
+        The x-axis' first and last day (default: `hunt_window`, the first
+        and last day of all of `result`'s user-days).
 
     Returns
     -------
@@ -232,4 +403,5 @@ def trend_figure(
     same = (outliers["DstDomain"] == domain) & (outliers["DstUser"] == user)
     dates = list(pd.to_datetime(outliers.loc[same, "Date"]))
     days = result.user_days if history is None else history
-    return plots.trend_plot(days, domain, user, dates, columns)
+    window = window or hunt_window(result)
+    return plots.trend_plot(days, domain, user, dates, columns, window=window)

@@ -26,7 +26,14 @@ from .csvfiles import write_csv
 
 #: Every file a run may write into its output folder (labels.csv: the demo
 #: only). They form one set: a run replaces all of them or none.
-OUTPUT_FILES = ("outliers.csv", "user_days.csv", "report.html", "labels.csv", "run.json")
+OUTPUT_FILES = (
+    "outliers.csv",
+    "incidents.csv",
+    "user_days.csv",
+    "report.html",
+    "labels.csv",
+    "run.json",
+)
 
 #: Written last: a folder whose run.json is missing is incomplete.
 MARKER = "run.json"

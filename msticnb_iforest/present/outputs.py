@@ -34,6 +34,7 @@ __all__ = [
     "OutputFolder",
     "csv_ready",
     "csv_safe_text",
+    "incident_table",
     "joined",
     "jsonable",
     "outlier_table",
@@ -47,7 +48,16 @@ __all__ = [
 VERSIONED = ["msticpy", "msticnb", "pandas", "numpy", "scikit-learn", "shap", "matplotlib"]
 
 #: Columns that lead outliers.csv, in this order.
-LEAD_COLUMNS = ["Date", "DstDomain", "DstUser", "score", "reason", "top_features", "evidence"]
+LEAD_COLUMNS = [
+    "Date",
+    "DstDomain",
+    "DstUser",
+    "score",
+    "reason",
+    "top_features",
+    "evidence",
+    "incident",
+]
 
 
 def joined(value: Any) -> str:
@@ -72,8 +82,10 @@ def outlier_table(result: Any) -> pd.DataFrame:
     -------
     pd.DataFrame
         Date, DstDomain, DstUser, score, reason, top_features and evidence
-        (lists joined with "; "), then every other column of the outlier
-        rows (input columns, features, context), highest score first.
+        (lists joined with "; "), incident (the number of the outlier's row
+        in `incident_table`, when the result has incidents), then every
+        other column of the outlier rows (input columns, features,
+        context), highest score first.
 
     """
     outliers = result.outliers
@@ -87,6 +99,54 @@ def outlier_table(result: Any) -> pd.DataFrame:
     lead = [col for col in LEAD_COLUMNS if col in table.columns]
     rest = [col for col in table.columns if col not in lead]
     return table[lead + rest].reset_index(drop=True)
+
+
+def incident_table(result: Any) -> pd.DataFrame | None:
+    """
+    Return the result's incidents, ready to save (None for a result without them).
+
+    Parameters
+    ----------
+    result : Hunt or AnomalousLogonUsersResult
+        A finished hunt.
+
+    Returns
+    -------
+    pd.DataFrame or None
+        One row per incident, as in ``result.incidents`` (``incident``,
+        ``kind``, ``lead``, ``n_accounts``, ``accounts``, ``first_day``,
+        ``last_day``, ``sources``, ``score``, ``n_outliers``, ``members``),
+        the days as dates; None when the result holds no ``incidents``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> import pandas as pd
+    >>> found = SimpleNamespace(incidents=pd.DataFrame({
+    ...     "incident": [1], "first_day": pd.to_datetime(["2024-03-21"])}))
+    >>> incident_table(found).to_dict("records")
+    [{'incident': 1, 'first_day': '2024-03-21'}]
+    >>> incident_table(SimpleNamespace()) is None
+    True
+
+    """
+    incidents = getattr(result, "incidents", None)
+    if incidents is None:
+        return None
+    table = incidents.reset_index(drop=True)
+    for day in ("first_day", "last_day"):
+        if day in table.columns and pd.api.types.is_datetime64_any_dtype(table[day]):
+            table[day] = table[day].dt.strftime("%Y-%m-%d")
+    return table
+
+
+def _incident_counts(result: Any) -> dict[str, Any] | None:
+    """Count the result's incidents, in all and per kind (None without incidents)."""
+    incidents = getattr(result, "incidents", None)
+    if incidents is None:
+        return None
+    kinds = incidents["kind"].value_counts(sort=False) if "kind" in incidents else {}
+    return {"count": len(incidents), "kinds": {str(k): int(n) for k, n in dict(kinds).items()}}
 
 
 def package_versions() -> dict[str, str]:
@@ -193,6 +253,7 @@ def run_record(result: Any, run_info: dict[str, Any] | None = None) -> dict[str,
         # a notebooklet result also holds the query that ran
         "query": info.pop("query", None) or getattr(result, "query", None),
         "counts": _counts(result),
+        "incidents": _incident_counts(result),
         "dropped": result.dropped_rows,
         "suppressed": result.suppressed_outliers,
         "notes": [str(note) for note in result.notes],
@@ -214,7 +275,7 @@ def write_outputs(
     labels: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
     """
-    Write outliers.csv, user_days.csv, report.html and run.json to a folder.
+    Write outliers.csv, incidents.csv, user_days.csv, report.html and run.json.
 
     The files are written aside and moved into the folder as one set
     (`OutputFolder`): a failed or interrupted call leaves the folder as it
@@ -248,8 +309,10 @@ def write_outputs(
     Returns
     -------
     dict of str to Path
-        ``outliers``, ``user_days``, ``report`` and ``run`` paths (and
-        ``labels``), where the files are once published.
+        ``outliers``, ``incidents``, ``user_days``, ``report`` and ``run``
+        paths (and ``labels``), where the files are once published. A
+        result without ``incidents`` (one made before hunts had them)
+        writes no incidents.csv.
 
     Raises
     ------
@@ -283,8 +346,11 @@ def write_outputs(
     begin = time.perf_counter()
     paths = {
         "outliers": folder.write_csv("outliers.csv", outlier_table(result)),
-        "user_days": folder.write_csv("user_days.csv", result.user_days),
     }
+    incidents = incident_table(result)
+    if incidents is not None:
+        paths["incidents"] = folder.write_csv("incidents.csv", incidents)
+    paths["user_days"] = folder.write_csv("user_days.csv", result.user_days)
     if labels is not None:
         paths["labels"] = folder.write_csv("labels.csv", labels)
     written = {"write_tables": round(time.perf_counter() - begin, 4)}

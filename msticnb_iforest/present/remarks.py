@@ -15,7 +15,7 @@ from typing import Any
 from ..wording import counts_text
 from .display import safe_text
 
-__all__ = ["TOP_SHOWN", "dropped_line", "held_line", "summary_lines"]
+__all__ = ["TOP_SHOWN", "dropped_line", "held_line", "incidents_line", "summary_lines"]
 
 #: Outliers listed by `summary_lines` (the rest are in outliers.csv).
 TOP_SHOWN = 5
@@ -58,6 +58,25 @@ def held_line(result: Any) -> str | None:
     return f"Flagged by the model but not reported: {total:,} user-day(s): {text}."
 
 
+def incidents_line(result: Any) -> str | None:
+    """
+    Say how many incidents the outliers make and the top one's lead (None if none).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> import pandas as pd
+    >>> leads = ["Password spray from 10.9.9.9 on 2024-03-21: 20 flagged", "bob on ..."]
+    >>> incidents_line(SimpleNamespace(incidents=pd.DataFrame({"lead": leads})))
+    '2 incident(s); first: Password spray from 10.9.9.9 on 2024-03-21: 20 flagged'
+
+    """
+    incidents = getattr(result, "incidents", None)
+    if incidents is None or not len(incidents) or "lead" not in incidents.columns:
+        return None
+    return f"{len(incidents):,} incident(s); first: {safe_text(incidents['lead'].iloc[0], 160)}"
+
+
 def summary_lines(
     result: Any, paths: Mapping[str, Path], quiet: bool = False, extra: str = ""
 ) -> list[str]:
@@ -72,8 +91,8 @@ def summary_lines(
         The files written (`outputs.write_outputs`); ``report`` is required.
     quiet : bool, default=False
         One line (counts and the report's path) instead of the top
-        `TOP_SHOWN` outliers, the held and dropped counts, the notes and the
-        files.
+        `TOP_SHOWN` outliers, the incidents (with the first one's lead), the
+        held and dropped counts, the notes and the files.
     extra : str, optional
         A sentence to add after the counts (the demo's label match).
 
@@ -105,7 +124,8 @@ def summary_lines(
         )
     if len(outliers) > TOP_SHOWN:
         lines.append(f"  ... and {len(outliers) - TOP_SHOWN:,} more in outliers.csv")
-    lines.extend(line for line in (held_line(result), dropped_line(result)) if line)
+    held = (incidents_line(result), held_line(result), dropped_line(result))
+    lines.extend(line for line in held if line)
     lines.extend(f"Note: {safe_text(note)}" for note in result.notes)
     names = ", ".join(safe_text(path.name) for path in paths.values())
     lines.append(f"Files in {safe_text(paths['report'].parent)}: {names}")

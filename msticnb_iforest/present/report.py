@@ -1,13 +1,19 @@
 r"""
-Render a hunt as one self-contained HTML page.
+Render a hunt as one self-contained HTML triage page.
 
-The page needs nothing but itself: styles are inline, figures are embedded
-as base64 PNG ``data:`` URIs, there are no scripts, fonts or links to other
-sites, and a Content-Security-Policy forbids loading anything else. Every
-string that comes from the data (account names, reasons, notes, file
-names, query text) is first made safe with `display.safe_text` (control,
-bidi, zero-width and other invisible characters shown as ``\u202e``-style
-escapes) and then HTML-escaped.
+The page leads with what to look at first: summary cards, then the
+incidents (when the hunt groups its outliers into ``incidents``), the
+sortable and filterable outlier table, the charts (each linked from and
+back to its table row), the follow-up queries with copy buttons, and the
+run's details. It needs nothing but itself: styles and one small script
+are inline (`report_page`), figures are embedded as base64 PNG ``data:``
+URIs, there are no fonts or links to other sites, and a
+Content-Security-Policy forbids loading anything else or running any
+script but that one (allowed by its hash). Every string that comes from
+the data (account names, reasons, notes, file names, query text) is first
+made safe with `display.safe_text` (control, bidi, zero-width and other
+invisible characters shown as ``\u202e``-style escapes) and then
+HTML-escaped; the text a copy button copies is kept exact.
 """
 
 from __future__ import annotations
@@ -15,88 +21,25 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Iterable
-from html import escape
 from typing import Any
 
 import pandas as pd
 
 from ..wording import DROP_REASON_TEXT
-from .display import TITLE_WIDTH, safe_text
+from .display import TITLE_WIDTH
 from .figures import Figures
+from .markup import kv as _kv
+from .markup import pre as _pre
+from .markup import section as _section
+from .markup import text as _e
+from .report_page import CSS, SCRIPT, content_security_policy
+from .triage import ChartIndex, follow_up, incidents_section, outliers_section, trend_anchor
 
 __all__ = ["figure_to_data_uri", "render_report"]
 
 #: Outlier rows shown in the HTML table (outliers.csv always has all of them);
 #: the same number as are explained by default (``pipeline.DEFAULT_MAX_EXPLAINED``).
 MAX_TABLE_ROWS = 500
-
-_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'"
-
-_CSS = """
-:root { --ink:#1f2933; --muted:#52606d; --line:#d9e2ec; --bg:#f5f7fa; --card:#ffffff;
-  --accent:#243b53; --alert:#b42318; --alert-bg:#fdecea; --ok:#1e7e34; }
-* { box-sizing: border-box; }
-body { margin:0; background:var(--bg); color:var(--ink);
-  font: 15px/1.5 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-header { background:var(--accent); color:#fff; padding:22px 32px 18px; }
-header h1 { margin:0 0 4px; font-size:24px; font-weight:600; }
-header p { margin:0; color:#d9e2ec; font-size:13px; }
-nav { background:#fff; border-bottom:1px solid var(--line); padding:8px 32px; font-size:13px; }
-nav a { color:var(--accent); margin-right:16px; text-decoration:none; }
-nav a:hover { text-decoration:underline; }
-main { max-width:1180px; margin:0 auto; padding:20px 32px 40px; }
-section { background:var(--card); border:1px solid var(--line); border-radius:8px;
-  padding:18px 22px; margin:0 0 20px; }
-h2 { font-size:18px; margin:0 0 12px; color:var(--accent); }
-h3 { font-size:15px; margin:18px 0 8px; }
-.cards { display:flex; flex-wrap:wrap; gap:12px; background:none; border:0; padding:0; }
-.card { flex:1 1 150px; background:var(--card); border:1px solid var(--line);
-  border-radius:8px; padding:12px 16px; }
-.card .k { font-size:12px; text-transform:uppercase; letter-spacing:.04em; color:var(--muted); }
-.card .v.small { font-size:18px; padding-top:3px; }
-.card .v { font-size:22px; font-weight:600; margin-top:2px; overflow-wrap:anywhere; }
-.card.wide { flex:2 1 230px; }
-.card.alert { border-color:#f5c2c0; background:var(--alert-bg); }
-.card.alert .v { color:var(--alert); }
-table { border-collapse:collapse; width:100%; font-size:13.5px; }
-th, td { text-align:left; vertical-align:top; padding:6px 10px;
-  border-bottom:1px solid var(--line); }
-th { background:#eef2f7; font-weight:600; color:var(--accent); }
-th.num { text-align:right; }
-table.kv th { width:240px; background:none; color:var(--muted); font-weight:500; }
-td.num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
-td.acct { font-family: ui-monospace, "SFMono-Regular", Consolas, "Liberation Mono", monospace;
-  font-size:13px; white-space:nowrap; }
-td.day { white-space:nowrap; }
-td.path, span.path { font-size:13px; overflow-wrap:anywhere;
-  font-family: ui-monospace, "SFMono-Regular", Consolas, "Liberation Mono", monospace; }
-.scroll { overflow-x:auto; }
-tr:nth-child(even) td { background:#fafbfc; }
-.tag { display:inline-block; background:#eef2f7; border-radius:4px; padding:0 6px;
-  margin:0 4px 2px 0; font-size:12px; white-space:nowrap; }
-.muted { color:var(--muted); }
-.note { background:#fff8e1; border-left:4px solid #f0b429; padding:8px 12px; margin:8px 0; }
-figure { margin:0 0 18px; min-width:0; }
-.grid { display:grid; grid-template-columns:repeat(auto-fill, minmax(500px, 1fr)); gap:8px 18px; }
-figure img { max-width:100%; height:auto; border:1px solid var(--line); border-radius:4px;
-  background:#fff; }
-figcaption { font-size:13px; color:var(--muted); margin-top:4px; overflow-wrap:anywhere; }
-pre { background:#f0f4f8; border:1px solid var(--line); border-radius:4px; padding:10px;
-  overflow:auto; font-size:12.5px; white-space:pre-wrap; overflow-wrap:anywhere; }
-details summary { cursor:pointer; color:var(--accent); margin:6px 0; }
-footer { text-align:center; color:var(--muted); font-size:12px; padding:0 0 30px; }
-@media print { nav { display:none; } section { break-inside:avoid-page; } }
-"""
-
-
-def _e(value: Any, width: int | None = None) -> str:
-    """Make any value safe to show (`safe_text`), then escape it for HTML text or an attribute."""
-    return escape("" if value is None else safe_text(value, width), quote=True)
-
-
-def _pre(text: Any) -> str:
-    """Escape multi-line text (code, a query) line by line, keeping its line breaks."""
-    return "\n".join(_e(line) for line in str(text).split("\n"))
 
 
 def figure_to_data_uri(fig: Any, dpi: int = 96) -> str:
@@ -114,19 +57,18 @@ def figure_to_data_uri(fig: Any, dpi: int = 96) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _img(fig: Any, caption: str, alt: str | None = None) -> str:
+def _img(
+    fig: Any, caption: str, alt: str | None = None, anchor: str = "", back: Iterable[int] = ()
+) -> str:
+    """Draw a figure: its image, its caption and links back to its outlier rows."""
     uri = figure_to_data_uri(fig)
+    ident = f' id="{anchor}"' if anchor else ""
+    links = " ".join(f'<a href="#outlier-{rank}">#{rank}</a>' for rank in back)
+    back_html = f' <span class="back">· back to outlier {links}</span>' if links else ""
     return (
-        f'<figure><img src="{uri}" alt="{_e(alt or caption, TITLE_WIDTH)}">'
-        f"<figcaption>{_e(caption, TITLE_WIDTH)}</figcaption></figure>"
+        f'<figure{ident}><img src="{uri}" alt="{_e(alt or caption, TITLE_WIDTH)}">'
+        f"<figcaption>{_e(caption, TITLE_WIDTH)}{back_html}</figcaption></figure>"
     )
-
-
-def _fmt_date(value: Any) -> str:
-    try:
-        return f"{pd.Timestamp(value):%Y-%m-%d}"
-    except (ValueError, TypeError):
-        return str(value)
 
 
 def _fmt_time(value: Any) -> str:
@@ -142,19 +84,6 @@ def _fmt_time(value: Any) -> str:
     if stamp == stamp.normalize():
         return f"{stamp:%Y-%m-%d}"
     return f"{stamp:%Y-%m-%d %H:%M:%S} UTC"
-
-
-def _fmt_num(value: Any, digits: int = 4) -> str:
-    try:
-        return f"{float(value):.{digits}f}"
-    except (ValueError, TypeError):
-        return str(value)
-
-
-def _kv(rows: Iterable[tuple[str, str]]) -> str:
-    """Build a key/value table; values are HTML already."""
-    body = "".join(f"<tr><th>{_e(key)}</th><td>{value}</td></tr>" for key, value in rows)
-    return f'<table class="kv">{body}</table>'
 
 
 def _by_reason(counts: dict[str, Any], unit: str) -> str:
@@ -190,7 +119,9 @@ def _cards(record: dict[str, Any]) -> str:
         f'<div class="v{" small" if kind == " wide" else ""}">{_e(value)}</div></div>'
         for key, value, kind in cards
     )
-    return f'<section class="cards">{html}</section>'
+    notes = "".join(f'<div class="note">{_e(note)}</div>' for note in record.get("notes") or [])
+    notes_html = f'<div class="card-notes">{notes}</div>' if notes else ""
+    return f'<section class="cards">{html}{notes_html}</section>'
 
 
 def _inputs(inputs: list[dict[str, Any]]) -> str:
@@ -251,54 +182,6 @@ def _summary(record: dict[str, Any]) -> str:
     return _section("summary", "Run summary", "", _kv(rows))
 
 
-def _outlier_rows(result: Any) -> str:
-    outliers = result.outliers
-    expl = result.explanations
-    rows = []
-    for rank, (idx, row) in enumerate(outliers.head(MAX_TABLE_ROWS).iterrows(), start=1):
-        reason, tops, evidence = "", [], []
-        if len(expl) and idx in expl.index:
-            info = expl.loc[idx]
-            reason = info.get("reason", "") or ""
-            tops = list(info.get("top_features", []) or [])
-            evidence = list(info.get("evidence", []) or [])
-        account = f"{_e(row.get('DstDomain', ''))}\\{_e(row.get('DstUser', ''))}"
-        tags = "".join(f'<span class="tag">{_e(t)}</span>' for t in tops)
-        if not reason and evidence:
-            reason = "; ".join(map(str, evidence))
-        rows.append(
-            f'<tr><td class="num">{rank}</td><td class="day">{_e(_fmt_date(row.get("Date")))}</td>'
-            f'<td class="acct">{account}</td><td class="num">{_e(_fmt_num(row.get("score")))}</td>'
-            f"<td>{_e(reason)}</td><td>{tags}</td></tr>"
-        )
-    return "".join(rows)
-
-
-def _outliers(result: Any) -> str:
-    n_out = len(result.outliers)
-    if n_out == 0:
-        body = '<p class="muted">No user-day was reported as an outlier.</p>'
-    else:
-        more = ""
-        if n_out > MAX_TABLE_ROWS:
-            more = (
-                f'<p class="note">Showing the top {MAX_TABLE_ROWS:,} of {n_out:,} outliers; '
-                "outliers.csv lists them all.</p>"
-            )
-        body = (
-            '<div class="scroll"><table><tr><th>#</th><th>Date</th><th>Account</th>'
-            "<th>Score</th><th>Why it stands out</th><th>Top features</th></tr>"
-            f"{_outlier_rows(result)}</table></div>{more}"
-        )
-    return (
-        f'<section id="outliers"><h2>Outliers ({n_out:,})</h2>'
-        '<p class="muted">Highest score first. A score above 0 means the Isolation Forest '
-        "isolated the user-day faster than the chosen share of most unusual days; the reason "
-        "compares the day with the account's usual values.</p>"
-        f"{body}</section>"
-    )
-
-
 def _pairs(items: Any) -> list[tuple[str, Any]]:
     return [(str(label), fig) for label, fig in (items or []) if fig is not None]
 
@@ -307,38 +190,94 @@ def _grid(items: Iterable[str]) -> str:
     return f'<div class="grid">{"".join(items)}</div>'
 
 
-def _section(anchor: str, heading: str, intro: str, content: str) -> str:
-    """Wrap HTML content in a section; heading and intro are plain text."""
-    lead = f'<p class="muted">{_e(intro)}</p>' if intro else ""
-    return f'<section id="{anchor}"><h2>{_e(heading)}</h2>{lead}{content}</section>'
-
-
-def _plots(figures: Figures, has_shap: bool) -> list[tuple[str, str, str]]:
-    """Return (anchor, nav label, HTML) for each plot section present."""
+def _charts(figures: Figures, charts: ChartIndex, has_shap: bool) -> list[tuple[str, str, str]]:
+    """Return (anchor, nav label, HTML) for each chart section present, most useful first."""
     parts = []
     cap = figures.plot_note
     cap_html = f'<p class="note">{_e(cap)}</p>' if cap else ""
+    population = getattr(figures, "population_plot", None)
+    if population is not None:
+        html = _section(
+            "population",
+            "Population",
+            "Every account-day of the hunt in two dimensions; outliers and incidents are "
+            "highlighted.",
+            _img(population, "All account-days", anchor="fig-population"),
+        )
+        parts.append(("population", "Population", html))
+    parts += _per_outlier(figures, charts, has_shap, cap_html)
+    trends = figures.trend_plots or []
+    if any(fig is not None for _, fig in trends):
+        imgs = "".join(
+            _img(
+                fig,
+                f"Daily trend of {label}",
+                anchor=trend_anchor(charts.trend[pos]) if pos in charts.trend else "",
+                back=charts.trend.get(pos, [])[:10],
+            )
+            for pos, (label, fig) in enumerate(trends)
+            if fig is not None
+        )
+        html = _section(
+            "trends",
+            "Account trends",
+            "Each outlier account's daily values over the whole hunt window (the same dates "
+            "for every account); a day without logons is drawn as 0 and the flagged day is "
+            "marked in red.",
+            ("" if figures.outlier_plots else cap_html) + f'<div class="charts-one">{imgs}</div>',
+        )
+        parts.append(("trends", "Trends", html))
     summary = figures.shap_summary_plot
     if summary is not None:
         html = _section(
             "shap",
             "What drove the outliers (SHAP)",
-            "Each dot is one outlier. Dots left of the line pushed the day towards anomalous; "
-            "the colour shows the feature's value (red high, blue low).",
-            _img(summary, "SHAP values of all outliers, per feature"),
+            "How much each feature pushed the outliers towards anomalous (left of the line). "
+            "With three or more outliers each dot is one outlier, coloured by the feature's "
+            "value (red high, blue low); with fewer, each outlier is a bar.",
+            _img(summary, "SHAP values of all outliers, per feature", anchor="fig-shap-summary"),
         )
         parts.append(("shap", "SHAP", html))
-    per = _pairs(figures.outlier_plots)
-    if per:
-        imgs = _grid(_img(fig, label, f"SHAP values for {label}") for label, fig in per)
+    hist = figures.score_histogram
+    if hist is not None:
+        html = _section(
+            "scores",
+            "Score distribution",
+            "Anomaly scores of every user-day (log scale); days right of the red line are flagged.",
+            _img(hist, "Anomaly scores of all user-days", anchor="fig-scores"),
+        )
+        parts.append(("scores", "Scores", html))
+    return parts
+
+
+def _per_outlier(
+    figures: Figures, charts: ChartIndex, has_shap: bool, cap_html: str
+) -> list[tuple[str, str, str]]:
+    """Return the section of per-outlier SHAP charts, each with its row's anchor."""
+    plots = figures.outlier_plots or []
+    by_pos = {pos: rank for rank, pos in charts.shap.items()}
+    if any(fig is not None for _, fig in plots):
+        imgs = _grid(
+            _img(
+                fig,
+                str(label),
+                f"SHAP values for {label}",
+                anchor=f"chart-shap-{by_pos[pos]}" if pos in by_pos else "",
+                back=[by_pos[pos]] if pos in by_pos else [],
+            )
+            for pos, (label, fig) in enumerate(plots)
+            if fig is not None
+        )
         html = _section(
             "per-outlier",
             "Per-outlier explanations",
-            "Red bars push the day towards anomalous, blue bars towards normal.",
+            "Each bar is one feature, labelled with the day's real value and the account's "
+            "usual range. Red bars push the day towards anomalous, blue bars towards normal; "
+            "the longer the bar, the more it counted.",
             cap_html + imgs,
         )
-        parts.append(("per-outlier", "Per outlier", html))
-    elif not has_shap:
+        return [("per-outlier", "Per outlier", html)]
+    if not has_shap:
         html = _section(
             "per-outlier",
             "Per-outlier explanations",
@@ -346,48 +285,8 @@ def _plots(figures: Figures, has_shap: bool) -> list[tuple[str, str, str]]:
             "each value is among all user-days.",
             "",
         )
-        parts.append(("per-outlier", "Per outlier", html))
-    trends = _pairs(figures.trend_plots)
-    if trends:
-        imgs = _grid(_img(fig, label, f"Daily trend for {label}") for label, fig in trends)
-        html = _section(
-            "trends",
-            "Account trends",
-            "Each outlier account's daily values over the window; the flagged day is marked "
-            "in red.",
-            ("" if per else cap_html) + imgs,
-        )
-        parts.append(("trends", "Trends", html))
-    hist = figures.score_histogram
-    if hist is not None:
-        html = _section(
-            "scores",
-            "Score distribution",
-            "Anomaly scores of every user-day (log scale); days right of the red line are flagged.",
-            _img(hist, "Anomaly scores of all user-days"),
-        )
-        parts.append(("scores", "Scores", html))
-    return parts
-
-
-def _follow_up(result: Any) -> str:
-    from .links import account_links
-
-    links = account_links(result.outliers.head(MAX_TABLE_ROWS))
-    blocks = "".join(
-        f"<details><summary>{_e(dom)}\\{_e(usr)} · {_e(_fmt_date(day))}</summary>"
-        f"<pre>{_pre(code)}</pre></details>"
-        for dom, usr, day, code in zip(
-            links["DstDomain"], links["DstUser"], links["Date"], links["code"], strict=True
-        )
-    )
-    return _section(
-        "follow-up",
-        "Follow-up queries",
-        "Python to paste into a notebook connected to the workspace: an account summary around "
-        "each account's top flagged day and its logons and failed logons on that day.",
-        blocks,
-    )
+        return [("per-outlier", "Per outlier", html)]
+    return []
 
 
 def _details(record: dict[str, Any]) -> str:
@@ -424,7 +323,7 @@ def render_report(
     Parameters
     ----------
     result : Hunt or AnomalousLogonUsersResult
-        A finished hunt.
+        A finished hunt; its ``incidents`` are shown first when it has any.
     record : dict
         The run description from `outputs.run_record`.
     figures : Figures, optional
@@ -435,7 +334,17 @@ def render_report(
     Returns
     -------
     str
-        A complete HTML document that loads nothing from elsewhere.
+        A complete HTML document that loads nothing from elsewhere and runs
+        only its own inline script.
+
+    Examples
+    --------
+    >>> from msticnb_iforest import hunt
+    >>> from msticnb_iforest.sources.demo import generate_demo
+    >>> found = hunt(generate_demo(users=60, days=14).events)  # doctest: +SKIP
+    >>> html = render_report(found, {})  # doctest: +SKIP
+    >>> 'id="outlier-table"' in html  # doctest: +SKIP
+    True
 
     """
     figures = figures or Figures()
@@ -446,25 +355,31 @@ def render_report(
         f"Isolation Forest hunt of Windows network logons · generated {created} · "
         f"msticnb-iforest {versions.get('msticnb-iforest', '')}"
     )
-    sections = [
-        ("summary", "Summary", _summary(record)),
-        ("outliers", "Outliers", _outliers(result)),
-    ]
-    sections += _plots(figures, result.shap_values is not None)
-    if not result.outliers.empty:
-        sections.append(("follow-up", "Follow-up", _follow_up(result)))
+    shown = result.outliers.head(MAX_TABLE_ROWS)
+    charts = ChartIndex.build(shown, figures)
+    sections = []
+    incidents = incidents_section(result, shown)
+    if incidents:
+        sections.append(("incidents", "Incidents", incidents))
+    sections.append(
+        ("outliers", "Outliers", outliers_section(result, shown, charts, MAX_TABLE_ROWS))
+    )
+    sections += _charts(figures, charts, result.shap_values is not None)
+    if not shown.empty:
+        sections.append(("follow-up", "Follow-up", follow_up(shown)))
+    sections.append(("summary", "Run summary", _summary(record)))
     sections.append(("details", "Parameters", _details(record)))
     nav = "".join(f'<a href="#{anchor}">{_e(name)}</a>' for anchor, name, _ in sections)
     body = _cards(record) + "".join(html for _, _, html in sections)
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
+        f'<meta http-equiv="Content-Security-Policy" content="{content_security_policy()}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="referrer" content="no-referrer">'
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
+        f"<title>{_e(title)}</title><style>{CSS}</style></head><body>"
         f"<header><h1>{_e(title)}</h1><p>{_e(subtitle)}</p></header>"
         f"<nav>{nav}</nav><main>{body}</main>"
         "<footer>Generated by msticnb-iforest. This file is self-contained and works offline."
-        "</footer></body></html>\n"
+        f"</footer><script>{SCRIPT}</script></body></html>\n"
     )

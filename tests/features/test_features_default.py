@@ -203,10 +203,10 @@ def test_min_history_caveat_and_no_history():
     user_days = pd.concat([table, frame.values, frame.context], axis=1)
     newbie = fset.reason(user_days.iloc[10], ["failed_logons"])
     assert "90 failed logons" in newbie
-    assert "Baseline: 2 day(s), too little history (fewer than 5)" in newbie
+    assert "Baseline: 2 days, too little data to judge (fewer than 5 other days)" in newbie
     ghost = fset.reason(user_days.iloc[11], ["new_source_ips"])
     assert "Baseline: none" in ghost and "no other day in the window" in ghost
-    assert fset.reason(user_days.iloc[7], ["failed_logons"]).endswith("Baseline: 7 day(s)")
+    assert fset.reason(user_days.iloc[7], ["failed_logons"]).endswith("Baseline: 7 days")
     # A smaller minimum compares the newcomer with its two days.
     lenient = BaselineFeatures(min_history_days=2).compute(table)
     assert lenient.values["failed_vs_usual"].iloc[10] > 0
@@ -226,11 +226,11 @@ def test_explanation_words_and_baseline_size():
     frame = fset.compute(table)
     row = pd.concat([table, frame.values, frame.context], axis=1).iloc[7]
     text = fset.reason(row, ["failed_logons", "failed_vs_usual", "new_source_hosts"])
-    assert "31 failed logons; usual 0–1 per day over 7 other day(s)" in text
-    assert "3 source hosts not seen for this account on its 7 other day(s)" in text
+    assert "31 failed logons (usually 0–1 a day)" in text
+    assert "3 source hosts new to this account (usually 0 new a day)" in text
     assert "203.0.113.9 failed against 25 accounts that day" in text  # always told
     assert text.count("failed logons") == 1  # magnitude and deviation said once
-    assert text.endswith("Baseline: 7 day(s)")
+    assert text.endswith("Baseline: 7 days")
 
 
 def test_host_burst_is_named_in_the_explanation():

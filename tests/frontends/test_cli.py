@@ -86,8 +86,31 @@ def test_demo_writes_outputs_and_labels(tmp_path, capsys, demo):
     assert sum(timings[name] for name in stages) <= timings["total"]
     html = (out / "report.html").read_text()
     assert "https://" not in html and "http://" not in html
-    assert html.count("<img ") == 4  # SHAP summary, 1 outlier, 1 trend, histogram
+    assert html.count("<img ") == 5  # population, SHAP summary, 1 outlier, 1 trend, histogram
     assert stderr == ""  # not a terminal and no -v: no progress lines
+
+
+def test_demo_writes_fewer_incidents_than_outliers(tmp_path, capsys):
+    out = tmp_path / "demo"
+    args = ["demo", "--out", out, "--users", 80, "--days", 14, "--seed", 1]
+    code, stdout, stderr = _run([*args, "--no-shap", "--max-plots", 0], capsys)
+    assert code == 0, stderr
+    outliers = pd.read_csv(out / "outliers.csv")
+    incidents = pd.read_csv(out / "incidents.csv", keep_default_na=False)
+    assert 0 < len(incidents) < len(outliers)
+    assert list(incidents.columns[:3]) == ["incident", "kind", "lead"]
+    assert incidents["incident"].tolist() == list(range(1, len(incidents) + 1))
+    assert incidents["n_outliers"].sum() == len(outliers)
+    assert sorted(set(outliers["incident"])) == incidents["incident"].tolist()
+    spray = incidents.iloc[0]
+    assert spray["kind"] == "password spray" and spray["n_outliers"] > 1
+    assert spray["lead"].startswith(f"Password spray from {spray['sources'].split(', ')[0]} on ")
+    assert spray["first_day"] == spray["last_day"]  # dates, written as days
+    assert len(spray["first_day"]) == len("2024-03-21")
+    record = json.loads((out / "run.json").read_text())
+    assert record["incidents"]["count"] == len(incidents)
+    assert record["incidents"]["kinds"]["password spray"] == 1
+    assert f"{len(incidents)} incident(s); first: {spray['lead']}" in stdout.splitlines()
 
 
 FAST = ["--no-shap", "--max-plots", "0", "--n-estimators", "50", "-q"]

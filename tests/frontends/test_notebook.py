@@ -155,6 +155,10 @@ def test_demo_runs_top_to_bottom_and_writes_the_cli_files(kernel_env, tmp_path):
     assert f"Successful logons on the flagged day: {int(top['SuccessfulLogons']):,} row(s)" in pivot
     assert f"Failed logons on the flagged day: {int(top['FailedLogons']):,} row(s)" in pivot
     assert "figure(s) not drawn (silent=True)" in _stdout(executed, "trends")
+    assert _stdout(executed, "pivot-summary").startswith(
+        "AccountSummary needs a Microsoft Sentinel workspace, not LocalData; "
+    )  # what the browser's AccountSummary button says there too
+    _assert_browser_follows_the_summary(executed)
 
     # Same files as the command line's demo with the same company.
     from msticnb_iforest.frontends.cli import main
@@ -162,11 +166,36 @@ def test_demo_runs_top_to_bottom_and_writes_the_cli_files(kernel_env, tmp_path):
     cli_out = tmp_path / "cli"
     argv = ["demo", "--users", "40", "--days", "14", "--seed", "7", "--out", str(cli_out), "-q"]
     assert main(argv) == 0
-    for name in ("outliers.csv", "user_days.csv", "labels.csv"):
+    for name in ("outliers.csv", "incidents.csv", "user_days.csv", "labels.csv"):
         pd.testing.assert_frame_equal(pd.read_csv(out / name), pd.read_csv(cli_out / name))
     cli_run = json.loads((cli_out / "run.json").read_text())
     assert cli_run["counts"] == run["counts"]
     assert cli_run["run_info"]["demo"] == run["run_info"]["demo"]
+
+
+def _assert_browser_follows_the_summary(executed) -> None:
+    """The first outputs are the summary, notes and incidents, then the browser widget."""
+    shown = [
+        (cell.get("id"), out)
+        for cell in executed.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if cell.get("id") not in ("setup", None)
+        and "parameters" not in cell.metadata.get("tags", [])
+    ]
+    ids = [cid for cid, _ in shown]
+    at = next(i for i, (_, out) in enumerate(shown) if _WIDGET in out.get("data", {}))
+    assert ids[at] == "browse"
+    assert set(ids[:at]) <= {"run", "notes", "incidents"} and ids[0] == "run", ids[:at]
+    assert not any("image/png" in out.get("data", {}) for _, out in shown[:at])
+    # the static charts and tables come after it
+    assert ids.index("outliers") > at and ids.index("shap-summary") > at
+    state = executed.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    classes = {c for model in state.values() for c in model["state"].get("_dom_classes", [])}
+    assert {"alu-browser", "alu-pick", "alu-shap", "alu-trend", "alu-summary"} <= classes
+
+
+_WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
 @pytest.mark.slow
@@ -400,3 +429,143 @@ def test_tables_are_readable_no_index_no_list_reprs_whole_reasons():
     assert ">4711<" not in html and ">42<" not in html  # no row index
     assert frame["top_features"].iloc[0] == ["failed_logons", "spray"]  # not modified
     assert len(nbs.readable_table(frame, limit=1).data) == 1
+
+
+def test_saved_notebook_leads_with_summary_incidents_and_the_browser():
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    ids = [cell.get("id") for cell in notebook.cells]
+    order = ["run", "notes", "incidents", "browse", "details-md", "outliers", "shap-outliers"]
+    assert [ids.index(name) for name in order] == sorted(ids.index(name) for name in order)
+    assert ids.index("browse") == ids.index("incidents") + 2  # only its heading between
+    cells = {cell.get("id"): cell.source for cell in notebook.cells}
+    assert "nbs.show_notes(result)" in cells["notes"]
+    assert "nbs.show_incidents(result)" in cells["incidents"]
+    assert "limit=3" in cells["shap-outliers"] and "limit=3" in cells["trends"]
+    assert "population_plot" in cells["population"]
+    # the pivot cell asks the notebooklet, which says why off Sentinel (as the browser does)
+    assert "hunter.account_summary()" in cells["pivot-summary"]
+    assert "is_sentinel" not in cells["pivot-summary"]
+
+
+def test_introduction_describes_the_default_feature_set():
+    intro = nbformat.read(NOTEBOOK, as_version=4).cells[0].source
+    assert "`baseline`" in intro and "same account's other days" in intro
+    assert "Baseline: 16 days" in intro  # the example reason is a baseline one
+    # claims only true of the seed feature set are gone, seed is named as the original
+    default = intro[: intro.index('feature_set="seed"')]
+    assert "window mean" not in default and "sd 1.1" not in default
+    assert "not reported" not in default
+    assert "Days without a successful logon are reported like any other" in intro
+    seed = intro[intro.index('feature_set="seed"') :]
+    assert "original hunting notebook's exact algorithm" in seed
+
+
+def _incident_result(rows: int = 2):
+    from types import SimpleNamespace
+
+    incidents = pd.DataFrame(
+        {
+            "incident": [1, 2],
+            "kind": ["password spray", "single"],
+            "lead": [
+                "Password spray from 10.99.60.209 on 2024-03-21: failed against 57 accounts "
+                "(usually 0-1 a day), 20 flagged",
+                "CONTOSO\\<b>eve</b> logged on to 23 new computers",
+            ],
+            "n_accounts": [20, 1],
+            "accounts": ["CONTOSO\\a, CONTOSO\\b", "CONTOSO\\<b>eve</b>"],
+            "first_day": pd.to_datetime(["2024-03-21", "2024-03-22"]),
+            "last_day": pd.to_datetime(["2024-03-21", "2024-03-24"]),
+            "sources": ["10.99.60.209", ""],
+            "score": [0.31234, 0.2],
+            "n_outliers": [20, 1],
+            "members": ["5, 6", "7"],
+        }
+    ).head(rows)
+    outliers = pd.DataFrame({"score": [0.3] * 3}, index=[5, 6, 7]).head(rows and 3)
+    return SimpleNamespace(incidents=incidents, outliers=outliers, notes=[])
+
+
+def test_incidents_are_shown_as_a_readable_table(capsys, monkeypatch):
+    table = nbs.incident_table(_incident_result())
+    assert list(table.columns) == [
+        "Incident",
+        "Kind",
+        "What happened",
+        "Accounts",
+        "Account names",
+        "Days",
+        "Sources",
+        "Outliers",
+        "Top score",
+    ]
+    html = nbs.readable_table(table).to_html()
+    assert "20 flagged" in html and ">2024-03-21<" in html and "00:00:00" not in html
+    assert ">2024-03-22 to 2024-03-24<" in html and "white-space: nowrap" in html
+    assert "&lt;b&gt;eve&lt;/b&gt;" in html and "<b>eve" not in html  # escaped
+    assert ">0.312<" in html and "5, 6" not in html  # members are for programs
+    assert nbs.incident_table(type("R", (), {})()) is None
+    assert "text-align: left" in html and "min-width: 14em" in html  # long text readable
+    days = pd.DataFrame({"Date": pd.to_datetime(["2024-03-21"]), "user": ["bob"]})
+    dated = nbs.readable_table(days).to_html()
+    assert ">2024-03-21<" in dated and "white-space: nowrap" in dated  # not broken at hyphens
+    many = _incident_result()
+    many.incidents.loc[0, "accounts"] = ", ".join(f"C\\u{i}" for i in range(20))
+    names = nbs.incident_table(many)["Account names"]
+    assert names[0] == "C\\u0, C\\u1, C\\u2, C\\u3, C\\u4, C\\u5 and 14 more"
+    assert names[1] == "CONTOSO\\<b>eve</b>"
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(obj))
+    nbs.show_incidents(_incident_result())
+    assert capsys.readouterr().out.startswith(
+        "2 incident(s) from 3 outlier account-day(s); the first is the one to look at first."
+    )
+    assert "Password spray from 10.99.60.209" in shown[0].to_html()
+    nbs.show_incidents(_incident_result(), limit=1)
+    assert capsys.readouterr().out.rstrip().endswith("look at first. The first 1 are listed.")
+    assert len(shown) == 2 and len(shown[1].data) == 1
+    nbs.show_incidents(_incident_result(rows=0))
+    assert capsys.readouterr().out == "No incidents: no account-day was flagged.\n"
+
+
+def test_notes_are_shown_in_a_box_including_too_little_data(capsys, monkeypatch):
+    result = _incident_result()
+    nbs.show_notes(result)
+    assert capsys.readouterr().out == "No notes: nothing limited what this run could judge.\n"
+    result.notes = [
+        "Too little data to judge: 7 account-days of 3 accounts over 2.5 years.",
+        "new_source_ips could not be computed: <no SrcIps column>",
+    ]
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(obj))
+    nbs.show_notes(result)
+    html, text = shown[0]["text/html"], shown[0]["text/plain"]
+    assert "2 note(s) on this run: read them before the results." in html
+    assert "<li>Too little data to judge: 7 account-days" in html
+    assert "&lt;no SrcIps column&gt;" in html and "<no SrcIps" not in html
+    assert text.splitlines()[1] == (
+        "- Too little data to judge: 7 account-days of 3 accounts over 2.5 years."
+    )
+
+
+def test_tables_show_structured_clauses_by_their_text():
+    frame = pd.DataFrame(
+        {
+            "clauses": [[{"feature": "failed_logons", "text": "201 failed logons"}, {"text": "x"}]],
+            "user": ["bad\x1bname"],
+        }
+    )
+    html = nbs.readable_table(frame).to_html()
+    assert "201 failed logons; x" in html and "feature" not in html
+    assert "bad\\x1bname" in html and "\x1b" not in html
+
+
+def test_show_figures_limits_the_static_charts(capsys):
+    from matplotlib.figure import Figure
+
+    figures = [(f"f{i}", Figure(figsize=(1, 1))) for i in range(5)]
+    nbs.show_figures(figures, limit=2)
+    said = capsys.readouterr().out
+    assert said.count("IPython.core.display.Image object") == 2
+    assert "The first 2 of 5 figures are shown; the browser above draws any outlier's" in said

@@ -51,6 +51,10 @@ def test_plots_are_figures(seed_result):
     trend = seed_result.trend_plots[0][1]
     assert isinstance(trend, Figure) and len(trend.axes) == 6
     assert seed_result.score_histogram is None  # not a default option
+    population = seed_result.population_plot  # a default option
+    assert isinstance(population, Figure)
+    (points,) = [c for c in population.axes[0].collections if c.get_gid() == "outliers"]
+    assert len(points.get_offsets()) == len(seed_result.outliers) == 2
 
 
 def test_account_links_are_valid_python(seed_result):
@@ -77,6 +81,7 @@ def test_options_minus_and_plus(nb_local, demo_table):
     assert res.shap_values is None
     assert res.shap_summary_plot is None and res.outlier_plots == [] and res.trend_plots == []
     assert res.account_links is None
+    assert isinstance(res.population_plot, Figure)  # still a default option
     # explanations still exist without SHAP (ranked by rarity)
     assert len(res.explanations) == 2 and res.explanations["reason"].str.len().gt(0).all()
     res = nblt.run(data=demo_table, feature_set="seed", options=["+score_histogram"])
@@ -84,6 +89,7 @@ def test_options_minus_and_plus(nb_local, demo_table):
     assert res.shap_values is not None
     res = nblt.run(data=demo_table, feature_set="seed", options=["shap"])
     assert res.trend_plots == [] and res.account_links is None and res.shap_values is not None
+    assert res.population_plot is None
 
 
 def test_value_limits_report_not_training(nb_local, demo_table, seed_result):
@@ -197,6 +203,18 @@ def test_methods_without_outliers_are_polite(nb_local, capsys):
     assert nblt.browse_outliers() is None
 
 
+def _part(box, css_class):
+    """Return the one widget inside `box` (or `box`) that has `css_class`."""
+    found, todo = [], [box]
+    while todo:
+        widget = todo.pop()
+        if css_class in getattr(widget, "_dom_classes", ()):
+            found.append(widget)
+        todo.extend(getattr(widget, "children", ()))
+    assert len(found) == 1, (css_class, found)
+    return found[0]
+
+
 def test_browse_outliers_widget(nb_local, demo_table):
     import ipywidgets as widgets
 
@@ -204,13 +222,13 @@ def test_browse_outliers_widget(nb_local, demo_table):
     nblt.run(data=demo_table, feature_set="seed")
     box = nblt.browse_outliers()
     assert isinstance(box, widgets.VBox)
-    select = box.children[0].children[0]
+    select = _part(box, "alu-pick")
     assert len(select.options) == 2
-    html = box.children[0].children[1].value
+    html = _part(box, "alu-reason").value
     assert "SVC-ACC-02" in html
     select.value = select.options[1][1]
-    assert "SRVACC-04" in box.children[0].children[1].value
-    image = box.children[1].children[0].value
+    assert "SRVACC-04" in _part(box, "alu-reason").value
+    image = _part(box, "alu-shap").value
     assert image[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -221,8 +239,8 @@ def test_browser_draws_charts_beyond_the_plot_cap_on_demand(nb_local, demo_table
     result = nblt.run(data=demo_table, feature_set="seed", max_plots=1)
     assert len(result.outliers) == 2 and len(result.outlier_plots) == 1
     box = nblt.browse_outliers()
-    select, reason = box.children[0].children
-    shap_image, trend_image = box.children[1].children
+    select, reason = _part(box, "alu-pick"), _part(box, "alu-reason")
+    shap_image, trend_image = _part(box, "alu-shap"), _part(box, "alu-trend")
     select.value = select.options[1][1]  # the second outlier: no chart from the run
     assert "SRVACC-04" in reason.value and "Not explained" not in reason.value
     assert shap_image.value[:8] == png and trend_image.value[:8] == png
@@ -237,8 +255,8 @@ def test_browser_says_why_an_outlier_is_not_explained(nb_local, demo_table):
     nblt = AnomalousLogonUsers()
     nblt.run(data=demo_table, feature_set="seed", max_plots=1, max_explained=1)
     box = nblt.browse_outliers()
-    select, reason = box.children[0].children
-    shap_image, trend_image = box.children[1].children
+    select, reason = _part(box, "alu-pick"), _part(box, "alu-reason")
+    shap_image, trend_image = _part(box, "alu-shap"), _part(box, "alu-trend")
     select.value = select.options[1][1]
     assert "Not explained: explanations cover the top 1 outlier(s)" in reason.value
     assert shap_image.value == b""  # no SHAP values to draw

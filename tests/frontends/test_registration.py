@@ -97,12 +97,14 @@ def test_metadata_and_options():
         "shap",
         "plot_outliers",
         "plot_trends",
+        "plot_population",
         "account_links",
     }
     assert set(AnomalousLogonUsers.all_options()) == {
         "shap",
         "plot_outliers",
         "plot_trends",
+        "plot_population",
         "account_links",
         "account_summary",
         "score_histogram",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -251,6 +253,7 @@ def test_explain_outliers_aligns_to_the_outliers(feature_set, demo_table):
         "top_features",
         "evidence",
         "reason",
+        "clauses",
     ]
     expected_top = top_features(contributions, n_top=2)
     assert frame["top_features"].tolist() == expected_top
@@ -277,6 +280,7 @@ def test_explain_outliers_of_no_outliers(demo_table):
         "top_features",
         "evidence",
         "reason",
+        "clauses",
     ]
 
 
@@ -287,3 +291,79 @@ def test_explain_outliers_with_no_anomalous_contribution_says_so(demo_table):
     frame = explain_outliers(fset, outliers, neutral)
     assert frame["top_features"].tolist() == [[], []]
     assert all("unusual combination" in reason for reason in frame["reason"])
+
+
+# ------------------------------------------------------------ reasons on the demo
+@pytest.fixture(scope="module")
+def demo_hunt():
+    from msticnb_iforest.sources.demo import generate_demo
+
+    return hunt(generate_demo().events)
+
+
+def _spray_rows(found) -> pd.DataFrame:
+    return found.explanations[found.outliers["SrcIpFailedAccounts"] == 57]
+
+
+def test_demo_spray_reasons_lead_with_the_spray(demo_hunt):
+    sprayed = _spray_rows(demo_hunt)
+    assert len(sprayed) >= 15
+    spray = "10.99.60.209 failed against 57 accounts that day (usually 0 a day): a password spray"
+    for idx, expl in sprayed.iterrows():
+        clauses = expl["clauses"]
+        assert clauses[0]["feature"] == "spray_accounts"
+        assert (clauses[0]["value"], clauses[0]["usual_high"]) == (57.0, 0.0)
+        assert expl["reason"].startswith(spray)
+        # The account's own clauses follow, strongest SHAP value first.
+        shap_row = demo_hunt.shap_values.loc[idx]
+        strengths = [shap_row[c["feature"]] for c in clauses[1:]]
+        assert strengths == sorted(strengths)
+        new = [i for i, c in enumerate(clauses) if "new to this account" in c["text"]]
+        assert all(i > 0 for i in new)
+
+
+def test_demo_reasons_leave_out_the_usual_and_keep_one_number_style(demo_hunt):
+    from msticnb_iforest.features.clauses import within_usual
+
+    expl = demo_hunt.explanations
+    assert len(expl) == len(demo_hunt.outliers) >= 20
+    for clauses in expl["clauses"]:
+        assert clauses
+        assert not any(within_usual(c) for c in clauses)
+    reasons = " ".join(expl["reason"])
+    assert "0.0" not in reasons and "day(s)" not in reasons and "per day" not in reasons
+    assert "usual 1 a day" not in reasons and "usual 106" not in reasons
+    # Every usual range in the same words, with integers and an en dash.
+    usual = re.findall(r"usually [^ ]+ (?:new )?a day", reasons)
+    assert len(usual) == reasons.count("usually") > 50
+    assert all(re.fullmatch(r"usually \d[\d,]*(–\d[\d,]*)? (new )?a day", u) for u in usual)
+    assert re.search(r"usually \d+–\d+ a day", reasons)
+    assert not re.search(r"\d-\d", reasons)
+    # The brute force with random workstation names says what its 201 names mean.
+    ben = expl.set_index("DstUser").loc["ben.sanchez"]
+    assert ben["clauses"][0]["text"] == (
+        "201 distinct workstation names from one address (10.99.42.37): a name that changes "
+        "on every attempt, as password-guessing tools send, not hundreds of real hosts"
+    )
+    assert "thousands" not in ben["reason"]
+
+
+def test_demo_clauses_column_and_baseline_sentence(demo_hunt):
+    keys = {"feature", "label", "value", "usual_low", "usual_high", "text"}
+    expl = demo_hunt.explanations
+    for idx, row in expl.iterrows():
+        clauses = row["clauses"]
+        assert all(set(c) == keys for c in clauses)
+        assert all(isinstance(c["value"], float) and c["label"] for c in clauses)
+        assert all(c["feature"] in demo_hunt.features for c in clauses)
+        days = int(demo_hunt.outliers.loc[idx, "baseline_days"])
+        joined = "; ".join(c["text"] for c in clauses)
+        if days >= 5:
+            assert row["reason"] == f"{joined}. Baseline: {days} days"
+        else:  # bianca.white: 2 other days
+            assert row["reason"].startswith(f"{joined}. Baseline: {days} days, too little data")
+    short = expl[demo_hunt.outliers["baseline_days"] < 5]
+    assert list(short["DstUser"]) == ["bianca.white"]
+    assert "too little data to judge (fewer than 5 other days)" in short["reason"].iloc[0]
+    # The demo has history enough: no hunt-level note.
+    assert not any("Too little data" in note for note in demo_hunt.notes)

@@ -333,6 +333,7 @@ def test_mount_point_out_is_written_in_place(tiny_disk, capsys):
         )
         assert os.path.ismount(tiny_disk)
         assert sorted(os.listdir(tiny_disk)) == [
+            "incidents.csv",
             "outliers.csv",
             "report.html",
             "run.json",
@@ -347,7 +348,13 @@ def test_current_folder_is_not_swapped_away(previous, monkeypatch, capsys):
     assert _run("run", DEMO_CSV, "--out", ".", *FAST, "--contamination", "0.05", "-q") == 0
     assert previous.stat().st_ino == folder_inode and os.path.samefile(".", previous)
     assert "0.05" in json.loads(Path("run.json").read_text())["command"]
-    assert sorted(os.listdir(".")) == ["outliers.csv", "report.html", "run.json", "user_days.csv"]
+    assert sorted(os.listdir(".")) == [
+        "incidents.csv",
+        "outliers.csv",
+        "report.html",
+        "run.json",
+        "user_days.csv",
+    ]
     _only(previous.parent, "out")
 
 
@@ -367,7 +374,13 @@ def test_previous_set_is_replaced_as_a_whole(previous, capsys, monkeypatch):
     monkeypatch.setattr(folder, "_exchange", exchange)
     assert _run("run", DEMO_CSV, "--out", previous, *FAST, "--contamination", "0.05", "-q") == 0
     assert seen["target"] == before
-    assert seen["staging"] == ["outliers.csv", "report.html", "run.json", "user_days.csv"]
+    assert seen["staging"] == [
+        "incidents.csv",
+        "outliers.csv",
+        "report.html",
+        "run.json",
+        "user_days.csv",
+    ]
     assert sorted(os.listdir(previous)) == seen["staging"]  # labels.csv went with its set
     assert previous.stat().st_ino != folder_inode
     assert "0.05" in json.loads((previous / "run.json").read_text())["command"]
@@ -378,6 +391,7 @@ def test_two_renames_where_the_folders_cannot_be_exchanged(previous, capsys, mon
     monkeypatch.setattr(folder, "_exchange", lambda staging, target: False)
     assert _run("run", DEMO_CSV, "--out", previous, *FAST, "--contamination", "0.05", "-q") == 0
     assert sorted(os.listdir(previous)) == [
+        "incidents.csv",
         "outliers.csv",
         "report.html",
         "run.json",
@@ -404,6 +418,7 @@ def test_other_files_in_out_are_kept_untouched(previous, capsys):
     assert sorted(os.listdir(previous)) == [
         ".keep",
         "case",
+        "incidents.csv",
         "notes.txt",
         "outliers.csv",
         "report.html",
@@ -474,6 +489,7 @@ def test_api_returns_the_final_paths(tmp_path, monkeypatch):
     paths = write_outputs(result, out, figures=Figures())
     assert paths == {
         "outliers": out / "outliers.csv",
+        "incidents": out / "incidents.csv",
         "user_days": out / "user_days.csv",
         "report": out / "report.html",
         "run": out / "run.json",

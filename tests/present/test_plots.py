@@ -108,7 +108,8 @@ def test_outlier_plot_bars_sorted_coloured_and_labelled(result):
         red if value < 0 else blue for value in ordered
     ]
     assert _ytick_texts(ax) == [f"{name} = {feature_row[name]:.3g}" for name in ordered.index]
-    assert ax.get_xlabel() == "SHAP value (red: towards anomalous)\nexpected path length 10.50"
+    # The model's expected path length is no longer drawn: it means nothing to an analyst.
+    assert ax.get_xlabel() == "SHAP value (red: towards anomalous)"
     assert ax.get_title() == "CONTOSO\\alice 2022-09-20"
 
 

@@ -60,3 +60,15 @@ def test_figures_are_taken_from_a_holder_of_them_only():
     holder.plot_cap = 3
     assert Figures.held_by(holder).plot_cap == 3
     assert Figures.held_by(SimpleNamespace(outliers=None)) is None
+
+
+def test_the_summary_names_the_incidents_and_the_first_lead_escaped():
+    result = _result(TOP_SHOWN + 2)
+    result.incidents = pd.DataFrame(
+        {"lead": ["Password spray from 10.9.9.9\x1b[31m on 2024-05-01: 7 flagged", "other"]}
+    )
+    lines = summary_lines(result, PATHS)
+    line = "2 incident(s); first: Password spray from 10.9.9.9\\x1b[31m on 2024-05-01: 7 flagged"
+    assert lines[lines.index("  ... and 2 more in outliers.csv") + 1] == line
+    result.incidents = result.incidents.iloc[0:0]
+    assert not any("incident(s)" in text for text in summary_lines(result, PATHS))

@@ -47,7 +47,7 @@ def written(hostile_table, tmp_path_factory):
 
 def test_files_written(written):
     _, paths, _ = written
-    assert sorted(paths) == ["outliers", "report", "run", "user_days"]
+    assert sorted(paths) == ["incidents", "outliers", "report", "run", "user_days"]
     for path in paths.values():
         assert path.is_file() and path.stat().st_size > 100
 
@@ -71,7 +71,11 @@ def test_report_has_no_external_references(written):
     _, _, html = written
     for bad in ("http://", "https://", "//cdn", 'src="http', "@import url(", "<link", "url("):
         assert bad not in html, bad
-    assert "<script" not in html.lower()
+    # The page's one inline script (sorting, filtering, copy buttons) is its only script.
+    from msticnb_iforest.present.report_page import SCRIPT
+
+    assert html.lower().count("<script") == 1
+    assert f"<script>{SCRIPT}</script>" in html
     assert html.startswith("<!DOCTYPE html>")
     assert "Content-Security-Policy" in html
 
@@ -80,8 +84,8 @@ def test_report_images_are_valid_pngs(written):
     _, _, html = written
     tags = re.findall(r"<img [^>]*>", html)
     uris = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
-    # SHAP summary + 1 per-outlier + 1 trend (plot cap 1) + score histogram
-    assert len(tags) == len(uris) == 4
+    # Population picture + SHAP summary + 1 per-outlier + 1 trend (plot cap 1) + score histogram
+    assert len(tags) == len(uris) == 5
     for uri in uris:
         data = base64.b64decode(uri, validate=True)
         assert data.startswith(PNG_SIGNATURE)

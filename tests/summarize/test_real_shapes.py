@@ -258,6 +258,21 @@ def test_real_rows_hunt_end_to_end(real_events):
         assert result.explanations["reason"].str.contains("Baseline").all()
 
 
+def test_real_rows_are_too_little_data_to_judge(real_events):
+    # 7 account-days of 3 accounts over two and a half years: the hunt says so, as does
+    # the reason of its outlier.
+    result = hunt(real_events, shap=False)
+    notes = [note for note in result.notes if note.startswith("Too little data to judge")]
+    assert len(notes) == 1
+    assert (
+        "only 0 of 7 account-days (3 accounts, with data on 5 days between 2019-01-15 and "
+        "2021-06-29)" in notes[0]
+    )
+    assert len(result.explanations) == 1
+    reason = result.explanations["reason"].iloc[0]
+    assert "Baseline: none, too little data to judge" in reason
+
+
 # --------------------------------------------------------------------------
 # The KQL template normalizes like the local code
 # --------------------------------------------------------------------------
