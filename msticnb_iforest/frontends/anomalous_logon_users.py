@@ -116,6 +116,9 @@ class AnomalousLogonUsersResult(NotebookletResult):
         the model features): outliers highlighted, incidents coloured and
         labelled (option ``plot_population``, on by default; None when off
         or when the run has nothing to picture).
+    correlation_plot : matplotlib.figure.Figure
+        How the model features move together (rank correlations), drawn
+        with `population_plot` (None when it is not).
     plot_cap : int
         The most per-outlier and trend plots drawn (kwarg `max_plots`).
     plot_note : str

@@ -48,8 +48,10 @@ def show_outlier_plots(result: Any) -> None:
 
 
 def show_population(result: Any) -> None:
-    """Show every account-day in two dimensions, outliers and incidents highlighted."""
+    """Show every account-day in two dimensions, then how the model features move together."""
     nb_display(result.population_plot)
+    if getattr(result, "correlation_plot", None) is not None:
+        nb_display(result.correlation_plot)
 
 
 def show_trend_plots(result: Any) -> None:

@@ -18,7 +18,7 @@ from ..params import DEFAULT_MAX_PLOTS, check_params
 from . import plots
 from .display import account_label
 from .measures import bar_labels, feature_name
-from .population import population_plot
+from .population import correlation_plot, population_plot
 
 __all__ = [
     "DEFAULT_MAX_SUMMARY_ROWS",
@@ -61,6 +61,9 @@ class Figures:
         cloud, reported outliers on top, coloured and labelled by incident
         when the hunt has incidents. None when not drawn or when the hunt
         cannot be pictured (``plot_note`` then says why).
+    correlation_plot : Figure, bytes or None
+        How the model features move together (rank correlations;
+        `population.correlation_plot`), drawn with the population picture.
     plot_cap : int
         The most per-outlier and trend plots drawn (`max_plots`).
     plot_note : str
@@ -73,6 +76,7 @@ class Figures:
     trend_plots: list[tuple[str, Chart]] = field(default_factory=list)
     score_histogram: Chart | None = None
     population_plot: Chart | None = None
+    correlation_plot: Chart | None = None
     plot_cap: int = DEFAULT_MAX_PLOTS
     plot_note: str = ""
 
@@ -97,7 +101,7 @@ class Figures:
 
 #: Figures added after the first results were made: a holder without them
 #: (a result saved or built before) still holds figures, these left None.
-_LATER = frozenset({"population_plot"})
+_LATER = frozenset({"population_plot", "correlation_plot"})
 
 
 def make_plots(
@@ -181,6 +185,8 @@ def make_plots(
         fig, why = population_plot(result)
         out.population_plot = None if fig is None else keep(fig)
         notes.append(why)
+        fig, _ = correlation_plot(result)  # no picture for the same reason, said once
+        out.correlation_plot = None if fig is None else keep(fig)
     if len(result.outliers) > max_plots and (per_outlier or trends):
         notes.insert(
             0,

@@ -7,7 +7,10 @@ features. `population_plot` draws them: the normal account-days as a light,
 rasterized cloud, the reported outliers on top, coloured by incident when
 the hunt grouped them into incidents, the top incidents (or outliers)
 labelled, and each axis labelled with the share of the variance it shows
-and the features that move along it, in plain words.
+and the features that move along it, in plain words. `correlation_plot`
+shows how the model features move together (rank correlations), the
+other half of that view: two features that rise together say one thing
+twice, and an outlier far along both is less surprising than it looks.
 
 Why PCA of standardized features: on the demo (2,515 account-days, 26
 outliers) four projections were compared by how well the picture alone
@@ -42,7 +45,10 @@ from .display import LABEL_WIDTH, account_label, safe_text
 __all__ = [
     "MAX_LABELS",
     "MAX_NORMAL_POINTS",
+    "MAX_CORRELATION_ROWS",
     "Projection",
+    "correlation_plot",
+    "correlations",
     "feature_words",
     "population_plot",
     "project",
@@ -50,6 +56,8 @@ __all__ = [
 
 #: Most normal (not reported) account-days drawn; more are sampled with a fixed seed.
 MAX_NORMAL_POINTS = 20_000
+#: Most account-days the correlations are computed over (a seeded sample beyond).
+MAX_CORRELATION_ROWS = 200_000
 #: Most incidents (or outliers, when the hunt has no incidents) labelled by name.
 MAX_LABELS = 8
 #: Loadings below this share of the largest on an axis are not named in its label.
@@ -436,3 +444,91 @@ def _annotate(ax: Any, xy: np.ndarray, labels: Any) -> None:
             annotation_clip=False,
             arrowprops={"arrowstyle": "-", "color": colour, "lw": 0.6, "alpha": 0.8},
         )
+
+
+def correlations(values: pd.DataFrame, *, max_rows: int = MAX_CORRELATION_ROWS, seed: int = 0):
+    """
+    Return the model features' rank (Spearman) correlations, over a sample if large.
+
+    Parameters
+    ----------
+    values : pd.DataFrame
+        One column per model feature, one row per account-day. Not modified.
+    max_rows : int, default=200000
+        Rows used at most; a seeded sample of rows beyond that (the
+        correlations of a sample that size are within about 0.01 of all).
+    seed : int, default=0
+        Seed of the sample.
+
+    Returns
+    -------
+    pd.DataFrame
+        Features by features, from -1 to 1; NaN where a feature is constant
+        (it moves with nothing).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"a": [1, 2, 3, 4], "b": [2, 4, 6, 9], "c": [1, 1, 1, 1]})
+    >>> table = correlations(frame)
+    >>> float(table.loc["a", "b"]), bool(np.isnan(table.loc["a", "c"]))
+    (1.0, True)
+
+    """
+    rows = _sample(np.arange(len(values)), max_rows, seed)
+    shown = values.iloc[rows] if len(rows) < len(values) else values
+    ranks = shown.apply(pd.to_numeric, errors="coerce").rank()  # per column, not per row
+    return ranks.corr()
+
+
+def correlation_plot(result: Any, *, seed: int = 0) -> tuple[Figure | None, str]:
+    """
+    Draw how a hunt's model features move together, as a table of colours.
+
+    Parameters
+    ----------
+    result : Hunt or AnomalousLogonUsersResult
+        A finished hunt: ``user_days`` with the columns named in ``features``.
+    seed : int, default=0
+        Seed of the sample of account-days beyond `MAX_CORRELATION_ROWS`.
+
+    Returns
+    -------
+    tuple of (Figure or None, str)
+        The figure (features in plain words on both axes, each cell's rank
+        correlation written in it, constant features left blank and named
+        in the title), and "" — or None and the reason there is none.
+
+    """
+    reason = _why_not(result)
+    if reason:
+        return None, reason
+    names = list(result.features)
+    if len(names) < 2:
+        return None, "Feature correlations need at least two features."
+    table = correlations(result.user_days[names], seed=seed)
+    words = [safe_text(feature_words(name), LABEL_WIDTH) for name in names]
+    size = min(11.0, 3.0 + 0.55 * len(names))
+    fig = Figure(figsize=(size + 3.0, size), layout="constrained")
+    ax = fig.add_subplot()
+    grid = table.to_numpy(dtype=float)
+    image = ax.imshow(np.ma.masked_invalid(grid), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(names)), words, rotation=40, ha="right", fontsize=9)
+    ax.set_yticks(range(len(names)), words, fontsize=9)
+    for label in (*ax.get_xticklabels(), *ax.get_yticklabels()):
+        label.set_parse_math(False)
+    if len(names) <= 16:
+        for (i, j), value in np.ndenumerate(grid):
+            if np.isfinite(value):
+                ink = "white" if abs(value) > 0.6 else "black"
+                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8, color=ink)
+    fig.colorbar(image, ax=ax, shrink=0.8, label="rank correlation")
+    moving = np.isfinite(grid).any(axis=0)
+    constant = [word for word, moves in zip(words, moving, strict=True) if not moves]
+    title = (
+        f"How the {len(names)} model features move together "
+        f"({len(result.user_days):,} account-days)"
+    )
+    if constant:
+        title += f"; constant here: {', '.join(constant)}"
+    fig.suptitle(title, fontsize=10, wrap=True, parse_math=False)
+    return fig, ""

@@ -196,13 +196,19 @@ def _charts(figures: Figures, charts: ChartIndex, has_shap: bool) -> list[tuple[
     cap = figures.plot_note
     cap_html = f'<p class="note">{_e(cap)}</p>' if cap else ""
     population = getattr(figures, "population_plot", None)
+    correlated = getattr(figures, "correlation_plot", None)
     if population is not None:
         html = _section(
             "population",
             "Population",
             "Every account-day of the hunt in two dimensions; outliers and incidents are "
-            "highlighted.",
-            _img(population, "All account-days", anchor="fig-population"),
+            "highlighted. Below it, how the model features move together.",
+            _img(population, "All account-days", anchor="fig-population")
+            + (
+                _img(correlated, "Feature correlations", anchor="fig-correlations")
+                if correlated is not None
+                else ""
+            ),
         )
         parts.append(("population", "Population", html))
     parts += _per_outlier(figures, charts, has_shap, cap_html)

@@ -86,7 +86,8 @@ def test_demo_writes_outputs_and_labels(tmp_path, capsys, demo):
     assert sum(timings[name] for name in stages) <= timings["total"]
     html = (out / "report.html").read_text()
     assert "https://" not in html and "http://" not in html
-    assert html.count("<img ") == 5  # population, SHAP summary, 1 outlier, 1 trend, histogram
+    # population, feature correlations, SHAP summary, 1 outlier, 1 trend, histogram
+    assert html.count("<img ") == 6
     assert stderr == ""  # not a terminal and no -v: no progress lines
 
 

@@ -57,6 +57,7 @@ def test_plots_are_figures(seed_result):
     assert isinstance(population, Figure)
     (points,) = [c for c in population.axes[0].collections if c.get_gid() == "outliers"]
     assert len(points.get_offsets()) == len(seed_result.outliers) == 2
+    assert isinstance(seed_result.correlation_plot, Figure)  # drawn with the population
 
 
 def test_account_links_are_valid_python(seed_result):
@@ -91,7 +92,7 @@ def test_options_minus_and_plus(nb_local, demo_table):
     assert res.shap_values is not None
     res = nblt.run(data=demo_table, feature_set="seed", options=["shap"])
     assert res.trend_plots == [] and res.account_links is None and res.shap_values is not None
-    assert res.population_plot is None
+    assert res.population_plot is None and res.correlation_plot is None
 
 
 def test_value_limits_report_not_training(nb_local, demo_table, seed_result):

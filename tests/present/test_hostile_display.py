@@ -222,7 +222,7 @@ def test_cli_renders_plots_as_they_are_drawn(demo_table, tmp_path, monkeypatch, 
     (figures,) = seen
     kept = [figures.shap_summary_plot, figures.score_histogram]
     kept += [fig for _, fig in figures.outlier_plots + figures.trend_plots]
-    kept += [figures.population_plot] if figures.population_plot is not None else []
+    kept += [fig for fig in (figures.population_plot, figures.correlation_plot) if fig is not None]
     assert kept and all(isinstance(fig, bytes) for fig in kept)
     assert (out / "report.html").read_text(encoding="utf-8").count("<img") == len(kept)
 

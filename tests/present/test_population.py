@@ -16,6 +16,8 @@ from msticnb_iforest.present.figures import Figures, histogram_threshold, make_p
 from msticnb_iforest.present.plots import png_bytes, score_histogram
 from msticnb_iforest.present.population import (
     MAX_LABELS,
+    correlation_plot,
+    correlations,
     feature_words,
     population_plot,
     project,
@@ -328,7 +330,9 @@ def test_make_plots_draws_the_population_by_default(table):
     figures = make_plots(found, summary=False, per_outlier=False, trends=False)
     assert isinstance(figures.population_plot, Figure)
     assert len(_collection(figures.population_plot).get_offsets()) == len(found.outliers)
-    assert make_plots(found, trends=False, population=False).population_plot is None
+    assert isinstance(figures.correlation_plot, Figure)
+    drawn = make_plots(found, trends=False, population=False)
+    assert drawn.population_plot is None and drawn.correlation_plot is None
     png = make_plots(found, trends=False, as_png=True).population_plot
     assert isinstance(png, bytes) and png.startswith(b"\x89PNG")
     lacking = SimpleNamespace(**{**vars(found), "features": ["nope"]})
@@ -348,3 +352,45 @@ def test_figures_of_a_holder_made_before_the_population_plot():
     )
     held = Figures.held_by(old)
     assert held is not None and held.plot_cap == 4 and held.population_plot is None
+
+
+# ------------------------------------------------------------- correlations
+def test_correlations_are_rank_correlations_and_constant_features_move_with_nothing():
+    frame = pd.DataFrame({"a": [1, 2, 3, 40], "b": [1, 4, 9, 16], "c": 5, "d": [4, 3, 2, 1]})
+    table = correlations(frame)
+    assert table.loc["a", "b"] == pytest.approx(1.0)  # monotone, though not linear
+    assert table.loc["a", "d"] == pytest.approx(-1.0)
+    assert table["c"].isna().all() and table.loc["c"].isna().all()
+    assert frame["a"].tolist() == [1, 2, 3, 40]  # the caller's frame is not changed
+
+
+def test_correlations_over_a_seeded_sample_beyond_the_cap():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=5000)
+    frame = pd.DataFrame({"x": x, "y": x + rng.normal(scale=0.5, size=5000)})
+    whole = correlations(frame).loc["x", "y"]
+    sampled = correlations(frame, max_rows=1000)
+    assert sampled.equals(correlations(frame, max_rows=1000))
+    assert abs(sampled.loc["x", "y"] - whole) < 0.05 and not sampled.equals(correlations(frame))
+
+
+def test_correlation_plot_names_features_in_words_and_writes_each_value():
+    found = _result()
+    found.user_days["flat"] = 1.0
+    found.features = [*FEATURES, "flat"]
+    fig, why = correlation_plot(found)
+    assert why == ""
+    (ax, _bar) = fig.axes
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        feature_words(name) for name in found.features
+    ]
+    written = [t.get_text() for t in ax.texts]
+    assert len(written) == len(FEATURES) ** 2 and "1.00" in written  # the flat one: blank
+    assert "constant here: " + feature_words("flat") in fig.get_suptitle()
+
+
+def test_no_correlation_plot_says_why():
+    found = _result()
+    assert correlation_plot(SimpleNamespace(**{**vars(found), "features": ["x"]}))[0] is None
+    one = SimpleNamespace(**{**vars(found), "features": FEATURES[:1]})
+    assert correlation_plot(one) == (None, "Feature correlations need at least two features.")

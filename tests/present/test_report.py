@@ -84,8 +84,9 @@ def test_report_images_are_valid_pngs(written):
     _, _, html = written
     tags = re.findall(r"<img [^>]*>", html)
     uris = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
-    # Population picture + SHAP summary + 1 per-outlier + 1 trend (plot cap 1) + score histogram
-    assert len(tags) == len(uris) == 5
+    # Population picture + feature correlations + SHAP summary + 1 per-outlier + 1 trend
+    # (plot cap 1) + score histogram
+    assert len(tags) == len(uris) == 6
     for uri in uris:
         data = base64.b64decode(uri, validate=True)
         assert data.startswith(PNG_SIGNATURE)
