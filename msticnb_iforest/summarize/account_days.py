@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import ParameterError
 from ..identity import (
     SOURCE_LOCAL,
     SOURCE_NONE,
@@ -117,6 +118,7 @@ def account_day_summary(
     start: Any = None,
     end: Any = None,
     return_dropped: bool = False,
+    engine: str = "pandas",
 ) -> pd.DataFrame | tuple[pd.DataFrame, dict[str, int]]:
     r"""
     Profile raw logon events per account and day, like the KQL query.
@@ -131,6 +133,9 @@ def account_day_summary(
         window is also the history novelty is measured against.
     return_dropped : bool, optional
         Also return the number of rows dropped by the filters, per reason.
+    engine : {"pandas", "duckdb"}, optional
+        ``"duckdb"`` reads, filters and decodes the events in DuckDB (`events`
+        may then also be files; see `summarize.columnar`); the result is the same.
 
     Returns
     -------
@@ -163,6 +168,13 @@ def account_day_summary(
     1  2024-05-02  contoso\bob                1           0           2
 
     """
+    if engine == "duckdb":
+        from .columnar import engine_account_day_summary  # it builds on this module
+
+        found = engine_account_day_summary(events, start=start, end=end, return_dropped=True)
+        return found if return_dropped else found[0]
+    if engine != "pandas":
+        raise ParameterError(f'engine must be "pandas" or "duckdb", got {engine!r}.')
     # The filters of summarize.filter_network_logons (events.select_network_logons),
     # without building the filtered frame: columns are decoded on the kept rows.
     selection = select_network_logons(events, start, end)

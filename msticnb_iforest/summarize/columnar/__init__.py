@@ -102,21 +102,17 @@ reserved.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 
-from ...errors import InputDataError, ParameterError
-from ..events import DROP_REASONS, _bound
 from ..user_days import _empty_summary
-from .inputs import ENGINE_SUFFIXES, _open
+from .accounts import engine_account_day_summary
+from .inputs import ENGINE_SUFFIXES, _run
 from .query import _summarize
 
-__all__ = ["ENGINE_SUFFIXES", "engine_user_day_summary"]
+__all__ = ["ENGINE_SUFFIXES", "engine_account_day_summary", "engine_user_day_summary"]
 
 
 # --------------------------------------------------------------------------
@@ -174,21 +170,5 @@ def engine_user_day_summary(
     1  2024-05-02     bob                 1             0              1
 
     """
-    start_ns, end_ns = _bound(start, "start"), _bound(end, "end")
-    if start_ns is not None and end_ns is not None and start_ns > end_ns:
-        raise ParameterError(f"start ({start}) is after end ({end}).")
-    con = duckdb.connect()
-    scratch = tempfile.TemporaryDirectory(prefix="msticnb-iforest-")
-    try:
-        columns = _open(con, source, Path(scratch.name))
-        if columns is None:
-            summary, dropped = _empty_summary(), dict.fromkeys(DROP_REASONS, 0)
-        else:
-            summary, dropped = _summarize(con, columns, start_ns, end_ns)
-    except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputDataError(f"cannot read the events: {first}") from exc
-    finally:
-        con.close()
-        scratch.cleanup()
+    summary, dropped = _run(source, start, end, _summarize, _empty_summary)
     return (summary, dropped) if return_dropped else summary

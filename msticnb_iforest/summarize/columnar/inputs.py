@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import glob
 import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ import pyarrow as pa
 from ...errors import InputDataError, ParameterError
 from ...schema import NETWORK_LOGON, RAW_REQUIRED_COLUMNS, clean_name
 from ..decode import _NAT, _equals_text, _numbers, _times_ns, text_codes
-from ..events import _column_lookup
+from ..events import DROP_REASONS, _bound, _column_lookup
 
 __all__ = ["ENGINE_SUFFIXES"]
 
@@ -53,6 +55,32 @@ _ISO_ZONED = rf"(\d{{4}}-\d{{2}}-\d{{2}}[T ]{_HMS})(Z|([+-])([01]\d|2[0-3])(:?([
 # --------------------------------------------------------------------------
 # Sources
 # --------------------------------------------------------------------------
+def _run(source: Any, start: Any, end: Any, summarize: Callable, empty: Callable) -> tuple:
+    """
+    Open `source` in a new engine and return ``summarize(con, types, start_ns, end_ns)``.
+
+    ``(empty(), no drops)`` when a frame has no rows and no columns. Engine
+    errors become `InputDataError`; the engine and its scratch files are
+    removed in any case.
+    """
+    start_ns, end_ns = _bound(start, "start"), _bound(end, "end")
+    if start_ns is not None and end_ns is not None and start_ns > end_ns:
+        raise ParameterError(f"start ({start}) is after end ({end}).")
+    con = duckdb.connect()
+    scratch = tempfile.TemporaryDirectory(prefix="msticnb-iforest-")
+    try:
+        columns = _open(con, source, Path(scratch.name))
+        if columns is None:
+            return empty(), dict.fromkeys(DROP_REASONS, 0)
+        return summarize(con, columns, start_ns, end_ns)
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputDataError(f"cannot read the events: {first}") from exc
+    finally:
+        con.close()
+        scratch.cleanup()
+
+
 def _open(con: duckdb.DuckDBPyConnection, source: Any, scratch: Path) -> dict[str, str] | None:
     """
     Make the view ``raw`` over `source`; return cleaned name -> DuckDB type.

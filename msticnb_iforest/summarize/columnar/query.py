@@ -255,6 +255,24 @@ def _summarize(
     con: duckdb.DuckDBPyConnection, types: dict[str, str], start_ns: int | None, end_ns: int | None
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Filter, decode and aggregate the view ``raw``; return the summary and the drops."""
+    accounts = _stage(con, types, start_ns, end_ns)
+    found = con.sql(_AGGREGATE.format(day=_NS_PER_DAY)).to_arrow_table()
+    reason = found.column("reason").to_numpy()
+    dropped = _dropped(con, reason, found.column("attempted").to_numpy())
+    if not (reason == 0).any():
+        return _empty_summary(), dropped
+    return _table(found.filter(pc.equal(found.column("reason"), 0)), accounts), dropped
+
+
+def _stage(
+    con: duckdb.DuckDBPyConnection, types: dict[str, str], start_ns: int | None, end_ns: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """
+    Make the views ``decoded``, ``staged``, ``timed`` and ``kept`` over ``raw``.
+
+    ``kept`` has every row with its drop ``reason`` (0: kept, else the
+    1-based index in `DROP_REASONS`). Returns the accounts of `_accounts`.
+    """
     select, joins, accounts = _columns_sql(con, types)
     con.execute(
         f"CREATE TEMP VIEW decoded AS SELECT {', '.join(select)} FROM raw {' '.join(joins)}"
@@ -284,9 +302,18 @@ def _summarize(
                 WHEN t IS NULL THEN 5 WHEN {outside} THEN 6 ELSE 0 END AS reason
             FROM timed"""
     )
-    found = con.sql(_AGGREGATE.format(day=_NS_PER_DAY)).to_arrow_table()
-    reason = found.column("reason").to_numpy()
-    attempted = found.column("attempted").to_numpy()
+    return accounts
+
+
+def _dropped(
+    con: duckdb.DuckDBPyConnection, reason: np.ndarray, attempted: np.ndarray
+) -> dict[str, int]:
+    """
+    Return the dropped rows per reason from row counts per `reason` (0: kept).
+
+    Raises `InputDataError` when no row left by the first four filters has a
+    readable time, as the pandas path does.
+    """
     counts = {
         int(r): int(n) for r, n in zip(reason[reason > 0], attempted[reason > 0], strict=True)
     }
@@ -298,9 +325,7 @@ def _summarize(
             "Column 'TimeGenerated' has no readable date/time values among the "
             f"{timed_rows} network logon row(s), e.g. {sample!r}."
         )
-    if not (reason == 0).any():
-        return _empty_summary(), dropped
-    return _table(found.filter(pc.equal(found.column("reason"), 0)), accounts), dropped
+    return dropped
 
 
 _SAMPLE = "SELECT coalesce(t_txt, CAST(t_sql AS VARCHAR)) FROM kept WHERE reason = 5 LIMIT 3"
