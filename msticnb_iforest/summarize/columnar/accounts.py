@@ -25,10 +25,8 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from ...intkeys import sorted_codes
+from ...intkeys import text_order
 from ..account_days import _empty, _profile
 from .inputs import _run
 from .query import _dropped, _stage
@@ -106,36 +104,56 @@ def _summarize_accounts(
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Filter and decode the view ``raw``, then profile the kept rows; return it and the drops."""
     _stage(con, types, start_ns, end_ns)
-    counts = con.execute("SELECT reason, count(*) FROM kept GROUP BY reason").fetchnumpy()
+    counts = con.execute("SELECT reason, count(*) AS n FROM kept GROUP BY reason").fetchnumpy()
     reason = np.asarray(counts["reason"], dtype=np.int64)
-    dropped = _dropped(con, reason, np.asarray(counts["count_star()"], dtype=np.int64))
+    dropped = _dropped(con, reason, np.asarray(counts["n"], dtype=np.int64))
     if not (reason == 0).any():
         return _empty(), dropped
-    aliases = ", ".join(_COLUMNS.values())
+    labels = _code_tables(con)
+    codes = ", ".join(f"c_{alias}.v AS {alias}" for alias in labels)
+    joins = " ".join(f"JOIN c_{alias} ON kept.{alias} = c_{alias}.k" for alias in labels)
     con.execute(
-        "CREATE TEMP TABLE profiled AS SELECT t, ev = 4624 AS ok, dom, usr, "
-        f"{aliases} FROM kept WHERE reason = 0"
+        f"CREATE TEMP TABLE profiled AS SELECT t, ev = 4624 AS ok, {codes} "
+        f"FROM kept {joins} WHERE reason = 0"
     )
 
-    def fetch(alias: str) -> pa.ChunkedArray:
-        return con.sql(f"SELECT {alias} FROM profiled").to_arrow_table().column(0)
+    def fetch(alias: str) -> np.ndarray:
+        return con.sql(f"SELECT {alias} FROM profiled").fetchnumpy()[alias]
 
     def text(alias: str) -> tuple[np.ndarray, np.ndarray]:
-        return _codes(fetch(alias))
-
-    time_ns = fetch("t").to_numpy().astype(np.int64, copy=False)
-    success = fetch("ok").to_numpy().astype(bool, copy=False)
+        return np.asarray(fetch(alias), dtype=np.int64), labels[alias]
 
     def column(name: str) -> tuple[np.ndarray, np.ndarray]:
         return text(_COLUMNS[name])
 
+    time_ns = np.asarray(fetch("t"), dtype=np.int64)
+    success = np.asarray(fetch("ok"), dtype=bool)
     table = _profile(time_ns, success, text("dom"), text("usr"), column)
     return table, dropped
 
 
-def _codes(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """Return int64 codes over the sorted distinct text of `values` (no missing values)."""
-    encoded = pc.dictionary_encode(values.combine_chunks())
-    labels = encoded.dictionary.to_numpy(zero_copy_only=False).astype(object)
-    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    return sorted_codes(codes, labels)
+def _code_tables(con: duckdb.DuckDBPyConnection) -> dict[str, np.ndarray]:
+    """
+    Give the distinct text of each kept column numbers in code point order, in one pass.
+
+    Registers ``c_<alias>`` (k: text, v: its number) for every alias and
+    returns each alias's text in number order.
+    """
+    aliases = ["dom", "usr", *_COLUMNS.values()]
+    sets = ", ".join(f"({alias})" for alias in aliases)
+    found = con.execute(
+        f"SELECT {', '.join(aliases)}, GROUPING({', '.join(aliases)}) AS g "
+        f"FROM kept WHERE reason = 0 GROUP BY GROUPING SETS ({sets})"
+    ).df()
+    every = (1 << len(aliases)) - 1
+    labels = {}
+    for i, alias in enumerate(aliases):
+        values = found.loc[found["g"] == every ^ (1 << (len(aliases) - 1 - i)), alias]
+        text = np.asarray(values, dtype=object)
+        text = text[text_order(text)]
+        labels[alias] = text
+        con.register(
+            f"c_{alias}_df", pd.DataFrame({"k": text, "v": np.arange(len(text), dtype=np.int64)})
+        )
+        con.execute(f"CREATE TEMP TABLE c_{alias} AS SELECT k, v FROM c_{alias}_df")
+    return labels
