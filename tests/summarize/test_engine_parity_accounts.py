@@ -199,3 +199,16 @@ def test_opt_in_through_account_day_summary(tmp_path):
     assert dropped["machine_account"] > 0
     with pytest.raises(ParameterError, match="engine must be"):
         account_day_summary(events, engine="polars")
+
+
+# --------------------------------------------------------------------------
+# Size
+# --------------------------------------------------------------------------
+@pytest.mark.slow
+def test_a_million_generated_events(tmp_path):
+    events = generate_demo(n_users=1_500, n_days=21, seed=3).events.iloc[:1_000_000]
+    assert len(events) == 1_000_000
+    assert_same(events)
+    path = tmp_path / "events.parquet"
+    events.to_parquet(path, index=False)
+    assert_same(path, events)

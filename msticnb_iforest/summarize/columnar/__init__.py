@@ -1,6 +1,9 @@
 r"""
 The per-user-day summary computed by DuckDB, streaming from files or a frame.
 
+(The per-account-day profile reads, decodes and filters the same way; see
+`.accounts`.)
+
 :func:`engine_user_day_summary` returns exactly what
 `msticnb_iforest.summarize.user_days.user_day_summary` returns (same rows,
 columns, dtypes and order), but the events are filtered, decoded and
