@@ -9,7 +9,9 @@ for the same events read from files.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from msticnb_iforest.errors import InputDataError, ParameterError
@@ -212,3 +214,23 @@ def test_a_million_generated_events(tmp_path):
     path = tmp_path / "events.parquet"
     events.to_parquet(path, index=False)
     assert_same(path, events)
+
+
+# --------------------------------------------------------------------------
+# Column types of a frame
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "dtype", ["string[python]", "string[pyarrow]", "category", pd.ArrowDtype(pa.string())]
+)
+def test_text_dtypes(dtype):
+    frame = _spellings()
+    text = ["TargetUserName", "TargetDomainName", "Computer", "IpAddress", "WorkstationName"]
+    assert_same(frame.astype({name: dtype for name in [*text, "LogonTypeName"]}))
+
+
+def test_time_dtypes():
+    events = generate_demo(n_users=8, n_days=3, seed=2).events
+    stamps = events["TimeGenerated"] + pd.to_timedelta(np.arange(len(events)) % 999, unit="ns")
+    for times in (stamps, stamps.dt.tz_localize(None), stamps.dt.tz_convert("Asia/Tokyo")):
+        assert_same(events.assign(TimeGenerated=times))
+    assert_same(events.assign(TimeGenerated=stamps.where(np.arange(len(stamps)) % 7 != 0)))
