@@ -155,5 +155,7 @@ def _code_tables(con: duckdb.DuckDBPyConnection) -> dict[str, np.ndarray]:
         con.register(
             f"c_{alias}_df", pd.DataFrame({"k": text, "v": np.arange(len(text), dtype=np.int64)})
         )
-        con.execute(f"CREATE TEMP TABLE c_{alias} AS SELECT k, CAST(v AS INTEGER) AS v FROM c_{alias}_df")
+        con.execute(
+            f"CREATE TEMP TABLE c_{alias} AS SELECT k, CAST(v AS INTEGER) AS v FROM c_{alias}_df"
+        )
     return labels
