@@ -255,7 +255,9 @@ def _text(frame: pd.DataFrame, column: str) -> np.ndarray:
     """Return a text column trimmed, missing values as "" (all "" when absent)."""
     if column not in frame.columns:
         return np.full(len(frame), "", dtype=object)
-    return frame[column].fillna("").astype(str).str.strip().to_numpy(dtype=object)
+    codes, uniques = pd.factorize(frame[column])  # trimmed once per distinct value
+    trimmed = np.append(pd.Index(uniques).astype(str).str.strip().to_numpy(dtype=object), "")
+    return trimmed[codes]  # a missing value's code is -1: the "" at the end
 
 
 def _number(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -348,7 +350,20 @@ def _components(n_rows: int, links: pd.DataFrame) -> np.ndarray:
 def _joined(frame: pd.DataFrame, column: str, order: list[str]) -> pd.Series:
     """Join a column's distinct values per component, in the given order, with ", "."""
     distinct = frame.sort_values(order, kind="stable").drop_duplicates(["component", column])
-    return distinct.groupby("component")[column].agg(", ".join)
+    return _join_per(distinct["component"], distinct[column])
+
+
+def _join_per(components: pd.Series, values: pd.Series) -> pd.Series:
+    """Join `values` with ", " per component, in their order (most components hold one)."""
+    sizes = components.value_counts()
+    many = components.isin(sizes.index[sizes > 1]).to_numpy()
+    alone = pd.Series(values.to_numpy()[~many], index=components.to_numpy()[~many], dtype=object)
+    if many.any():
+        joined = (
+            pd.Series(values.to_numpy()[many]).groupby(components.to_numpy()[many]).agg(", ".join)
+        )
+        alone = pd.concat([alone, joined])
+    return alone.sort_index()
 
 
 def _incident_rows(rows: pd.DataFrame, links: pd.DataFrame, outliers: pd.DataFrame) -> pd.DataFrame:
@@ -364,7 +379,7 @@ def _incident_rows(rows: pd.DataFrame, links: pd.DataFrame, outliers: pd.DataFra
             "n_outliers": group.size(),
             "n_accounts": group["account"].nunique(),
             "accounts": _joined(rows, "account", ["component", "pos"]),
-            "members": group["label"].agg(", ".join),
+            "members": _join_per(rows["component"], rows["label"]),
         }
     )
     links = links.assign(component=rows["component"].to_numpy()[links["pos"].to_numpy()])
