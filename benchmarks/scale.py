@@ -189,6 +189,7 @@ def work_hunt(rows: int, feature_set: str, plots: bool) -> dict:
         "assemble_s": stages.get("assemble", 0.0),
         "shap_s": spent["shap"],
         "reasons_s": stages.get("explain", 0.0) - spent["shap"],
+        "incidents_s": stages.get("incidents", 0.0),
         "outliers": len(result.outliers),
         "explained": len(result.explanations),
         "input_gb": input_gb,
@@ -454,9 +455,9 @@ def _fmt(value: float, digits: int = 2) -> str:
 def hunt_table(results: list[dict]) -> str:
     head = (
         "| feature set | user-days | prepare | features | fit | score | assemble | "
-        "SHAP (outliers) | reasons | **hunt total** | us/row | peak RSS GB | input RSS GB "
-        "| outliers | plots (figures) |\n"
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "SHAP (outliers) | reasons | incidents | **hunt total** | us/row | peak RSS GB "
+        "| input RSS GB | outliers | plots (figures) |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     lines = []
     for r in results:
@@ -465,7 +466,8 @@ def hunt_table(results: list[dict]) -> str:
             f"| {r['feature_set']} | {r['rows']:,} | {_fmt(r['prepare_s'])} | "
             f"{_fmt(r['features_s'])} | {_fmt(r['fit_s'])} | {_fmt(r['score_s'])} | "
             f"{_fmt(r['assemble_s'])} | {_fmt(r['shap_s'])} ({r['explained']:,}) | "
-            f"{_fmt(r['reasons_s'])} | **{_fmt(r['total_s'])}** | "
+            f"{_fmt(r['reasons_s'])} | {_fmt(r.get('incidents_s', 0.0))} | "
+            f"**{_fmt(r['total_s'])}** | "
             f"{r['total_s'] / r['rows'] * 1e6:.1f} | {_fmt(r['peak_gb'])} | "
             f"{_fmt(r['input_gb'])} | {r['outliers']:,} | {plots} |"
         )
