@@ -56,7 +56,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
 from ..identity import (
     SOURCE_LOCAL,
     SOURCE_NONE,
@@ -118,7 +117,6 @@ def account_day_summary(
     start: Any = None,
     end: Any = None,
     return_dropped: bool = False,
-    engine: str = "pandas",
 ) -> pd.DataFrame | tuple[pd.DataFrame, dict[str, int]]:
     r"""
     Profile raw logon events per account and day, like the KQL query.
@@ -133,9 +131,6 @@ def account_day_summary(
         window is also the history novelty is measured against.
     return_dropped : bool, optional
         Also return the number of rows dropped by the filters, per reason.
-    engine : {"pandas", "duckdb"}, optional
-        ``"duckdb"`` reads, filters and decodes the events in DuckDB (`events`
-        may then also be files; see `summarize.columnar`); the result is the same.
 
     Returns
     -------
@@ -168,19 +163,12 @@ def account_day_summary(
     1  2024-05-02  contoso\bob                1           0           2
 
     """
-    if engine == "duckdb":
-        from .columnar import engine_account_day_summary  # it builds on this module
-
-        found = engine_account_day_summary(events, start=start, end=end, return_dropped=True)
-        return found if return_dropped else found[0]
-    if engine != "pandas":
-        raise ParameterError(f'engine must be "pandas" or "duckdb", got {engine!r}.')
     # The filters of summarize.filter_network_logons (events.select_network_logons),
     # without building the filtered frame: columns are decoded on the kept rows.
     selection = select_network_logons(events, start, end)
     if selection is None or len(selection.rows) == 0:
         dropped = selection.dropped if selection is not None else dict.fromkeys(DROP_REASONS, 0)
-        return (_empty(), dropped) if return_dropped else _empty()
+        return (empty_account_days(), dropped) if return_dropped else empty_account_days()
 
     rows, lookup, dropped = selection.rows, selection.lookup, selection.dropped
     time_ns, success = selection.time_ns, selection.success
@@ -194,14 +182,14 @@ def account_day_summary(
         text = decode_rows(text_codes, events[lookup[name]], rows)
         return sorted_codes(text.codes, text.labels)
 
-    table = _profile(time_ns, success, domain, user, column)
+    table = profile_rows(time_ns, success, domain, user, column)
     return (table, dropped) if return_dropped else table
 
 
 # --------------------------------------------------------------------------
 # Profile
 # --------------------------------------------------------------------------
-def _profile(
+def profile_rows(
     time_ns: np.ndarray,
     is_success: np.ndarray,
     domain_text: tuple[np.ndarray, np.ndarray],
@@ -578,7 +566,7 @@ def _hosts_per_source(
     return most, which
 
 
-def _empty() -> pd.DataFrame:
+def empty_account_days() -> pd.DataFrame:
     """Return an account-day table with no rows and the right columns and dtypes."""
     data: dict[str, Any] = {}
     for name in ACCOUNT_DAY_COLUMNS:

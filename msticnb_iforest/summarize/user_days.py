@@ -38,7 +38,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
 from ..intkeys import dense_codes, distinct_per_group, sorted_codes
 from ..schema import EVENT_COLUMNS, NETWORK_LOGON, SUMMARY_COLUMNS
 from .decode import TextCodes, decode_rows, text_codes
@@ -132,7 +131,7 @@ def filter_network_logons(
     out: dict[str, Any] = {}
     for name in EVENT_COLUMNS:
         if name == "TimeGenerated":
-            out[name] = _utc_series(selection.time_ns)
+            out[name] = utc_series(selection.time_ns)
         elif name == "EventID":
             ids = np.where(selection.success, SUCCESS_EVENT_ID, FAILURE_EVENT_ID)
             out[name] = ids.astype(np.int64)
@@ -158,7 +157,6 @@ def user_day_summary(
     start: Any = None,
     end: Any = None,
     return_dropped: bool = False,
-    engine: str = "pandas",
 ) -> pd.DataFrame | tuple[pd.DataFrame, dict[str, int]]:
     """
     Summarize raw logon events per account per day, like the KQL query.
@@ -180,10 +178,6 @@ def user_day_summary(
         Inclusive bounds on ``TimeGenerated``; naive values are UTC.
     return_dropped : bool, optional
         Also return the number of dropped rows per reason.
-    engine : {"pandas", "duckdb"}, optional
-        ``"duckdb"`` computes the same table with the columnar summarizer
-        (`msticnb_iforest.summarize.columnar`), which also takes file
-        paths, folders and globs for `events` and streams from them.
 
     Returns
     -------
@@ -218,16 +212,10 @@ def user_day_summary(
     1  2024-05-02     bob                 1             0              1
 
     """
-    if engine == "duckdb":
-        from .columnar import engine_user_day_summary  # it builds on this module
-
-        return engine_user_day_summary(events, start=start, end=end, return_dropped=return_dropped)
-    if engine != "pandas":
-        raise ParameterError(f'engine must be "pandas" or "duckdb", got {engine!r}.')
     selection = select_network_logons(events, start, end)
     if selection is None or len(selection.rows) == 0:
         dropped = selection.dropped if selection is not None else dict.fromkeys(DROP_REASONS, 0)
-        return (_empty_summary(), dropped) if return_dropped else _empty_summary()
+        return (empty_summary(), dropped) if return_dropped else empty_summary()
     summary = _summarize(events, selection)
     return (summary, selection.dropped) if return_dropped else summary
 
@@ -243,8 +231,8 @@ def _nullable_ints(values: np.ndarray) -> pd.array:
     return pd.array(values, dtype="Float64")
 
 
-def _utc_series(time_ns: np.ndarray) -> pd.DatetimeIndex:
-    """Int64 nanoseconds as tz-aware UTC datetimes."""
+def utc_series(time_ns: np.ndarray) -> pd.DatetimeIndex:
+    """Return int64 nanoseconds since the epoch as tz-aware UTC datetimes (both summarizers)."""
     return pd.DatetimeIndex(time_ns.view("datetime64[ns]")).tz_localize("UTC")
 
 
@@ -307,8 +295,8 @@ def _summarize(events: pd.DataFrame, selection: Selection) -> pd.DataFrame:
         "DstUser": user_labels[group_account % len(user_labels)],
         "LogonTypeName": np.full(n_groups, NETWORK_LOGON, dtype=object),
         "AttemptedLogons": attempted.astype(np.int64),
-        "MAX_TimeGenerated": _utc_series(latest),
-        "MIN_TimeGenerated": _utc_series(earliest),
+        "MAX_TimeGenerated": utc_series(latest),
+        "MIN_TimeGenerated": utc_series(earliest),
         "SuccessfulLogons": successful.astype(np.int64),
         "FailedLogons": (attempted - successful).astype(np.int64),
         # TargetDomainName is the DstDomain key, so it has one value per group.
@@ -348,8 +336,8 @@ def _with_dtypes(summary: pd.DataFrame) -> pd.DataFrame:
     return summary.astype(dtypes)
 
 
-def _empty_summary() -> pd.DataFrame:
-    """Return a summary with no rows and the right columns and dtypes."""
+def empty_summary() -> pd.DataFrame:
+    """Return a user-day summary with no rows, with its columns and dtypes (both summarizers)."""
     empty = {name: pd.Series([], dtype=object) for name in SUMMARY_COLUMNS}
     return _with_dtypes(pd.DataFrame(empty))
 

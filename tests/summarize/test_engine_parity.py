@@ -275,18 +275,14 @@ def test_python_times_of_several_kinds():
     assert_same(frame)
 
 
-def test_opt_in_through_user_day_summary(tmp_path):
+def test_a_parquet_file_is_summarized_as_its_events_are(tmp_path):
     events = generate_demo(n_users=6, n_days=3, seed=6).events
-    pd.testing.assert_frame_equal(
-        user_day_summary(events, engine="duckdb"), user_day_summary(events)
-    )
+    pd.testing.assert_frame_equal(engine_user_day_summary(events), user_day_summary(events))
     path = tmp_path / "events.parquet"
     events.to_parquet(path, index=False)
-    found, dropped = user_day_summary(path, engine="duckdb", return_dropped=True)
+    found, dropped = engine_user_day_summary(path, return_dropped=True)
     pd.testing.assert_frame_equal(found, user_day_summary(events))
     assert dropped["machine_account"] > 0
-    with pytest.raises(ParameterError, match="engine must be"):
-        user_day_summary(events, engine="polars")
 
 
 def test_frame_numbers_and_times_are_not_copied():

@@ -188,19 +188,17 @@ def test_folders_and_lists(tmp_path):
 
 
 # --------------------------------------------------------------------------
-# Opt-in
+# Files
 # --------------------------------------------------------------------------
-def test_opt_in_through_account_day_summary(tmp_path):
+def test_a_parquet_file_is_profiled_as_its_events_are(tmp_path):
     events = generate_demo(n_users=6, n_days=3, seed=6).events
     expected = account_day_summary(events)
-    pd.testing.assert_frame_equal(account_day_summary(events, engine="duckdb"), expected)
+    pd.testing.assert_frame_equal(engine_account_day_summary(events), expected)
     path = tmp_path / "events.parquet"
     events.to_parquet(path, index=False)
-    found, dropped = account_day_summary(path, engine="duckdb", return_dropped=True)
+    found, dropped = engine_account_day_summary(path, return_dropped=True)
     pd.testing.assert_frame_equal(found, expected)
     assert dropped["machine_account"] > 0
-    with pytest.raises(ParameterError, match="engine must be"):
-        account_day_summary(events, engine="polars")
 
 
 # --------------------------------------------------------------------------

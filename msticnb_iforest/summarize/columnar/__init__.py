@@ -110,7 +110,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..user_days import _empty_summary
+from ..user_days import empty_summary
 from .accounts import engine_account_day_summary
 from .inputs import ENGINE_SUFFIXES, _run
 from .query import _summarize
@@ -173,5 +173,5 @@ def engine_user_day_summary(
     1  2024-05-02     bob                 1             0              1
 
     """
-    summary, dropped = _run(source, start, end, _summarize, _empty_summary)
+    summary, dropped = _run(source, start, end, _summarize, empty_summary)
     return (summary, dropped) if return_dropped else summary

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ...intkeys import text_order
-from ..account_days import _empty, _profile
+from ..account_days import empty_account_days, profile_rows
 from .inputs import _run
 from .query import _dropped, _stage
 
@@ -95,7 +95,7 @@ def engine_account_day_summary(
     1  2024-05-02  contoso\bob                1           0           2
 
     """
-    table, dropped = _run(source, start, end, _summarize_accounts, _empty)
+    table, dropped = _run(source, start, end, _summarize_accounts, empty_account_days)
     return (table, dropped) if return_dropped else table
 
 
@@ -108,7 +108,7 @@ def _summarize_accounts(
     reason = np.asarray(counts["reason"], dtype=np.int64)
     dropped = _dropped(con, reason, np.asarray(counts["n"], dtype=np.int64))
     if not (reason == 0).any():
-        return _empty(), dropped
+        return empty_account_days(), dropped
     labels = _code_tables(con)
     codes = ", ".join(f"c_{alias}.v AS {alias}" for alias in labels)
     joins = " ".join(f"JOIN c_{alias} ON kept.{alias} = c_{alias}.k" for alias in labels)
@@ -128,7 +128,7 @@ def _summarize_accounts(
 
     time_ns = np.asarray(fetch("t"), dtype=np.int64)
     success = np.asarray(fetch("ok"), dtype=bool)
-    table = _profile(time_ns, success, text("dom"), text("usr"), column)
+    table = profile_rows(time_ns, success, text("dom"), text("usr"), column)
     return table, dropped
 
 

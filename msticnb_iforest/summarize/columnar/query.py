@@ -23,7 +23,7 @@ from ...intkeys import sorted_codes
 from ...schema import NETWORK_LOGON
 from ..decode import _NAT, _numbers, _parse_distinct, text_codes
 from ..events import DROP_REASONS
-from ..user_days import _empty_summary, _utc_series
+from ..user_days import empty_summary, utc_series
 from .inputs import _NUMBER, _TEXT, _nullable_ns, _quote, _text_time_ns
 
 _NS_PER_DAY = 86_400 * 10**9
@@ -260,7 +260,7 @@ def _summarize(
     reason = found.column("reason").to_numpy()
     dropped = _dropped(con, reason, found.column("attempted").to_numpy())
     if not (reason == 0).any():
-        return _empty_summary(), dropped
+        return empty_summary(), dropped
     return _table(found.filter(pc.equal(found.column("reason"), 0)), accounts), dropped
 
 
@@ -375,8 +375,8 @@ def _table(found: pa.Table, accounts: tuple[np.ndarray, np.ndarray]) -> pd.DataF
         "DstUser": accounts[1][account],
         "LogonTypeName": np.full(n_groups, NETWORK_LOGON, dtype=object),
         "AttemptedLogons": attempted,
-        "MAX_TimeGenerated": _utc_series(latest),
-        "MIN_TimeGenerated": _utc_series(earliest),
+        "MAX_TimeGenerated": utc_series(latest),
+        "MIN_TimeGenerated": utc_series(earliest),
         "SuccessfulLogons": successful,
         "FailedLogons": attempted - successful,
         "ComputerDomainsAccessed": np.ones(n_groups, dtype=np.int64),
