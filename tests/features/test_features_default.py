@@ -12,33 +12,8 @@ from msticnb_iforest.features import DEFAULT_FEATURE_SET, get_feature_set
 from msticnb_iforest.features.baseline import DISPERSION_FLOOR, NOVELTY_PRIOR, BaselineFeatures
 from msticnb_iforest.features.history import loo_quantiles, poisson_surprise
 from msticnb_iforest.pipeline import ALLOW_LISTED, hunt
-from msticnb_iforest.schema import prepare_summary
 
-DAYS = pd.date_range("2024-03-01", periods=8, freq="D")
-
-
-def _table(rows: list[dict]) -> pd.DataFrame:
-    """A prepared per-user-day table from partial rows (missing counts are 0)."""
-    base = {
-        "DstDomain": "CONTOSO",
-        "SuccessfulLogons": 10,
-        "FailedLogons": 0,
-        "ComputersAccessed": 2,
-        "ComputersSuccessfulAccess": 2,
-        "DistinctSrcIp": 1,
-        "SrcIpSuccessfulAccess": 1,
-        "DistinctSrcHostName": 1,
-        "SrcHostNameSuccessfulAccess": 1,
-        "NovelSrcIp": 0,
-        "NovelSrcHost": 0,
-        "NovelComputer": 0,
-        "SrcIpFailedAccounts": 0,
-        "SrcIpFailedAccountsUsual": 0.0,
-        "FailedSrcIp": "",
-        "SrcIpHosts": 1,
-        "HostsSrcIp": "",
-    }
-    return prepare_summary(pd.DataFrame([{**base, **row} for row in rows]))
+from .tables import DAYS, account_day_table
 
 
 def _account(user: str, column: str, values: list[float], **extra) -> list[dict]:
@@ -100,7 +75,7 @@ def test_loo_quantiles_with_ties_singletons_and_unused_codes():
 
 def test_leave_one_out_baseline_excludes_the_scored_day():
     failures = [0, 1, 0, 0, 2, 0, 0, 300]
-    table = _table(_account("alice", "FailedLogons", failures))
+    table = account_day_table(_account("alice", "FailedLogons", failures))
     frame = BaselineFeatures().compute(table)
     dev = frame.values["failed_vs_usual"].to_numpy()
     assert dev[7] == pytest.approx(_expected_deviation(failures, 7))
@@ -115,7 +90,7 @@ def test_leave_one_out_baseline_excludes_the_scored_day():
 
 def test_dispersion_floor_keeps_steady_accounts_calm():
     logons = [1000, 1001, 1000, 999, 1000, 1001, 1000, 1100]
-    table = _table(_account("svc-steady", "SuccessfulLogons", logons))
+    table = account_day_table(_account("svc-steady", "SuccessfulLogons", logons))
     dev = BaselineFeatures().compute(table).values["successes_vs_usual"].to_numpy()
     expected = np.log1p((np.log1p(1100) - np.log1p(1000)) / DISPERSION_FLOOR)
     assert dev[7] == pytest.approx(expected)
@@ -125,7 +100,7 @@ def test_dispersion_floor_keeps_steady_accounts_calm():
 def test_novelty_is_a_poisson_surprise_against_the_account_own_rate():
     rows = _account("bob", "NovelSrcHost", [0, 0, 0, 0, 0, 0, 0, 3])
     rows += _account("roamer", "NovelSrcHost", [1, 2, 1, 1, 2, 1, 1, 3])
-    table = _table(rows)
+    table = account_day_table(rows)
     values = BaselineFeatures().compute(table).values["new_source_hosts"].to_numpy()
 
     def expected(others_total: float, count: int) -> float:
@@ -148,7 +123,7 @@ def test_spray_feature_subtracts_the_source_usual_count():
         | {"SrcIpFailedAccountsUsual": 6.0},
         {"Date": DAYS[0], "DstUser": "c", "SrcIpFailedAccounts": 1, "FailedLogons": 1},
     ]
-    spray = BaselineFeatures().compute(_table(rows)).values["spray_accounts"].to_numpy()
+    spray = BaselineFeatures().compute(account_day_table(rows)).values["spray_accounts"].to_numpy()
     assert spray == pytest.approx([np.log1p(39), 0.0, 0.0])
 
 
@@ -160,7 +135,7 @@ def test_failure_only_days_are_kept_and_reported():
         {"Date": DAYS[7], "DstUser": "dormant", "SuccessfulLogons": 0, "FailedLogons": 60}
         | {"NovelSrcIp": 1, "NovelSrcHost": 1, "SrcIpFailedAccounts": 1}
     ]
-    result = hunt(_table(rows), shap=False)
+    result = hunt(account_day_table(rows), shap=False)
     assert (result.user_days["suppressed"] == "").all()
     assert "dormant" in set(result.outliers["DstUser"])
     assert result.suppressed == {}
@@ -172,7 +147,7 @@ def test_allow_accounts_are_scored_but_counted_not_reported():
         rows += _account(user, "FailedLogons", [0] * 8)
     rows += _account("svc-backup", "FailedLogons", [0] * 7 + [400])
     rows += _account("carol", "FailedLogons", [0] * 7 + [350])
-    table = _table(rows)
+    table = account_day_table(rows)
     plain = hunt(table, shap=False)
     assert {"svc-backup", "carol"} <= set(plain.outliers["DstUser"])
     allowed = hunt(table, shap=False, allow_accounts=["CONTOSO\\svc-*"])
@@ -194,7 +169,7 @@ def test_min_history_caveat_and_no_history():
     rows = _account("veteran", "FailedLogons", [0, 0, 0, 0, 0, 0, 0, 90])
     rows += _account("newbie", "FailedLogons", [0, 0, 90])
     rows += [{"Date": DAYS[5], "DstUser": "ghost", "FailedLogons": 90, "NovelSrcIp": 1}]
-    table = _table(rows)
+    table = account_day_table(rows)
     fset = BaselineFeatures()
     frame = fset.compute(table)
     dev = frame.values["failed_vs_usual"].to_numpy()
@@ -222,7 +197,7 @@ def test_explanation_words_and_baseline_size():
     rows = _account("dave", "FailedLogons", [0, 1, 0, 0, 1, 0, 0, 31])
     rows[-1] |= {"NovelSrcHost": 3, "SrcIpFailedAccounts": 25, "FailedSrcIp": "203.0.113.9"}
     fset = BaselineFeatures()
-    table = _table(rows)
+    table = account_day_table(rows)
     frame = fset.compute(table)
     row = pd.concat([table, frame.values, frame.context], axis=1).iloc[7]
     text = fset.reason(row, ["failed_logons", "failed_vs_usual", "new_source_hosts"])
@@ -237,7 +212,7 @@ def test_host_burst_is_named_in_the_explanation():
     rows = _account("erin", "NovelSrcHost", [0] * 7 + [2000])
     rows[-1] |= {"SrcIpHosts": 2000, "HostsSrcIp": "10.99.1.2", "DistinctSrcHostName": 2000}
     fset = BaselineFeatures()
-    table = _table(rows)
+    table = account_day_table(rows)
     frame = fset.compute(table)
     row = pd.concat([table, frame.values, frame.context], axis=1).iloc[7]
     text = fset.reason(row, ["new_source_hosts"])
@@ -273,5 +248,5 @@ def test_table_only_input_uses_what_it_has_and_says_what_is_missing(demo_table):
 def test_duplicate_keys_share_one_day_of_history():
     rows = _account("frank", "FailedLogons", [0] * 8)
     rows.append({"Date": DAYS[3], "DstUser": "frank", "FailedLogons": 0})
-    frame = BaselineFeatures().compute(_table(rows))
+    frame = BaselineFeatures().compute(account_day_table(rows))
     assert frame.context["baseline_days"].tolist() == [7] * 9

@@ -13,34 +13,10 @@ from msticnb_iforest.features.baseline import BaselineFeatures
 from msticnb_iforest.features.clauses import within_usual
 from msticnb_iforest.features.seed import SeedFeatures
 from msticnb_iforest.pipeline import hunt
-from msticnb_iforest.schema import prepare_summary
 
-DAYS = pd.date_range("2024-03-01", periods=8, freq="D")
+from .tables import DAYS, account_day_table
+
 KEYS = {"feature", "label", "value", "usual_low", "usual_high", "text"}
-
-
-def _table(rows: list[dict]) -> pd.DataFrame:
-    """A prepared per-user-day table from partial rows (missing counts as below)."""
-    base = {
-        "DstDomain": "CONTOSO",
-        "SuccessfulLogons": 10,
-        "FailedLogons": 0,
-        "ComputersAccessed": 2,
-        "ComputersSuccessfulAccess": 2,
-        "DistinctSrcIp": 1,
-        "SrcIpSuccessfulAccess": 1,
-        "DistinctSrcHostName": 1,
-        "SrcHostNameSuccessfulAccess": 1,
-        "NovelSrcIp": 0,
-        "NovelSrcHost": 0,
-        "NovelComputer": 0,
-        "SrcIpFailedAccounts": 0,
-        "SrcIpFailedAccountsUsual": 0.0,
-        "FailedSrcIp": "",
-        "SrcIpHosts": 1,
-        "HostsSrcIp": "",
-    }
-    return prepare_summary(pd.DataFrame([{**base, **row} for row in rows]))
 
 
 def _days(user: str, last: dict, **columns: list[float]) -> list[dict]:
@@ -55,7 +31,7 @@ def _days(user: str, last: dict, **columns: list[float]) -> list[dict]:
 
 def _row(rows: list[dict], fset: BaselineFeatures | None = None, at: int = 7) -> pd.Series:
     fset = fset or BaselineFeatures()
-    table = _table(rows)
+    table = account_day_table(rows)
     frame = fset.compute(table)
     return pd.concat([table, frame.values, frame.context], axis=1).iloc[at]
 
@@ -198,7 +174,7 @@ SPARSE = [
 
 @pytest.mark.parametrize("feature_set", ["baseline", "seed"])
 def test_a_hunt_over_too_few_days_says_so(feature_set):
-    table = _table(
+    table = account_day_table(
         [{"Date": pd.Timestamp(d), "DstUser": u, "FailedLogons": f} for d, u, f in SPARSE]
     )
     found = hunt(table, feature_set=feature_set, shap=False, contamination=0.2)
@@ -216,7 +192,7 @@ def test_a_hunt_over_too_few_days_says_so(feature_set):
 
 def test_a_hunt_with_enough_history_has_no_such_note():
     rows = [r for user in ("a", "b", "c") for r in _days(user, {"FailedLogons": 5})]
-    found = hunt(_table(rows), shap=False)
+    found = hunt(account_day_table(rows), shap=False)
     assert not any("Too little data" in note for note in found.notes)
     assert not found.explanations["reason"].str.contains("too little data").any()
 
