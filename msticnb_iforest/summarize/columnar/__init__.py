@@ -100,6 +100,13 @@ a damaged file may be refused with another message than the readers of
 `msticnb_iforest.sources.readers` give, and their limits (``max_bytes``,
 ``max_rows``) are not applied; a column named ``__TimeGenerated_ns`` is
 reserved.
+
+Memory
+------
+Each summary runs in its own engine with a memory limit
+(``memory_limit``, default :data:`DEFAULT_MEMORY_LIMIT`): what does not
+fit spills to a scratch folder (``temp_directory``), which is removed with
+the engine, so a very large input is slower rather than fatal.
 """
 
 from __future__ import annotations
@@ -112,10 +119,16 @@ import pandas as pd
 
 from ..user_days import empty_summary
 from .accounts import engine_account_day_summary
-from .inputs import ENGINE_SUFFIXES, _run
+from .inputs import DEFAULT_MEMORY_LIMIT, ENGINE_SUFFIXES, _run, engine_memory_limit
 from .query import _summarize
 
-__all__ = ["ENGINE_SUFFIXES", "engine_account_day_summary", "engine_user_day_summary"]
+__all__ = [
+    "DEFAULT_MEMORY_LIMIT",
+    "ENGINE_SUFFIXES",
+    "engine_account_day_summary",
+    "engine_memory_limit",
+    "engine_user_day_summary",
+]
 
 
 # --------------------------------------------------------------------------
@@ -127,6 +140,8 @@ def engine_user_day_summary(
     start: Any = None,
     end: Any = None,
     return_dropped: bool = False,
+    memory_limit: int | str | None = None,
+    temp_directory: str | os.PathLike | None = None,
 ) -> pd.DataFrame | tuple[pd.DataFrame, dict[str, int]]:
     """
     Summarize raw logon events per account per day with DuckDB.
@@ -141,6 +156,16 @@ def engine_user_day_summary(
         Inclusive bounds on ``TimeGenerated``; naive values are UTC.
     return_dropped : bool, optional
         Also return the number of dropped rows per reason.
+    memory_limit : int or str, optional
+        The most memory the engine takes, in bytes or as a size such as
+        ``"4G"`` (at least 64 MiB; default `DEFAULT_MEMORY_LIMIT`, 2 GiB).
+        Past it the engine spills its sorts and aggregations to
+        `temp_directory` instead of exhausting RAM; the summary is the same
+        either way. It does not bound the returned table itself.
+    temp_directory : path, optional
+        Where the engine's scratch files (spills, CSV read once as Parquet)
+        go: a subfolder of it, removed when the summary returns. By default
+        one of the system's temporary folder (``TMPDIR``).
 
     Returns
     -------
@@ -173,5 +198,7 @@ def engine_user_day_summary(
     1  2024-05-02     bob                 1             0              1
 
     """
-    summary, dropped = _run(source, start, end, _summarize, empty_summary)
+    summary, dropped = _run(
+        source, start, end, _summarize, empty_summary, memory_limit, temp_directory
+    )
     return (summary, dropped) if return_dropped else summary

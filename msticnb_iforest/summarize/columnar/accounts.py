@@ -49,6 +49,8 @@ def engine_account_day_summary(
     start: Any = None,
     end: Any = None,
     return_dropped: bool = False,
+    memory_limit: int | str | None = None,
+    temp_directory: str | os.PathLike | None = None,
 ) -> pd.DataFrame | tuple[pd.DataFrame, dict[str, int]]:
     r"""
     Profile raw logon events per account and day, reading them with DuckDB.
@@ -63,6 +65,16 @@ def engine_account_day_summary(
         Inclusive bounds on ``TimeGenerated``; naive values are UTC.
     return_dropped : bool, optional
         Also return the number of dropped rows per reason.
+    memory_limit : int or str, optional
+        The most memory the engine takes, in bytes or as a size such as
+        ``"4G"`` (at least 64 MiB; default `DEFAULT_MEMORY_LIMIT`, 2 GiB).
+        Past it the engine spills its sorts and aggregations to
+        `temp_directory` instead of exhausting RAM; the summary is the same
+        either way. It does not bound the returned table itself.
+    temp_directory : path, optional
+        Where the engine's scratch files (spills, CSV read once as Parquet)
+        go: a subfolder of it, removed when the summary returns. By default
+        one of the system's temporary folder (``TMPDIR``).
 
     Returns
     -------
@@ -95,7 +107,9 @@ def engine_account_day_summary(
     1  2024-05-02  contoso\bob                1           0           2
 
     """
-    table, dropped = _run(source, start, end, _summarize_accounts, empty_account_days)
+    table, dropped = _run(
+        source, start, end, _summarize_accounts, empty_account_days, memory_limit, temp_directory
+    )
     return (table, dropped) if return_dropped else table
 
 

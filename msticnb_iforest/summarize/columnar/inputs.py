@@ -24,10 +24,11 @@ import pyarrow as pa
 
 from ...errors import InputDataError, ParameterError
 from ...schema import NETWORK_LOGON, RAW_REQUIRED_COLUMNS, clean_name
+from ...sources.readers.limits import parse_size
 from ..decode import _NAT, _equals_text, _numbers, _times_ns, text_codes
 from ..events import DROP_REASONS, _bound, _column_lookup
 
-__all__ = ["ENGINE_SUFFIXES"]
+__all__ = ["DEFAULT_MEMORY_LIMIT", "ENGINE_SUFFIXES", "engine_memory_limit"]
 
 ENGINE_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".csv.gz", ".tsv.gz")
 
@@ -55,20 +56,81 @@ _ISO_ZONED = rf"(\d{{4}}-\d{{2}}-\d{{2}}[T ]{_HMS})(Z|([+-])([01]\d|2[0-3])(:?([
 # --------------------------------------------------------------------------
 # Sources
 # --------------------------------------------------------------------------
-def _run(source: Any, start: Any, end: Any, summarize: Callable, empty: Callable) -> tuple:
+#: The engine's default memory limit: past it, sorts, joins and aggregations
+#: spill to a temporary folder instead of taking more RAM.
+DEFAULT_MEMORY_LIMIT = "2GiB"
+
+
+def engine_memory_limit(value: int | str | None) -> int:
+    """
+    Read the engine's memory limit as bytes (None: `DEFAULT_MEMORY_LIMIT`).
+
+    Parameters
+    ----------
+    value : int, str or None
+        Bytes, or a size such as ``"2G"`` or ``"500 MiB"`` (powers of 1024).
+
+    Returns
+    -------
+    int
+        The limit in bytes, at least 64 MiB.
+
+    Raises
+    ------
+    ParameterError
+        If `value` is not a size, or is under 64 MiB.
+
+    Examples
+    --------
+    >>> engine_memory_limit("1G")
+    1073741824
+    >>> engine_memory_limit(None) == 2 * 2**30
+    True
+
+    """
+    if value is None:
+        value = DEFAULT_MEMORY_LIMIT
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer, str)):
+        raise ParameterError(
+            f"memory_limit must be a number of bytes or a size such as '2G', got {value!r}."
+        )
+    size = int(value) if not isinstance(value, str) else parse_size(value)
+    if size < 64 * 2**20:
+        raise ParameterError(f"memory_limit must be at least 64 MiB, got {value!r}.")
+    return size
+
+
+def _run(
+    source: Any,
+    start: Any,
+    end: Any,
+    summarize: Callable,
+    empty: Callable,
+    memory_limit: int | str | None = None,
+    temp_directory: str | os.PathLike | None = None,
+) -> tuple:
     """
     Open `source` in a new engine and return ``summarize(con, types, start_ns, end_ns)``.
 
     ``(empty(), no drops)`` when a frame has no rows and no columns. Engine
     errors become `InputDataError`; the engine and its scratch files are
-    removed in any case.
+    removed in any case. The engine keeps to `memory_limit`
+    (`engine_memory_limit`) and spills what does not fit into
+    `temp_directory` (by default the run's own scratch folder, removed
+    after; a folder given is used for a subfolder of its own, also removed).
     """
     start_ns, end_ns = _bound(start, "start"), _bound(end, "end")
     if start_ns is not None and end_ns is not None and start_ns > end_ns:
         raise ParameterError(f"start ({start}) is after end ({end}).")
+    limit = engine_memory_limit(memory_limit)
+    if temp_directory is not None and not Path(temp_directory).is_dir():
+        raise ParameterError(f"temp_directory {temp_directory}: is not a folder.")
+    scratch = tempfile.TemporaryDirectory(prefix="msticnb-iforest-", dir=temp_directory)
     con = duckdb.connect()
-    scratch = tempfile.TemporaryDirectory(prefix="msticnb-iforest-")
     try:
+        spill = Path(scratch.name) / "spill"
+        con.execute(f"SET memory_limit = '{limit}B'")
+        con.execute(f"SET temp_directory = {_literal(spill)}")
         columns = _open(con, source, Path(scratch.name))
         if columns is None:
             return empty(), dict.fromkeys(DROP_REASONS, 0)
