@@ -1,12 +1,15 @@
 """
 Records per second of the EVTX reader, on copies of the real sample logs.
 
-    python benchmarks/evtx_speed.py [--copies 300] [--chunks 2000]
+    python benchmarks/evtx_speed.py [--copies 300] [--chunks 2000] [--log LOG ...]
 
-Two inputs, built in a temporary folder:
+The inputs, built in a temporary folder:
 
 * a folder of ``--copies`` copies of each of the three files in
   ``../shared/data/evtx`` (many small files: per-file costs count);
+* with ``--log``, a folder of ``--copies`` copies of each log given (say
+  the DeepBlueCLI project's 3,561-event
+  ``smb-password-guessing-security.evtx``: many real logs of ordinary size);
 * one file of ``--chunks`` chunks (the records chunk of the logon sample
   repeated behind one file header: a large log, no per-file costs).
 
@@ -89,6 +92,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=300)
     parser.add_argument("--chunks", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--log", type=Path, action="append", default=[], help="more real logs")
     args = parser.parse_args()
     samples = sorted(SAMPLES.glob("*.evtx"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -98,6 +102,13 @@ def main() -> None:
             for sample in samples:
                 shutil.copy(sample, folder / f"{copy:04d}_{sample.name}")
         _report("many files", sorted(folder.glob("*.evtx")), args.repeat)
+        if args.log:
+            logs = Path(tmp) / "logs"
+            logs.mkdir()
+            for copy in range(args.copies):
+                for log in args.log:
+                    shutil.copy(log, logs / f"{copy:04d}_{log.name}")
+            _report("many copies of --log", sorted(logs.glob("*.evtx")), args.repeat)
         data = (SAMPLES / "LM_WMI_4624_4688_TargetHost.evtx").read_bytes()
         big = Path(tmp) / "big.evtx"
         big.write_bytes(data[:4096] + data[4096:] * args.chunks)
