@@ -9,6 +9,7 @@ numbers, a set of options, or a named check, any of which may allow None.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -28,6 +29,82 @@ def short_repr(value: Any) -> str:
     if len(text) > _REPR_WIDTH:
         text = f"{text[: _REPR_WIDTH - 20]}...{text[-10:]} ({len(text):,} characters)"
     return text
+
+
+def parse_size(text: str) -> int:
+    """
+    Read a size such as ``"4G"``, ``"500M"`` or ``"1048576"`` as bytes.
+
+    Suffixes ``K``, ``M``, ``G`` and ``T`` (optionally followed by ``B`` or
+    ``iB``, any case) are powers of 1024.
+
+    Parameters
+    ----------
+    text : str
+        The size, e.g. the value of ``--max-bytes``.
+
+    Returns
+    -------
+    int
+        The size in bytes (a fraction of a byte is dropped).
+
+    Raises
+    ------
+    ParameterError
+        If `text` is not a positive size.
+
+    Examples
+    --------
+    >>> parse_size("4G")
+    4294967296
+    >>> parse_size("500 MiB") == 500 * 2**20
+    True
+
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", str(text), re.IGNORECASE)
+    value = float(match[1]) * 1024 ** " kmgt".index(match[2].lower() or " ") if match else 0
+    if value < 1:
+        raise ParameterError(f"A size must be a number of bytes such as 4G or 500M, got {text!r}.")
+    return int(value)
+
+
+#: The least memory limit the columnar engine accepts.
+MIN_MEMORY_LIMIT = 64 * 2**20
+
+
+def memory_size(value: Any) -> int:
+    """
+    Read a memory limit given as bytes or as a size such as ``"2G"``.
+
+    Parameters
+    ----------
+    value : int or str
+        Bytes, or a size `parse_size` reads (powers of 1024).
+
+    Returns
+    -------
+    int
+        The limit in bytes, at least :data:`MIN_MEMORY_LIMIT` (64 MiB).
+
+    Raises
+    ------
+    ParameterError
+        If `value` is not a size, or is under 64 MiB.
+
+    Examples
+    --------
+    >>> memory_size("1G")
+    1073741824
+
+    """
+    if is_bool(value) or not isinstance(value, (Integral, str)):
+        raise ParameterError(
+            f"memory_limit must be a number of bytes or a size such as '2G', got {value!r}."
+        )
+    size = parse_size(value) if isinstance(value, str) else int(value)
+    if size < MIN_MEMORY_LIMIT:
+        raise ParameterError(f"memory_limit must be at least 64 MiB, got {value!r}.")
+    return size
 
 
 # -- constraint types ---------------------------------------------------------------

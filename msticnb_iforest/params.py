@@ -39,6 +39,7 @@ from .constraints import (
     Options,
     Param,
     is_bool,
+    memory_size,
     short_repr,
 )
 from .errors import ParameterError
@@ -362,6 +363,14 @@ PARAMETERS: dict[str, Param] = {
             Interval(Integral, 0, MAX_HISTORY_DAYS),
             help="other days an account needs before it is compared with its usual "
             f"(None: the feature set's, {DEFAULT_MIN_HISTORY_DAYS} for 'baseline')",
+        ),
+        _param(
+            "memory_limit",
+            None,
+            None,
+            Check(memory_size, "a size such as '4G' (at least 64 MiB)"),
+            help="the columnar engine's memory for files of raw events, past which it spills "
+            "to a temporary folder; None is 2 GiB",
         ),
         # the default feature set's fit sample (BaselineFeatures, model.fit_score)
         _param(

@@ -99,6 +99,9 @@ class Hunt:
     trend_columns : list of str
         The columns an outlier account's trend plot draws per day (the
         feature set's choice, else the features).
+    input_files : list of dict
+        The files of raw events summarized from disk (path, rows and format
+        of each); empty when the hunt was given a DataFrame.
 
     """
 
@@ -118,6 +121,7 @@ class Hunt:
     timings: dict[str, float] = field(default_factory=dict)
     max_explained: int | None = DEFAULT_MAX_EXPLAINED
     trend_columns: list[str] = field(default_factory=list)
+    input_files: list[dict[str, Any]] = field(default_factory=list)
 
     # The names these attributes had before the notebooklet's result and the
     # hunt's were made one; kept so that older notebooks keep working.
@@ -174,6 +178,7 @@ def hunt(
     min_history_days: int | None = None,
     start: Any = None,
     end: Any = None,
+    memory_limit: int | str | None = None,
 ) -> Hunt:
     r"""
     Score every user-day and explain the outliers.
@@ -183,9 +188,11 @@ def hunt(
 
     Parameters
     ----------
-    data : pd.DataFrame
-        Per-user-day table (columns of the ``user_day_summary`` query) or
-        raw SecurityEvent logon rows. Not modified.
+    data : pd.DataFrame or EventFiles
+        Per-user-day table (columns of the ``user_day_summary`` query), raw
+        SecurityEvent logon rows (not modified), or files of raw events
+        (`msticnb_iforest.sources.readers.scan_tables`), which are
+        summarized from the files themselves, never loaded as one frame.
     feature_set : str or FeatureSet, optional
         ``"seed"`` reproduces the original algorithm exactly. None
         selects the package default.
@@ -231,6 +238,11 @@ def hunt(
         The hunt's window (naive times are UTC): raw events outside it are
         not summarized, table rows of days outside it are dropped (counted
         under ``out_of_range``). None: no bound.
+    memory_limit : int or str, optional
+        Memory the columnar engine may take while summarizing files of raw
+        events (bytes, or a size such as ``"4G"``; at least 64 MiB; None:
+        2 GiB). Past it the engine spills to a temporary folder, so a very
+        large input is slower rather than fatal.
 
     Returns
     -------
@@ -256,7 +268,14 @@ def hunt(
     fset, notes = _configured(opts)
     timer = _Timer(opts["progress"])
     timer.announce("Preparing the per-user-day table")
-    ready = prepare(data, fset.query_name, start=opts["start"], end=opts["end"])
+    ready = prepare(
+        data,
+        fset.query_name,
+        start=opts["start"],
+        end=opts["end"],
+        memory_limit=opts["memory_limit"],
+        progress=opts["progress"],
+    )
     timer.timings.update(ready.timings)
     notes += ready.notes
     parameters = _parameters(opts, fset)
@@ -315,6 +334,7 @@ def hunt(
         timings=timer.timings,
         max_explained=limit,
         trend_columns=list(fset.trend_columns) or list(frame.values.columns),
+        input_files=ready.inputs,
     )
     return _grouped(hunted, timer)
 
@@ -378,6 +398,7 @@ def _empty_hunt(
         timings=timer.timings,
         max_explained=parameters["max_explained"],
         trend_columns=list(fset.trend_columns),
+        input_files=ready.inputs,
     )
 
 

@@ -325,6 +325,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="most rows per input file (default 1,000,000,000)",
     )
+    run.add_argument(
+        "--memory-limit",
+        type=_param_type("memory_limit"),
+        default=default("memory_limit"),
+        metavar="SIZE",
+        help="memory for summarizing raw-event files (Parquet, CSV, TSV, .evtx), e.g. 4G; "
+        "past it the engine spills to a temporary folder (default 2G)",
+    )
     _hunt_options(run)
     return parser
 
@@ -356,7 +364,7 @@ def _with_warnings_shown_safely(command, args: argparse.Namespace, *rest: Any) -
 
 
 def _hunt(data, args: argparse.Namespace, progress: _Progress, start=None, end=None):
-    """Run the hunt and draw the plots; return (Hunt, Figures)."""
+    """Run the hunt (on a frame or `EventFiles`) and draw the plots; return (Hunt, Figures)."""
     from ..pipeline import hunt
     from ..present.figures import make_plots
 
@@ -375,6 +383,7 @@ def _hunt(data, args: argparse.Namespace, progress: _Progress, start=None, end=N
         min_history_days=args.min_history_days,
         start=start,
         end=end,
+        memory_limit=getattr(args, "memory_limit", None),
     )
     progress(f"Drawing plots (up to {args.max_plots} per kind)")
     begin = time.perf_counter()
@@ -462,14 +471,15 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str], progress: _Progress,
     from ..present.outputs import write_outputs
     from ..present.remarks import summary_lines
     from ..schema import collect_input_notes
-    from ..sources.readers import read_tables
+    from ..sources.readers import scan_tables
 
     start, end = args.window
-    progress(f"Reading {len(args.inputs)} file(s)")
+    progress(f"Checking {len(args.inputs)} input(s)")
     begin = time.perf_counter()
     limits = {"max_bytes": args.max_bytes, "max_rows": args.max_rows}
     with collect_input_notes() as file_notes:  # e.g. what an event log held besides logons
-        data, files = read_tables(args.inputs, **{k: v for k, v in limits.items() if v})
+        # raw events stay in their files (summarized there); other tables are read here
+        data, files = scan_tables(args.inputs, **{k: v for k, v in limits.items() if v})
     read_s = round(time.perf_counter() - begin, 4)
     result, figures = _hunt(data, args, progress, start, end)
     result.timings = {"read": read_s, **result.timings}
@@ -477,7 +487,7 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str], progress: _Progress,
     window = None
     if start is not None or end is not None:
         window = {"start": start, "end": end}
-    info = _run_info(args, argv, inputs=files, window=window)
+    info = _run_info(args, argv, inputs=files or result.input_files, window=window)
     progress(f"Writing outputs to {_printable(args.out)}")
     paths = write_outputs(result, folder, figures=figures, run_info=info, started=progress.started)
     folder.publish()

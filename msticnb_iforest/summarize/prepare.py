@@ -2,7 +2,9 @@
 The one way into a hunt: whatever came in, a checked per-account-day table.
 
 A source hands over what it found: rows of a per-account-day table (from a
-query or a saved file) or raw logon events. `prepare` decides which it is,
+query or a saved file), raw logon events, or files of raw logon events
+(`sources.readers.EventFiles`), which the columnar engine summarizes where
+they are (`summarize.columnar.engine_summary`). `prepare` decides which it is,
 summarizes raw events into the table the feature set needs, keeps the days
 in the hunt's window, and validates and types the table, each exactly
 once. Every stage after it takes the prepared table as it is.
@@ -27,8 +29,10 @@ from ..schema import (
     prepare_summary,
     rows_in_window,
 )
+from ..sources.readers.scan import EventFiles
 from ..wording import counts_text
 from .account_days import account_day_summary
+from .columnar import engine_summary
 from .user_days import user_day_summary
 
 __all__ = ["SUMMARIZERS", "Prepared", "empty_note", "prepare"]
@@ -59,6 +63,9 @@ class Prepared:
     timings : dict
         Seconds spent summarizing raw events (``summarize``, only for raw
         input) and checking the table (``prepare``).
+    inputs : list of dict
+        The files summarized (path, rows, format of each), when the input
+        was `EventFiles`; empty otherwise.
 
     """
 
@@ -66,23 +73,28 @@ class Prepared:
     dropped: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    inputs: list[dict[str, Any]] = field(default_factory=list)
 
 
 def prepare(
-    data: pd.DataFrame,
+    data: pd.DataFrame | EventFiles,
     table: str = "user_day_summary",
     *,
     start: pd.Timestamp | None = None,
     end: pd.Timestamp | None = None,
+    memory_limit: int | str | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Prepared:
     """
     Turn a per-account-day table or raw logon events into a prepared table.
 
     Parameters
     ----------
-    data : pd.DataFrame
+    data : pd.DataFrame or EventFiles
         Rows of the ``user_day_summary`` or ``account_day_summary`` query,
-        or raw SecurityEvent logon rows. Not modified.
+        raw SecurityEvent logon rows (not modified), or files of raw logon
+        events (`sources.readers.scan_tables`), summarized by the columnar
+        engine from the files themselves.
     table : str, default="user_day_summary"
         The table raw events are summarized into (a key of `SUMMARIZERS`;
         a feature set's ``query_name``). A table given as such is used
@@ -91,6 +103,13 @@ def prepare(
         The hunt's window (UTC). Raw events outside it are dropped by the
         summarizer; table rows whose ``Date`` is before the day of `start`
         or after `end` are dropped here. Either may be None (no bound).
+    memory_limit : int or str, optional
+        The columnar engine's memory limit for `EventFiles` (bytes or a
+        size such as ``"4G"``; default 2 GiB): past it, the engine spills to
+        a temporary folder.
+    progress : callable, optional
+        Told which files are read and how many events are summarized
+        (`EventFiles` only).
 
     Returns
     -------
@@ -114,34 +133,47 @@ def prepare(
     (1, {'out_of_range': 1})
 
     """
-    if not isinstance(data, pd.DataFrame):
+    if not isinstance(data, (pd.DataFrame, EventFiles)):
         raise InputDataError(f"Expected a pandas DataFrame, got {type(data).__name__}.")
     timings: dict[str, float] = {}
+    inputs: list[dict[str, Any]] = []
     begin = time.perf_counter()
     with collect_input_notes() as notes:
-        if is_summary_table(data):
+        if isinstance(data, pd.DataFrame) and is_summary_table(data):
             prepared, dropped = prepare_summary(data, return_dropped=True)
             prepared, outside = rows_in_window(prepared, start, end)
             dropped = {**dropped, **outside}
-        elif is_raw_events(data) or data.shape == (0, 0):  # (0, 0): a query found nothing
-            summary, dropped = SUMMARIZERS[table](data, start=start, end=end, return_dropped=True)
+        else:
+            if isinstance(data, EventFiles):
+                summary, dropped, inputs = engine_summary(
+                    data, table, start=start, end=end, memory_limit=memory_limit, progress=progress
+                )
+            elif is_raw_events(data) or data.shape == (0, 0):  # (0, 0): a query found nothing
+                summary, dropped = SUMMARIZERS[table](
+                    data, start=start, end=end, return_dropped=True
+                )
+            else:
+                raise _neither(data)
             timings["summarize"] = round(time.perf_counter() - begin, 4)
             begin = time.perf_counter()
             prepared, no_date = prepare_summary(summary, return_dropped=True)
             dropped = {**dropped, **no_date}
-        else:
-            have = set(map(str, data.columns))
-            lacks_summary = ", ".join(c for c in REQUIRED_SUMMARY_COLUMNS if c not in have)
-            lacks_raw = ", ".join(c for c in RAW_REQUIRED_COLUMNS if c not in have)
-            raise InputDataError(
-                f"Input is neither a per-user-day summary (missing: {lacks_summary}) "
-                f"nor raw logon events (missing: {lacks_raw})."
-            )
     timings["prepare"] = round(time.perf_counter() - begin, 4)
     notes = list(notes)
     if prepared.empty:
         notes.append(empty_note(dropped))
-    return Prepared(prepared, dict(dropped), notes, timings)
+    return Prepared(prepared, dict(dropped), notes, timings, inputs)
+
+
+def _neither(data: pd.DataFrame) -> InputDataError:
+    """Say which columns a frame lacks to be either a summary table or raw events."""
+    have = set(map(str, data.columns))
+    lacks_summary = ", ".join(c for c in REQUIRED_SUMMARY_COLUMNS if c not in have)
+    lacks_raw = ", ".join(c for c in RAW_REQUIRED_COLUMNS if c not in have)
+    return InputDataError(
+        f"Input is neither a per-user-day summary (missing: {lacks_summary}) "
+        f"nor raw logon events (missing: {lacks_raw})."
+    )
 
 
 def empty_note(dropped: dict[str, int]) -> str:

@@ -43,13 +43,13 @@ def _settings(con, types, start_ns, end_ns):
 
 
 def test_the_engine_runs_with_the_limit_given(events):
-    (limit, spill), _ = _run(events, None, None, _settings, empty_summary, "256MiB")
+    (limit, spill), _, _ = _run(events, None, None, _settings, empty_summary, "256MiB")
     assert limit.replace(" ", "") in {"256.0MiB", "256MiB", "268.4MB"}
     assert Path(spill).name == "spill"
 
 
 def test_the_default_limit_is_two_gibibytes(events):
-    (limit, _), _ = _run(events, None, None, _settings, empty_summary)
+    (limit, _), _, _ = _run(events, None, None, _settings, empty_summary)
     assert DEFAULT_MEMORY_LIMIT == "2GiB"
     assert limit.replace(" ", "") in {"2.0GiB", "2GiB"}
 
@@ -68,7 +68,7 @@ def test_a_tight_limit_gives_the_same_summary(events, summarize, tmp_path):
 def test_scratch_goes_under_temp_directory_and_is_removed(events, summarize, tmp_path):
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    (_, spill), _ = _run(events, None, None, _settings, empty_summary, None, scratch)
+    (_, spill), _, _ = _run(events, None, None, _settings, empty_summary, None, scratch)
     assert Path(spill).parent.parent == scratch
     assert list(scratch.iterdir()) == []  # removed with the engine
     summarize(events, temp_directory=scratch)

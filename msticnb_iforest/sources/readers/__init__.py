@@ -54,7 +54,9 @@ too, never a bare ``MemoryError``.
 
 Modules
 -------
-`dispatch` chooses the reader of each file and stacks files; `delimited`
+`dispatch` chooses the reader of each file and stacks files; `scan` checks
+files without reading their rows, so that raw events are summarized where
+they are (`EventFiles`); `delimited`
 (CSV, TSV), `parquet`, `jsonfiles` (JSON lines, arrays, REST responses) and
 `evtx` (with `evtx_layout`) read one format each; `limits` holds the limits
 and their checks, `columns` the column names and types shared by all formats.
@@ -63,15 +65,19 @@ and their checks, `columns` the column names and types shared by all formats.
 from .columns import is_text_column
 from .dispatch import SUPPORTED_SUFFIXES, read_table, read_tables
 from .limits import MAX_BYTES, MAX_COLUMNS, MAX_DEPTH, MAX_ROWS, parse_size
+from .scan import ENGINE_FORMATS, EventFiles, scan_tables
 
 __all__ = [
+    "ENGINE_FORMATS",
     "MAX_BYTES",
     "MAX_COLUMNS",
     "MAX_DEPTH",
     "MAX_ROWS",
     "SUPPORTED_SUFFIXES",
+    "EventFiles",
     "is_text_column",
     "parse_size",
     "read_table",
     "read_tables",
+    "scan_tables",
 ]

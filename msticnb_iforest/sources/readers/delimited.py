@@ -57,28 +57,71 @@ def read(
     'tsv'
 
     """
+    names = check_delimited(path, kind, compressed, size, limits)
+    return _read_delimited(path, "\t" if kind == "tsv" else ",", names), kind
+
+
+def check_delimited(
+    path: Path, kind: str, compressed: bool, size: int, limits: _Limits
+) -> list[str]:
+    """
+    Check a CSV or TSV file before it is parsed; return its column names.
+
+    The text is measured against ``max_bytes`` (decompressed into nothing
+    when gzipped), its start must not be UTF-16 or JSON, and its header
+    must be within ``max_columns``.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    kind : str
+        ``csv`` or ``tsv``.
+    compressed : bool
+        True if the file is gzip-compressed.
+    size : int
+        Its size on disk in bytes.
+    limits : _Limits
+        The limits to apply.
+
+    Returns
+    -------
+    list of str
+        The column names of its header line.
+
+    Raises
+    ------
+    InputDataError
+        If the file is over a limit, in UTF-16, holds JSON or has a line
+        longer than a block.
+
+    """
     _check_text(path, compressed, size, limits, json_text=False)
-    return _read_delimited(path, "\t" if kind == "tsv" else ",", limits), kind
-
-
-def _read_delimited(path: Path, delimiter: str, limits: _Limits) -> pa.Table:
-    """Read CSV/TSV with every column as text."""
-    # quoted values may hold line breaks (names do; the tool's own CSVs quote them)
-    parse = pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
-    label = "TSV" if delimiter == "\t" else "CSV"
+    label = kind.upper()
     with pa.input_stream(str(path), compression="detect") as stream:
         head = stream.read(256)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputDataError(
-            f"{path}: cannot read as {label.lower()}: the text is UTF-16; save it as UTF-8."
+            f"{path}: cannot read as {kind}: the text is UTF-16; save it as UTF-8."
         )
     if head.lstrip().startswith((b"{", b"[")):
         raise InputDataError(f"{path}: looks like JSON, not {label}.")
+    names = _csv_names(path, _parse_options("\t" if kind == "tsv" else ","), label)
+    _check_shape(path, 0, len(names), limits)
+    return names
+
+
+def _parse_options(delimiter: str) -> pa_csv.ParseOptions:
+    # quoted values may hold line breaks (names do; the tool's own CSVs quote them)
+    return pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
+
+
+def _read_delimited(path: Path, delimiter: str, names: list[str]) -> pa.Table:
+    """Read CSV/TSV with every column (`names`, from the header) as text."""
+    parse = _parse_options(delimiter)
     # Everything is read as text in large blocks (few chunks); columns are
     # typed and dictionary-encoded afterwards, once each.
     options = pa_csv.ReadOptions(block_size=_limits._BLOCK)
-    names = _csv_names(path, parse, label)
-    _check_shape(path, 0, len(names), limits)
     convert = pa_csv.ConvertOptions(
         column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
     )

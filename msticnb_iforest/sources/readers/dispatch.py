@@ -180,6 +180,24 @@ def read_tables(
     limits = _Limits.checked(
         max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns, max_depth=max_depth
     )
+    files = _list_files(paths)
+    frames, info = [], []
+    for file_path in files:
+        frame, layout = _read_file(file_path, limits)
+        frames.append(frame)
+        info.append({"path": str(file_path), "rows": len(frame), "format": layout})
+    if len(frames) == 1:
+        return frames[0], info
+    # A file with neither rows nor columns (an empty JSON array: a query that
+    # found nothing) stacks with anything.
+    kept = [(f, p) for f, p in zip(frames, files, strict=True) if f.shape != (0, 0)]
+    if kept:
+        _check_stackable([f for f, _ in kept], [p for _, p in kept])
+    return pd.concat(frames, ignore_index=True, sort=False), info
+
+
+def _list_files(paths: Any) -> list[Path]:
+    """Return the files `paths` stands for: files as given, a folder's supported files sorted."""
     files: list[Path] = []
     for item_path in _input_paths(paths):
         if _is_dir(item_path):
@@ -199,19 +217,7 @@ def read_tables(
             files.append(item_path)
     if not files:
         raise InputDataError("No input files given.")
-    frames, info = [], []
-    for file_path in files:
-        frame, layout = _read_file(file_path, limits)
-        frames.append(frame)
-        info.append({"path": str(file_path), "rows": len(frame), "format": layout})
-    if len(frames) == 1:
-        return frames[0], info
-    # A file with neither rows nor columns (an empty JSON array: a query that
-    # found nothing) stacks with anything.
-    kept = [(f, p) for f, p in zip(frames, files, strict=True) if f.shape != (0, 0)]
-    if kept:
-        _check_stackable([f for f, _ in kept], [p for _, p in kept])
-    return pd.concat(frames, ignore_index=True, sort=False), info
+    return files
 
 
 def _input_paths(paths: Any) -> list[Path]:
@@ -325,10 +331,9 @@ def _read_evtx(path: Path, limits: _Limits) -> pd.DataFrame:
     return frame
 
 
-def _read_file(path: Path, limits: _Limits) -> tuple[pd.DataFrame, str]:
-    """Read one file; return the frame and the layout name."""
-    suffix = _suffix(path)
-    if suffix is None:
+def _checked_size(path: Path) -> int:
+    """Return the size of a supported, non-empty regular file; refuse anything else by name."""
+    if _suffix(path) is None:
         raise InputDataError(
             f"{path}: unsupported file type; expected one of " + ", ".join(SUPPORTED_SUFFIXES)
         )
@@ -342,6 +347,13 @@ def _read_file(path: Path, limits: _Limits) -> tuple[pd.DataFrame, str]:
         raise InputDataError(f"{path}: cannot open ({exc.strerror or exc}).") from exc
     if size == 0:
         raise InputDataError(f"{path}: file is empty.")
+    return size
+
+
+def _read_file(path: Path, limits: _Limits) -> tuple[pd.DataFrame, str]:
+    """Read one file; return the frame and the layout name."""
+    suffix = _suffix(path)
+    size = _checked_size(path)
     if suffix == ".evtx":
         return _read_evtx(path, limits), "evtx"
     compressed = suffix.endswith(".gz")

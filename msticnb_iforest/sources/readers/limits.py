@@ -12,7 +12,6 @@ the helpers with a leading underscore; they are not public.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ...constraints import parse_size
 from ...errors import InputDataError, ParameterError
 
 __all__ = ["MAX_BYTES", "MAX_COLUMNS", "MAX_DEPTH", "MAX_ROWS", "parse_size"]
@@ -68,43 +68,6 @@ def _check_shape(path: Path, rows: int, columns: int, limits: _Limits) -> None:
             f"{path}: {columns:,} columns, more than the limit of {limits.max_columns:,} per "
             "file; raise max_columns of read_table(s) to read it."
         )
-
-
-def parse_size(text: str) -> int:
-    """
-    Read a size such as ``"4G"``, ``"500M"`` or ``"1048576"`` as bytes.
-
-    Suffixes ``K``, ``M``, ``G`` and ``T`` (optionally followed by ``B`` or
-    ``iB``, any case) are powers of 1024.
-
-    Parameters
-    ----------
-    text : str
-        The size, e.g. the value of ``--max-bytes``.
-
-    Returns
-    -------
-    int
-        The size in bytes (a fraction of a byte is dropped).
-
-    Raises
-    ------
-    ParameterError
-        If `text` is not a positive size.
-
-    Examples
-    --------
-    >>> parse_size("4G")
-    4294967296
-    >>> parse_size("500 MiB") == 500 * 2**20
-    True
-
-    """
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", str(text), re.IGNORECASE)
-    value = float(match[1]) * 1024 ** " kmgt".index(match[2].lower() or " ") if match else 0
-    if value < 1:
-        raise ParameterError(f"A size must be a number of bytes such as 4G or 500M, got {text!r}.")
-    return int(value)
 
 
 def _size_text(size: int) -> str:

@@ -112,21 +112,26 @@ the engine, so a very large input is slower rather than fatal.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
 
 import pandas as pd
 
+from ...errors import ParameterError
+from ...sources.readers.scan import EventFiles
+from ..account_days import empty_account_days
 from ..user_days import empty_summary
-from .accounts import engine_account_day_summary
+from .accounts import _summarize_accounts, engine_account_day_summary
 from .inputs import DEFAULT_MEMORY_LIMIT, ENGINE_SUFFIXES, _run, engine_memory_limit
 from .query import _summarize
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
     "ENGINE_SUFFIXES",
+    "EngineSummary",
     "engine_account_day_summary",
     "engine_memory_limit",
+    "engine_summary",
     "engine_user_day_summary",
 ]
 
@@ -198,7 +203,82 @@ def engine_user_day_summary(
     1  2024-05-02     bob                 1             0              1
 
     """
-    summary, dropped = _run(
+    summary, dropped, _ = _run(
         source, start, end, _summarize, empty_summary, memory_limit, temp_directory
     )
     return (summary, dropped) if return_dropped else summary
+
+
+class EngineSummary(NamedTuple):
+    """What `engine_summary` returns: the table, the rows dropped and the files read."""
+
+    table: pd.DataFrame
+    dropped: dict[str, int]
+    inputs: list[dict[str, Any]]
+
+
+def engine_summary(
+    source: pd.DataFrame | EventFiles | str | os.PathLike | Iterable[str | os.PathLike],
+    table: str = "user_day_summary",
+    *,
+    start: Any = None,
+    end: Any = None,
+    memory_limit: int | str | None = None,
+    temp_directory: str | os.PathLike | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> EngineSummary:
+    """
+    Summarize raw logon events into the table a feature set needs, with DuckDB.
+
+    Parameters
+    ----------
+    source : pd.DataFrame, EventFiles, path or iterable of paths
+        Raw ``SecurityEvent`` rows: a DataFrame, the files
+        `msticnb_iforest.sources.readers.scan_tables` found (checked
+        against its limits, event logs included), or files, folders and
+        globs as `engine_user_day_summary` takes them.
+    table : {"user_day_summary", "account_day_summary"}
+        The table to compute (a feature set's ``query_name``).
+    start, end : datetime-like, optional
+        Inclusive bounds on ``TimeGenerated``; naive values are UTC.
+    memory_limit, temp_directory : optional
+        As in `engine_user_day_summary`.
+    progress : callable, optional
+        Told, at most every two seconds, which file is being read, and how
+        many events are then summarized.
+
+    Returns
+    -------
+    EngineSummary
+        ``table``, ``dropped`` (rows per drop reason) and ``inputs`` (one
+        ``{"path", "rows", "format"}`` entry per file read; none for a frame).
+
+    Raises
+    ------
+    InputDataError
+        If the input lacks required columns, a file cannot be read (the
+        message names it) or is over ``max_rows``, or no candidate row has
+        a readable time.
+    ParameterError
+        If `table` is not one of the two, or a bound or the memory limit is
+        not valid.
+
+    Examples
+    --------
+    >>> from msticnb_iforest.sources.readers import scan_tables
+    >>> files, _ = scan_tables("exports/")  # doctest: +SKIP
+    >>> found = engine_summary(files, "account_day_summary")  # doctest: +SKIP
+    >>> [(item["format"], item["rows"]) for item in found.inputs]  # doctest: +SKIP
+    [('parquet', 2000000), ('evtx', 3561)]
+
+    """
+    summarizers = {
+        "user_day_summary": (_summarize, empty_summary),
+        "account_day_summary": (_summarize_accounts, empty_account_days),
+    }
+    if table not in summarizers:
+        raise ParameterError(f"table must be one of {sorted(summarizers)}, got {table!r}.")
+    summarize, empty = summarizers[table]
+    return EngineSummary(
+        *_run(source, start, end, summarize, empty, memory_limit, temp_directory, progress)
+    )

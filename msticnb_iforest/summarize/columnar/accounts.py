@@ -107,7 +107,7 @@ def engine_account_day_summary(
     1  2024-05-02  contoso\bob                1           0           2
 
     """
-    table, dropped = _run(
+    table, dropped, _ = _run(
         source, start, end, _summarize_accounts, empty_account_days, memory_limit, temp_directory
     )
     return (table, dropped) if return_dropped else table

@@ -13,6 +13,7 @@ from __future__ import annotations
 import glob
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
+from ...constraints import memory_size
 from ...errors import InputDataError, ParameterError
 from ...schema import NETWORK_LOGON, RAW_REQUIRED_COLUMNS, clean_name
-from ...sources.readers.limits import parse_size
+from ...sources.readers.limits import _check_shape, _first_line
+from ...sources.readers.scan import EventFiles
 from ..decode import _NAT, _equals_text, _numbers, _times_ns, text_codes
 from ..events import DROP_REASONS, _bound, _column_lookup
 
@@ -88,16 +92,7 @@ def engine_memory_limit(value: int | str | None) -> int:
     True
 
     """
-    if value is None:
-        value = DEFAULT_MEMORY_LIMIT
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer, str)):
-        raise ParameterError(
-            f"memory_limit must be a number of bytes or a size such as '2G', got {value!r}."
-        )
-    size = int(value) if not isinstance(value, str) else parse_size(value)
-    if size < 64 * 2**20:
-        raise ParameterError(f"memory_limit must be at least 64 MiB, got {value!r}.")
-    return size
+    return memory_size(DEFAULT_MEMORY_LIMIT if value is None else value)
 
 
 def _run(
@@ -108,16 +103,20 @@ def _run(
     empty: Callable,
     memory_limit: int | str | None = None,
     temp_directory: str | os.PathLike | None = None,
-) -> tuple:
+    progress: Callable[[str], None] | None = None,
+) -> tuple[pd.DataFrame, dict[str, int], list[dict[str, Any]]]:
     """
-    Open `source` in a new engine and return ``summarize(con, types, start_ns, end_ns)``.
+    Open `source` in a new engine and summarize it with ``summarize(con, types, start_ns, end_ns)``.
 
-    ``(empty(), no drops)`` when a frame has no rows and no columns. Engine
-    errors become `InputDataError`; the engine and its scratch files are
-    removed in any case. The engine keeps to `memory_limit`
-    (`engine_memory_limit`) and spills what does not fit into
-    `temp_directory` (by default the run's own scratch folder, removed
+    Returns the table, the drops and one entry per file read (path, rows,
+    format; none for a frame). ``(empty(), no drops, [])`` when a frame has
+    no rows and no columns. Engine errors become `InputDataError`; the
+    engine and its scratch files are removed in any case. The engine keeps
+    to `memory_limit` (`engine_memory_limit`) and spills what does not fit
+    into `temp_directory` (by default the run's own scratch folder, removed
     after; a folder given is used for a subfolder of its own, also removed).
+    `progress` is told which files are read and how many events are
+    summarized.
     """
     start_ns, end_ns = _bound(start, "start"), _bound(end, "end")
     if start_ns is not None and end_ns is not None and start_ns > end_ns:
@@ -131,10 +130,15 @@ def _run(
         spill = Path(scratch.name) / "spill"
         con.execute(f"SET memory_limit = '{limit}B'")
         con.execute(f"SET temp_directory = {_literal(spill)}")
-        columns = _open(con, source, Path(scratch.name))
+        report = _Reporter(progress)
+        columns, inputs = _open(con, source, Path(scratch.name), report)
         if columns is None:
-            return empty(), dict.fromkeys(DROP_REASONS, 0)
-        return summarize(con, columns, start_ns, end_ns)
+            return empty(), dict.fromkeys(DROP_REASONS, 0), inputs
+        if inputs:
+            events = sum(item["rows"] for item in inputs)
+            report(f"Summarizing {events:,} events from {len(inputs):,} file(s)", force=True)
+        table, dropped = summarize(con, columns, start_ns, end_ns)
+        return table, dropped, inputs
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputDataError(f"cannot read the events: {first}") from exc
@@ -143,30 +147,41 @@ def _run(
         scratch.cleanup()
 
 
-def _open(con: duckdb.DuckDBPyConnection, source: Any, scratch: Path) -> dict[str, str] | None:
+def _open(
+    con: duckdb.DuckDBPyConnection, source: Any, scratch: Path, report: _Reporter
+) -> tuple[dict[str, str] | None, list[dict[str, Any]]]:
     """
-    Make the view ``raw`` over `source`; return cleaned name -> DuckDB type.
+    Make the view ``raw`` over `source`; return cleaned name -> DuckDB type, and the files read.
 
-    None when a frame has no rows and no columns (a query that found nothing).
-    CSV and TSV files are parsed once, into Parquet files in the folder
-    `scratch`, which the passes of the summary then read.
+    None (and no files) when a frame has no rows and no columns (a query
+    that found nothing). CSV and TSV files are parsed once, into Parquet
+    files in the folder `scratch`, which the passes of the summary then
+    read; so are an event log's logon records (`EventFiles.read_evtx`).
     """
+    inputs: list[dict[str, Any]] = []
     if isinstance(source, pd.DataFrame):
         if source.shape == (0, 0):
-            return None
+            return None, inputs
         frame = _engine_frame(source)
         con.register("raw_frame", frame)
         con.execute("CREATE VIEW raw AS SELECT * FROM raw_frame")
     else:
-        files = _files(source)
+        parts = _parts(source)
+        limits = source.limits if isinstance(source, EventFiles) else None
+        selects = []
+        for i, (path, kind) in enumerate(parts):
+            report(f"Reading file {i + 1:,} of {len(parts):,}: {path.name} ({kind})")
+            select, rows = _stage_file(con, source, path, kind, scratch / f"part-{i}.parquet")
+            if limits is not None:
+                _check_shape(path, rows, 0, limits)
+            selects.append(select)
+            inputs.append({"path": str(path), "rows": rows, "format": kind})
         try:
-            parts = [
-                _read_sql(con, path, scratch / f"part-{i}.parquet") for i, path in enumerate(files)
-            ]
-            con.execute("CREATE VIEW raw_files AS " + " UNION ALL BY NAME ".join(parts))
+            con.execute("CREATE VIEW raw_files AS " + " UNION ALL BY NAME ".join(selects))
             described = con.execute("DESCRIBE raw_files").fetchall()
         except duckdb.Error as exc:
-            raise InputDataError(f"cannot read {', '.join(map(str, files))}: {exc}") from exc
+            names = ", ".join(str(path) for path, _ in parts)
+            raise InputDataError(f"cannot read {names}: {_first_line(exc)}") from exc
         renamed = []
         seen: set[str] = set()
         for name, *_ in described:
@@ -182,7 +197,72 @@ def _open(con: duckdb.DuckDBPyConnection, source: Any, scratch: Path) -> dict[st
         raise InputDataError(
             "Input is not a table of raw logon events; missing column(s): " + ", ".join(missing)
         )
-    return types
+    return types, inputs
+
+
+class _Reporter:
+    """Pass progress messages on, at most one every few seconds unless forced."""
+
+    every = 2.0
+
+    def __init__(self, progress: Callable[[str], None] | None):
+        self._progress = progress
+        self._last = -self.every
+
+    def __call__(self, message: str, force: bool = False) -> None:
+        now = time.monotonic()
+        if self._progress is not None and (force or now - self._last >= self.every):
+            self._last = now
+            self._progress(message)
+
+
+def _parts(source: Any) -> list[tuple[Path, str]]:
+    """Return each file of `source` (`EventFiles`, paths, folders, globs) with its format."""
+    if isinstance(source, EventFiles):
+        return list(zip(source.paths, source.formats, strict=True))
+    return [(path, _format(path)) for path in _files(source)]
+
+
+def _format(path: Path) -> str:
+    """Name a file's format by its ending: parquet, csv, tsv, csv.gz or tsv.gz."""
+    name = path.name.lower()
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    kind = "tsv" if name.endswith((".tsv", ".tsv.gz")) else "csv"
+    return kind + (".gz" if name.endswith(".gz") else "")
+
+
+def _stage_file(
+    con: duckdb.DuckDBPyConnection, source: Any, path: Path, kind: str, scratch: Path
+) -> tuple[str, int]:
+    """
+    Return the SELECT that reads one file, and its number of rows.
+
+    A Parquet file is read where it is; a CSV or TSV file and an event
+    log's logon records are first written to the Parquet file `scratch`.
+    """
+    try:
+        if kind == "evtx":
+            return _stage_frame(source.read_evtx(path), scratch)
+        return _read_sql(con, path, scratch)
+    except duckdb.Error as exc:
+        raise InputDataError(f"cannot read {path}: {_first_line(exc)}") from exc
+
+
+def _stage_frame(frame: pd.DataFrame, scratch: Path) -> tuple[str, int]:
+    """
+    Write the columns the engine reads of a frame to `scratch` (Parquet); return its SELECT.
+
+    Times are written as naive nanosecond timestamps (UTC), so a log's
+    times and those of other files stack and keep their nanoseconds.
+    """
+    table = _engine_frame(frame)
+    index = table.schema.get_field_index("TimeGenerated")
+    times = table.column(index)
+    if pa.types.is_integer(times.type):
+        table = table.set_column(index, "TimeGenerated", times.cast(pa.timestamp("ns")))
+    pq.write_table(table, scratch)
+    return f"SELECT * FROM read_parquet({_literal(scratch)})", len(frame)
 
 
 def _files(source: Any) -> list[Path]:
@@ -215,9 +295,9 @@ def _readable(path: Path) -> bool:
     return path.name.lower().endswith(ENGINE_SUFFIXES)
 
 
-def _read_sql(con: duckdb.DuckDBPyConnection, path: Path, scratch: Path) -> str:
+def _read_sql(con: duckdb.DuckDBPyConnection, path: Path, scratch: Path) -> tuple[str, int]:
     """
-    Return the SELECT that reads one file.
+    Return the SELECT that reads one Parquet, CSV or TSV file, and its number of rows.
 
     A CSV or TSV file (every column as text) is first written to the
     Parquet file `scratch` in one streaming pass, so that it is parsed (and
@@ -225,7 +305,10 @@ def _read_sql(con: duckdb.DuckDBPyConnection, path: Path, scratch: Path) -> str:
     """
     name = path.name.lower()
     if name.endswith((".parquet", ".pq")):
-        return f"SELECT * FROM read_parquet({_literal(path)})"
+        rows = con.execute(
+            f"SELECT sum(num_rows) FROM parquet_file_metadata({_literal(path)})"
+        ).fetchone()
+        return f"SELECT * FROM read_parquet({_literal(path)})", int(rows[0] or 0)
     delim = "\\t" if name.endswith((".tsv", ".tsv.gz")) else ","
     text = (
         f"SELECT * FROM read_csv({_literal(path)}, all_varchar = true, header = true, "
@@ -235,8 +318,8 @@ def _read_sql(con: duckdb.DuckDBPyConnection, path: Path, scratch: Path) -> str:
     times = [name for name in names if clean_name(name) == "TimeGenerated"]
     if times:  # read the times here, once, while the text is parsed
         text = f'SELECT *, {_text_time_ns(_quote(times[0]))} AS "__TimeGenerated_ns" FROM ({text})'
-    con.execute(f"COPY ({text}) TO {_literal(scratch)} (FORMAT parquet)")
-    return f"SELECT * FROM read_parquet({_literal(scratch)})"
+    rows = con.execute(f"COPY ({text}) TO {_literal(scratch)} (FORMAT parquet)").fetchone()
+    return f"SELECT * FROM read_parquet({_literal(scratch)})", int(rows[0])
 
 
 def _literal(path: Path) -> str:
