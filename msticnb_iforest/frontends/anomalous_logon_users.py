@@ -30,7 +30,7 @@ from ..pipeline import Hunt, hunt
 from ..present.figures import Figures, make_plots
 from ..present.links import account_links, kql_string, pivot_window
 from ..schema import collect_input_notes
-from ..sources.local import local_folders, read_local
+from ..sources.local import local_folders, scan_local
 from ..sources.query import default_timespan, ensure_queries, fetch_user_days
 from . import cells
 from .registration import register
@@ -56,6 +56,7 @@ RUN_PARAMETERS = (
     "n_jobs",
     "max_plots",
     "max_account_summaries",
+    "memory_limit",
     "split_query_by",
     "table",
     "add_query_items",
@@ -137,7 +138,8 @@ class AnomalousLogonUsersResult(NotebookletResult):
     query : str
         KQL text of the query that ran (None when data was passed in).
     input_files : list of dict
-        Files read by the LocalData path: path, rows and format of each.
+        Files read by the LocalData path: path, rows and format of each
+        (raw events are counted as the engine summarizes them).
     notes : list of str
         Remarks: empty input, features that could not be computed, ...
     dropped_rows : dict
@@ -153,8 +155,8 @@ class AnomalousLogonUsersResult(NotebookletResult):
     trend_columns : list of str
         The columns each trend plot draws per day.
 
-    The attributes from `user_days` to `trend_columns` are those of
-    `msticnb_iforest.pipeline.Hunt`, and the figures those of
+    The attributes from `user_days` to `trend_columns`, and `input_files`,
+    are those of `msticnb_iforest.pipeline.Hunt`, and the figures those of
     `msticnb_iforest.present.figures.Figures`, under the same names.
 
     """
@@ -186,7 +188,6 @@ class AnomalousLogonUsersResult(NotebookletResult):
         self.account_links: pd.DataFrame | None = None
         self.account_summaries: dict[str, Any] = {}
         self.query: str | None = None
-        self.input_files: list[dict[str, Any]] = []
 
 
 class AnomalousLogonUsers(Notebooklet):
@@ -212,7 +213,8 @@ class AnomalousLogonUsers(Notebooklet):
     n_estimators, random_state (42), n_jobs, split_query_by (e.g. "1D"),
     table ("SecurityEvent"), add_query_items (raw KQL, trusted users only),
     query_options, max_plots (10), max_explained (500),
-    max_account_summaries (3). Each is checked before any work against
+    max_account_summaries (3), memory_limit ("2G": the engine's memory for
+    LocalData files of raw events). Each is checked before any work against
     `msticnb_iforest.params.PARAMETERS`, which holds the defaults and
     ranges; an unknown keyword is an error.
 
@@ -316,6 +318,10 @@ class AnomalousLogonUsers(Notebooklet):
         max_account_summaries : int
             Most AccountSummary runs with option account_summary, 0 to 50,
             default 3.
+        memory_limit : int or str
+            Memory the columnar engine may take to summarize LocalData files
+            of raw events (bytes or a size such as "4G", at least 64 MiB,
+            default 2 GiB); past it the engine spills to a temporary folder.
         start, end : datetime or str
             The window, instead of `timespan`.
 
@@ -379,6 +385,7 @@ class AnomalousLogonUsers(Notebooklet):
             min_history_days=opts["min_history_days"],
             max_explained=opts["max_explained"],
             n_jobs=opts["n_jobs"],
+            memory_limit=opts["memory_limit"],
             **window,
         )
         found.notes[:0] = query_notes
@@ -398,7 +405,8 @@ class AnomalousLogonUsers(Notebooklet):
         for facts in (found, figures):  # held under the names they have in Hunt and Figures
             for item in fields(facts):
                 setattr(result, item.name, getattr(facts, item.name))
-        result.query, result.input_files = query, input_files
+        result.query = query
+        result.input_files = input_files or found.input_files
         if links is not None:
             result.account_links = links
 
@@ -555,11 +563,11 @@ def _run_defaults() -> dict[str, Any]:
 
 @set_text(docs=_CELL_DOCS, key="get_user_days")
 def _get_user_days(qry_prov: Any, timespan: TimeSpan, notes: list[str], **opts) -> tuple:
-    """Return (rows as found, query text, input files) from the provider."""
+    """Return (rows as found or files of raw events, query text, input files) from the provider."""
     opts = _run_defaults() | opts
     fset = get_feature_set(opts["feature_set"])
     if getattr(qry_prov, "environment", None) == "LocalData":
-        rows, files = read_local(local_folders(qry_prov), fset.query_name)
+        rows, files = scan_local(local_folders(qry_prov), fset.query_name)
         return rows, None, files
     table, text = fetch_user_days(
         qry_prov,

@@ -474,7 +474,7 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str], progress: _Progress,
     from ..sources.readers import scan_tables
 
     start, end = args.window
-    progress(f"Checking {len(args.inputs)} input(s)")
+    progress(f"Reading {len(args.inputs)} file(s)")
     begin = time.perf_counter()
     limits = {"max_bytes": args.max_bytes, "max_rows": args.max_rows}
     with collect_input_notes() as file_notes:  # e.g. what an event log held besides logons

@@ -16,9 +16,9 @@ from typing import Any
 import pandas as pd
 
 from ..errors import QueryError
-from .readers import SUPPORTED_SUFFIXES, read_tables
+from .readers import SUPPORTED_SUFFIXES, EventFiles, read_tables, scan_tables
 
-__all__ = ["LOCAL_FILE_STEMS", "find_local_files", "local_folders", "read_local"]
+__all__ = ["LOCAL_FILE_STEMS", "find_local_files", "local_folders", "read_local", "scan_local"]
 
 #: File names (without extension) the LocalData queries read, by query.
 LOCAL_FILE_STEMS = {
@@ -116,14 +116,60 @@ def read_local(
         If no file is in the folders, or a saved table has no ``Date``.
 
     """
+    return _local(folders, table, read_tables)
+
+
+def scan_local(
+    folders: list[Path], table: str = "user_day_summary"
+) -> tuple[pd.DataFrame | EventFiles, list[dict[str, Any]]]:
+    """
+    Find the AnomalousLogons files a hunt for `table` should use; keep raw events on disk.
+
+    The same files as `read_local`, in the same order of preference, but
+    raw logon events in Parquet, CSV, TSV or ``.evtx`` files come back as
+    `EventFiles` (checked, not read: the columnar engine summarizes them
+    where they are, and the hunt's ``input_files`` lists them); anything
+    else is read as `read_local` reads it.
+
+    Parameters
+    ----------
+    folders : list of Path
+        Folders to search recursively.
+    table : str, default="user_day_summary"
+        The table the feature set needs (its ``query_name``).
+
+    Returns
+    -------
+    tuple of (pd.DataFrame or EventFiles, list of dict)
+        The rows as read, or the event files; and one info dict per file
+        read (path, rows, format), none for `EventFiles`.
+
+    Raises
+    ------
+    QueryError
+        If no file is in the folders, or a saved table has no ``Date``.
+
+    Examples
+    --------
+    >>> found, files = scan_local([Path("exports")], "account_day_summary")  # doctest: +SKIP
+    >>> found.formats  # doctest: +SKIP
+    ('evtx', 'evtx')
+
+    """
+    return _local(folders, table, scan_tables)
+
+
+def _local(folders: list[Path], table: str, read: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """Read (`read`: read_tables or scan_tables) the first kind of file found for `table`."""
     tables = [name for name in LOCAL_FILE_STEMS if name != _EVENTS]
     order = [table, _EVENTS] + [name for name in tables if name != table]
     for name in order:
         files = find_local_files(folders, LOCAL_FILE_STEMS[name])
         if not files:
             continue
-        data, info = read_tables(files)
-        if name != _EVENTS and "Date" not in data.columns:
+        data, info = read(files)
+        columns = data.columns if isinstance(data, pd.DataFrame) else ()
+        if name != _EVENTS and "Date" not in columns:
             raise QueryError(f"{files[0]} has no Date column; is it a per-user-day table?")
         return data, info
     raise QueryError(_nothing_found(folders))
