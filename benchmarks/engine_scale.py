@@ -869,7 +869,9 @@ def report(args, facts: dict, events: list[dict], hunts: list[dict], seconds: fl
             "included; peak GB is its highest resident memory. Events: seeded and "
             f"generated chunk by chunk ({args.chunk_rows:,} rows per Parquet row group), "
             f"{DAYS} days, log-normal activity per account, about 4 % failures, 8 % "
-            "non-network logons, 2 % machine accounts and 1 % anonymous logons. The peer: "
+            "non-network logons, 2 % machine accounts and 1 % anonymous logons ("
+            "*generated s*: writing the Parquet file, or for CSV.gz and JSON lines "
+            "converting it). The peer: "
             "DuckDB (default settings, its own process) running the query's filters and "
             "per-user-day grouping with counts, first/last time and four "
             "`count(DISTINCT ...)`s on the same file, fetched as an Arrow table.\n",
@@ -894,6 +896,11 @@ def report(args, facts: dict, events: list[dict], hunts: list[dict], seconds: fl
         ]
     parts.append(_failures(events + hunts))
     return "\n".join(part for part in parts if part)
+
+
+def _terminated(signum, frame) -> None:
+    """Turn SIGTERM into an exception, so ``finally`` and ``with`` blocks clean up."""
+    raise SystemExit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -948,14 +955,20 @@ def main(argv: list[str] | None = None) -> int:
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
+    # A terminated benchmark (SIGTERM) unwinds like Ctrl-C: children killed, scratch removed.
+    signal.signal(signal.SIGTERM, _terminated)
     parent = args.tmp_dir or Path(tempfile.gettempdir())
     facts = machine_facts(str(parent))
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="engine_scale_", dir=parent) as scratch:
-        say(f"scratch folder {scratch} (removed at the end)")
-        tmp = Path(scratch)
-        events = run_events(args, tmp, say) if (args.sizes or args.text_size) else []
-        hunts = run_hunts(args, tmp, say)
+    try:
+        with tempfile.TemporaryDirectory(prefix="engine_scale_", dir=parent) as scratch:
+            say(f"scratch folder {scratch} (removed at the end)")
+            tmp = Path(scratch)
+            events = run_events(args, tmp, say) if (args.sizes or args.text_size) else []
+            hunts = run_hunts(args, tmp, say)
+    except KeyboardInterrupt:
+        say("interrupted; the running measurement was stopped and the scratch folder removed")
+        return 130
     text = report(args, facts, events, hunts, time.perf_counter() - started)
     print(text)
     if args.out:
