@@ -225,7 +225,7 @@ def event_chunk(world: World, rng, n: int, t0_us: int, t1_us: int):
     """
     Return `n` events with times in ``[t0_us, t1_us)`` as a pyarrow Table.
 
-    Shape: 4 % failures (more for failure-prone accounts; status
+    Shape: about 5 % failures (2.5 % plus a per-account propensity; status
     ``0xc000006d`` with a wrong password or an unknown user), 8 %
     interactive or remote-interactive logons, 2 % machine accounts
     (``SRV00012$``) and 1 % ``NT AUTHORITY\\ANONYMOUS LOGON`` network
@@ -868,7 +868,7 @@ def report(args, facts: dict, events: list[dict], hunts: list[dict], seconds: fl
             "would refuse them). Seconds are wall time of the whole process, startup "
             "included; peak GB is its highest resident memory. Events: seeded and "
             f"generated chunk by chunk ({args.chunk_rows:,} rows per Parquet row group), "
-            f"{DAYS} days, log-normal activity per account, about 4 % failures, 8 % "
+            f"{DAYS} days, log-normal activity per account, about 5 % failures, 8 % "
             "non-network logons, 2 % machine accounts and 1 % anonymous logons ("
             "*generated s*: writing the Parquet file, or for CSV.gz and JSON lines "
             "converting it). The peer: "
