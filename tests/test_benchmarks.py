@@ -41,3 +41,41 @@ def test_an_event_log_and_its_csv_export_give_the_same_account_days(tmp_path):
     assert "8 records, 6 logon events" in proc.stdout
     assert "account-days from the .evtx: 2; from the CSV: 2" in proc.stdout
     assert "same counts: yes" in proc.stdout
+
+
+@pytest.mark.slow
+def test_engine_scale_quick_mode_reports_every_row_and_removes_its_files(tmp_path):
+    """
+    ``engine_scale.py --quick``: one row per input format and hunt size; no scratch left.
+
+    Slow (30-50 s): three command-line runs of default options, each paying
+    interpreter startup, imports and about 7 s of plots even at 20k events.
+    """
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    report = tmp_path / "report.md"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg", "HOME": str(tmp_path)}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/engine_scale.py",
+            "--quick",
+            "--tmp-dir",
+            str(scratch),
+            "--out",
+            str(report),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    text = report.read_text()
+    assert text.strip() == proc.stdout.strip()
+    for row in ("| Parquet | 20,000 |", "| CSV.gz | 20,000 |", "| JSON lines | 20,000 |"):
+        assert row in text
+    assert "| 10,000 | " in text  # the hunt row
+    assert "failed" not in text.lower()  # every command-line run and peer finished
+    assert list(scratch.iterdir()) == []  # generated files and outputs are gone
