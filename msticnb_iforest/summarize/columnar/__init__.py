@@ -97,9 +97,20 @@ an object column of mixed time values is read as a whole for the same
 reason. Text that is not valid Unicode (lone surrogates) cannot be given
 to the engine. CSV and TSV files are parsed by the engine's own reader, so
 a damaged file may be refused with another message than the readers of
-`msticnb_iforest.sources.readers` give, and their limits (``max_bytes``,
-``max_rows``) are not applied; a column named ``__TimeGenerated_ns`` is
-reserved.
+`msticnb_iforest.sources.readers` give. The readers' limits apply to
+files that come as `EventFiles` from `sources.readers.scan_tables`
+(``max_bytes`` and ``max_columns`` before any work, ``max_rows`` once a
+file's rows are counted), not to paths given directly. A column named
+``__TimeGenerated_ns`` is reserved.
+
+Files of raw events
+-------------------
+`engine_summary` takes `EventFiles` (what the command line, LocalData and
+`hunt` hand over): Parquet files are read where they are, CSV and TSV
+files are staged once as above, and an event log's logon records are
+decoded by `EventFiles.read_evtx` one file at a time and written to a
+Parquet file of their own (times as nanosecond timestamps), so every part
+stacks by column name. It returns each file's rows and format too.
 
 Memory
 ------

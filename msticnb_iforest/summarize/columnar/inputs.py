@@ -67,27 +67,10 @@ DEFAULT_MEMORY_LIMIT = "2GiB"
 
 def engine_memory_limit(value: int | str | None) -> int:
     """
-    Read the engine's memory limit as bytes (None: `DEFAULT_MEMORY_LIMIT`).
-
-    Parameters
-    ----------
-    value : int, str or None
-        Bytes, or a size such as ``"2G"`` or ``"500 MiB"`` (powers of 1024).
-
-    Returns
-    -------
-    int
-        The limit in bytes, at least 64 MiB.
-
-    Raises
-    ------
-    ParameterError
-        If `value` is not a size, or is under 64 MiB.
+    Read the engine's memory limit as bytes: `constraints.memory_size`, None meaning the default.
 
     Examples
     --------
-    >>> engine_memory_limit("1G")
-    1073741824
     >>> engine_memory_limit(None) == 2 * 2**30
     True
 
