@@ -268,14 +268,7 @@ def hunt(
     fset, notes = _configured(opts)
     timer = _Timer(opts["progress"])
     timer.announce("Preparing the per-user-day table")
-    ready = prepare(
-        data,
-        fset.query_name,
-        start=opts["start"],
-        end=opts["end"],
-        memory_limit=opts["memory_limit"],
-        progress=opts["progress"],
-    )
+    ready = prepare(data, fset.query_name, **_prepare_options(opts))
     timer.timings.update(ready.timings)
     notes += ready.notes
     parameters = _parameters(opts, fset)
@@ -337,6 +330,11 @@ def hunt(
         input_files=ready.inputs,
     )
     return _grouped(hunted, timer)
+
+
+def _prepare_options(opts: dict[str, Any]) -> dict[str, Any]:
+    """Return the checked options `prepare` takes (window, engine memory, progress)."""
+    return {name: opts[name] for name in ("start", "end", "memory_limit", "progress")}
 
 
 def _grouped(hunted: Hunt, timer: _Timer) -> Hunt:
