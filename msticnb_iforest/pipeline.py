@@ -267,9 +267,7 @@ def hunt(
     opts = check_params(**{name: value for name, value in given.items() if name != "data"})
     fset, notes = _configured(opts)
     timer = _Timer(opts["progress"])
-    timer.announce("Preparing the per-user-day table")
-    ready = prepare(data, fset.query_name, **_prepare_options(opts))
-    timer.timings.update(ready.timings)
+    ready = _prepared(data, fset, opts, timer)
     notes += ready.notes
     parameters = _parameters(opts, fset)
     if ready.table.empty:
@@ -332,9 +330,13 @@ def hunt(
     return _grouped(hunted, timer)
 
 
-def _prepare_options(opts: dict[str, Any]) -> dict[str, Any]:
-    """Return the checked options `prepare` takes (window, engine memory, progress)."""
-    return {name: opts[name] for name in ("start", "end", "memory_limit", "progress")}
+def _prepared(data: Any, fset: FeatureSet, opts: dict[str, Any], timer: _Timer) -> Prepared:
+    """Run `prepare` (the first stage) with the checked options it takes; record its time."""
+    timer.announce("Preparing the per-user-day table")
+    names = ("start", "end", "memory_limit", "progress")
+    ready = prepare(data, fset.query_name, **{name: opts[name] for name in names})
+    timer.timings.update(ready.timings)
+    return ready
 
 
 def _grouped(hunted: Hunt, timer: _Timer) -> Hunt:
