@@ -87,13 +87,49 @@ def test_event_logs_and_csv_stack_with_their_nanoseconds(tmp_path):
     pd.testing.assert_frame_equal(found.table, oracle, check_exact=True)
 
 
-def test_other_tables_and_json_are_read_as_before(tmp_path, events, demo_table):
+def _rest_response(frame: pd.DataFrame) -> dict:
+    """A Log Analytics query response holding `frame`."""
+    columns = [{"name": name, "type": "string"} for name in frame.columns]
+    rows = json.loads(frame.to_json(orient="values", date_format="iso"))
+    return {"tables": [{"name": "PrimaryResult", "columns": columns, "rows": rows}]}
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_json_files_summarize_as_the_frame_read_from_them(tmp_path, events, table):
+    part = events.head(3000)
+    part.to_json(tmp_path / "a.jsonl", orient="records", lines=True, date_format="iso")
+    part.to_json(tmp_path / "b.json", orient="records", date_format="iso", indent=1)
+    with gzip.open(tmp_path / "c.ndjson.gz", "wt") as handle:
+        handle.write(part.to_json(orient="records", lines=True, date_format="epoch"))
+    scanned, info = scan_tables(tmp_path)
+    assert isinstance(scanned, EventFiles) and info == []
+    assert scanned.formats == ("jsonl", "json", "ndjson.gz")
+    frame, info = read_tables(tmp_path)
+    found = engine_summary(scanned, table)
+    oracle, dropped = SUMMARIZERS[table](frame, return_dropped=True)
+    pd.testing.assert_frame_equal(found.table, oracle, check_exact=True)
+    assert found.dropped == dropped
+    assert found.inputs == info  # the reader's layout names: jsonl, json, jsonl.gz
+
+
+def test_tables_and_rest_responses_are_read_as_before(tmp_path, events, demo_table):
     demo_table.to_csv(tmp_path / "days.csv", index=False)
     found, info = scan_tables(tmp_path / "days.csv")
     assert isinstance(found, pd.DataFrame) and info[0]["rows"] == len(demo_table)
-    events.head(50).to_json(tmp_path / "events.jsonl", orient="records", lines=True)
-    found, info = scan_tables(tmp_path / "events.jsonl")
+    demo_table.to_json(tmp_path / "days.jsonl", orient="records", lines=True)
+    found, info = scan_tables(tmp_path / "days.jsonl")
     assert isinstance(found, pd.DataFrame) and info[0]["format"] == "jsonl"
+    response = tmp_path / "response.json"
+    response.write_text(json.dumps(_rest_response(events.head(40))))
+    found, info = scan_tables(response)
+    assert isinstance(found, pd.DataFrame) and info[0]["format"] == "json-tables"
+
+
+def test_json_limits_apply_as_each_file_is_read(tmp_path, events):
+    events.head(200).to_json(tmp_path / "a.jsonl", orient="records", lines=True)
+    scanned, _ = scan_tables(tmp_path, max_bytes=1000)  # a JSON file is measured as read
+    with pytest.raises(InputDataError, match=r"a\.jsonl: more than 1,000 bytes of text"):
+        engine_summary(scanned)
 
 
 def test_raw_events_and_a_summary_table_are_refused_together(files, demo_table):

@@ -28,7 +28,7 @@ from ...constraints import memory_size
 from ...errors import InputDataError, ParameterError
 from ...schema import NETWORK_LOGON, RAW_REQUIRED_COLUMNS, clean_name
 from ...sources.readers.limits import _check_shape, _first_line
-from ...sources.readers.scan import EventFiles
+from ...sources.readers.scan import DECODED_FORMATS, EventFiles
 from ..decode import _NAT, _equals_text, _numbers, _times_ns, text_codes
 from ..events import DROP_REASONS, _bound, _column_lookup
 
@@ -139,7 +139,7 @@ def _open(
     None (and no files) when a frame has no rows and no columns (a query
     that found nothing). CSV and TSV files are parsed once, into Parquet
     files in the folder `scratch`, which the passes of the summary then
-    read; so are an event log's logon records (`EventFiles.read_evtx`).
+    read; so are the rows of event logs and JSON files (`EventFiles.read_rows`).
     """
     inputs: list[dict[str, Any]] = []
     if isinstance(source, pd.DataFrame):
@@ -154,11 +154,13 @@ def _open(
         selects = []
         for i, (path, kind) in enumerate(parts):
             report(f"Reading file {i + 1:,} of {len(parts):,}: {path.name} ({kind})")
-            select, rows = _stage_file(con, source, path, kind, scratch / f"part-{i}.parquet")
+            select, rows, layout = _stage_file(
+                con, source, path, kind, scratch / f"part-{i}.parquet"
+            )
             if limits is not None:
                 _check_shape(path, rows, 0, limits)
             selects.append(select)
-            inputs.append({"path": str(path), "rows": rows, "format": kind})
+            inputs.append({"path": str(path), "rows": rows, "format": layout})
         try:
             con.execute("CREATE VIEW raw_files AS " + " UNION ALL BY NAME ".join(selects))
             described = con.execute("DESCRIBE raw_files").fetchall()
@@ -217,17 +219,20 @@ def _format(path: Path) -> str:
 
 def _stage_file(
     con: duckdb.DuckDBPyConnection, source: Any, path: Path, kind: str, scratch: Path
-) -> tuple[str, int]:
+) -> tuple[str, int, str]:
     """
-    Return the SELECT that reads one file, and its number of rows.
+    Return the SELECT that reads one file, its number of rows and its layout.
 
-    A Parquet file is read where it is; a CSV or TSV file and an event
-    log's logon records are first written to the Parquet file `scratch`.
+    A Parquet file is read where it is; a CSV or TSV file is first written
+    to the Parquet file `scratch` by the engine, an event log's logon
+    records or a JSON file's rows by `EventFiles.read_rows` (the layout is
+    then the reader's: ``jsonl``, ``json``...).
     """
     try:
-        if kind == "evtx":
-            return _stage_frame(source.read_evtx(path), scratch)
-        return _read_sql(con, path, scratch)
+        if kind.removesuffix(".gz") in DECODED_FORMATS:
+            frame, layout = source.read_rows(path, kind)
+            return (*_stage_frame(frame, scratch), layout)
+        return (*_read_sql(con, path, scratch), kind)
     except duckdb.Error as exc:
         raise InputDataError(f"cannot read {path}: {_first_line(exc)}") from exc
 
