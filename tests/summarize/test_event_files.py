@@ -182,6 +182,7 @@ def test_hunting_files_equals_hunting_the_frame_and_lists_them(files):
     assert any(m.startswith("Reading file 1 of 3: a.parquet") for m in messages)
     total = sum(item["rows"] for item in info)
     assert f"Summarizing {total:,} events from 3 file(s)" in messages
+    assert f"Summarized into {len(on_frame.user_days):,} account-days" in messages
 
 
 def test_the_command_line_summarizes_files_in_the_engine(files, tmp_path, capsys):

@@ -121,6 +121,8 @@ def _run(
             events = sum(item["rows"] for item in inputs)
             report(f"Summarizing {events:,} events from {len(inputs):,} file(s)", force=True)
         table, dropped = summarize(con, columns, start_ns, end_ns)
+        if inputs:
+            report(f"Summarized into {len(table):,} account-days", force=True)
         return table, dropped, inputs
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
