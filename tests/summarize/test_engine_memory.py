@@ -102,3 +102,11 @@ def test_sizes_read_as_powers_of_1024():
     assert engine_memory_limit("1G") == 2**30
     assert engine_memory_limit(np.int64(2**27)) == 2**27
     assert engine_memory_limit(None) == 2 * 2**30
+
+
+def test_the_engine_draws_no_progress_bar_of_its_own(events):
+    def bar(con, types, start_ns, end_ns):
+        return con.execute("SELECT current_setting('enable_progress_bar')").fetchone(), {}
+
+    (shown,), _, _ = _run(events, None, None, bar, empty_summary)
+    assert shown is False  # a terminal run with -q stays silent; progress goes to `progress`

@@ -111,6 +111,7 @@ def _run(
     con = duckdb.connect()
     try:
         spill = Path(scratch.name) / "spill"
+        con.execute("SET enable_progress_bar = false")  # progress goes through `progress`
         con.execute(f"SET memory_limit = '{limit}B'")
         con.execute(f"SET temp_directory = {_literal(spill)}")
         report = _Reporter(progress)
