@@ -195,12 +195,18 @@ def profile_rows(
     domain_text: tuple[np.ndarray, np.ndarray],
     user_text: tuple[np.ndarray, np.ndarray],
     column: Any,
+    *,
+    weight: np.ndarray | None = None,
+    latest_ns: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """
     Aggregate kept network logon rows into account-day rows.
 
     `column(name)` returns the sorted codes and labels of a text column on
-    the kept rows.
+    the kept rows. A row may stand for `weight` logons of one day that are
+    alike in every column the profile reads (the columnar engine hands
+    them over so); `time_ns` is then the earliest of their times and
+    `latest_ns` the latest. By default each row is one logon.
     """
     # Memory: 20M events make every per-row array 80-160 MB, so each text
     # column is decoded when it is needed and released once it is counted.
@@ -211,12 +217,12 @@ def profile_rows(
     del day_abs
 
     computer_column = column("Computer")
-    accounts = _accounts(domain_text, user_text, computer_column)
+    accounts = _accounts(domain_text, user_text, computer_column, weight)
     n_accounts = len(accounts.keys)
     group, group_keys = dense_codes(day * n_accounts + accounts.codes)
-    groups = _Groups(group, group_keys, n_accounts, len(days), success)
+    groups = _Groups(group, group_keys, n_accounts, len(days), success, weight)
 
-    out = _logon_columns(groups, days, accounts, time_ns)
+    out = _logon_columns(groups, days, accounts, time_ns, latest_ns)
     count = groups.distinct_text
     out["ComputerDomainsAccessed"] = count(domain_text)[0]
     del domain_text, user_text
@@ -243,7 +249,8 @@ class _Groups:
     The account-day groups of the kept rows.
 
     `group` is each row's group; `keys` holds each group's
-    ``day * n_accounts + account`` in ascending order (the output order).
+    ``day * n_accounts + account`` in ascending order (the output order);
+    `weight`, the logons each row stands for (None: one each).
     """
 
     def __init__(
@@ -253,9 +260,18 @@ class _Groups:
         n_accounts: int,
         n_days: int,
         success: np.ndarray,
+        weight: np.ndarray | None = None,
     ) -> None:
-        self.group, self.keys, self.success = group, keys, success
+        self.group, self.keys, self.success, self.weight = group, keys, success, weight
         self.n_accounts, self.n_days, self.n = n_accounts, n_days, len(keys)
+
+    def logons(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Count the logons of each group (of the rows where `rows` is True, if given)."""
+        group = self.group if rows is None else self.group[rows]
+        weight = self.weight if rows is None or self.weight is None else self.weight[rows]
+        if weight is None:
+            return np.bincount(group, minlength=self.n).astype(np.int64)
+        return np.bincount(group, weights=weight, minlength=self.n).astype(np.int64)
 
     def distinct(self, codes: np.ndarray, n_values: int, rows: np.ndarray | None = None) -> tuple:
         """Count distinct values per group (of `rows` if given); see `distinct_per_group`."""
@@ -287,16 +303,20 @@ class _Groups:
 
 
 def _logon_columns(
-    groups: _Groups, days: np.ndarray, accounts: _Accounts, time_ns: np.ndarray
+    groups: _Groups,
+    days: np.ndarray,
+    accounts: _Accounts,
+    time_ns: np.ndarray,
+    latest_ns: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Return the account, day, count and time columns of each group."""
     group, n_groups = groups.group, groups.n
     group_account = groups.keys % groups.n_accounts
-    attempted = np.bincount(group, minlength=n_groups)
-    successful = np.bincount(group, weights=groups.success, minlength=n_groups).astype(np.int64)
+    attempted = groups.logons()
+    successful = groups.logons(groups.success)
     latest = np.full(n_groups, np.iinfo(np.int64).min, dtype=np.int64)
     earliest = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
-    np.maximum.at(latest, group, time_ns)
+    np.maximum.at(latest, group, time_ns if latest_ns is None else latest_ns)
     np.minimum.at(earliest, group, time_ns)
     day_text = np.datetime_as_string(days.astype("datetime64[D]")).astype(object)
     return {
@@ -333,7 +353,7 @@ def _source_columns(
     computer, computer_labels, _ = computers
     ip, ip_labels, ip_kind = ips
     host, host_labels, _ = hosts
-    group, n_groups = groups.group, groups.n
+    n_groups = groups.n
     real_ip = ip_kind == SOURCE_REAL
     real_host = host_labels[host] != ""
     src_ips, _, ip_pairs = groups.distinct(ip, len(ip_labels), real_ip)
@@ -359,9 +379,9 @@ def _source_columns(
         "NovelComputer": groups.novel(computer_pairs, len(computer_labels)),
         "SrcIps": src_ips,
         "SrcHosts": src_hosts,
-        "NoSrcIpLogons": np.bincount(group[ip_kind == SOURCE_NONE], minlength=n_groups),
-        "LocalSrcIpLogons": np.bincount(group[ip_kind == SOURCE_LOCAL], minlength=n_groups),
-        "NoSrcHostLogons": np.bincount(group[~real_host], minlength=n_groups),
+        "NoSrcIpLogons": groups.logons(ip_kind == SOURCE_NONE),
+        "LocalSrcIpLogons": groups.logons(ip_kind == SOURCE_LOCAL),
+        "NoSrcHostLogons": groups.logons(~real_host),
         "SrcIpFailedAccounts": spray_count,
         "SrcIpFailedAccountsUsual": spray_usual,
         "FailedSrcIp": ip_text[spray_ip],
@@ -412,6 +432,7 @@ def _accounts(
     domain_text: tuple[np.ndarray, np.ndarray],
     user_text: tuple[np.ndarray, np.ndarray],
     computer_column: tuple[np.ndarray, np.ndarray],
+    weight: np.ndarray | None = None,
 ) -> _Accounts:
     """
     Give every row its canonical account and every account its display spelling.
@@ -446,7 +467,7 @@ def _accounts(
     # Display: the most frequent display spelling of each account (ties: smallest text).
     shown = pd.MultiIndex.from_arrays([s_display_domain, s_display_user.to_numpy()])
     shown_codes, shown_text = pd.factorize(shown, sort=True)
-    counts = np.bincount(spelling, minlength=len(spelling_keys))
+    counts = np.bincount(spelling, weights=weight, minlength=len(spelling_keys)).astype(np.int64)
     per = pd.DataFrame({"account": s_account, "shown": shown_codes, "n": counts})
     per = per.groupby(["account", "shown"], sort=True)["n"].sum().reset_index()
     per = per.sort_values(["account", "n", "shown"], ascending=[True, False, True], kind="stable")

@@ -28,7 +28,7 @@ import pandas as pd
 
 from ...intkeys import text_order
 from ..account_days import empty_account_days, profile_rows
-from .inputs import _run
+from .inputs import _NS_PER_DAY, _run
 from .query import _dropped, _stage
 
 __all__ = ["engine_account_day_summary"]
@@ -126,9 +126,12 @@ def _summarize_accounts(
     labels = _code_tables(con)
     codes = ", ".join(f"c_{alias}.v AS {alias}" for alias in labels)
     joins = " ".join(f"JOIN c_{alias} ON kept.{alias} = c_{alias}.k" for alias in labels)
+    # Logons of one day alike in every column the profile reads are one row, with
+    # their count and first and last times (the profile weighs each row by it).
     con.execute(
-        f"CREATE TEMP TABLE profiled AS SELECT t, ev = 4624 AS ok, {codes} "
-        f"FROM kept {joins} WHERE reason = 0"
+        f"CREATE TEMP TABLE profiled AS SELECT min(t) AS t, max(t) AS t_last, count(*) AS n, ok, "
+        f"{', '.join(labels)} FROM (SELECT t, t // {_NS_PER_DAY} AS day, ev = 4624 AS ok, {codes} "
+        f"FROM kept {joins} WHERE reason = 0) GROUP BY day, ok, {', '.join(labels)}"
     )
 
     def fetch(alias: str) -> np.ndarray:
@@ -141,8 +144,12 @@ def _summarize_accounts(
         return text(_COLUMNS[name])
 
     time_ns = np.asarray(fetch("t"), dtype=np.int64)
+    latest_ns = np.asarray(fetch("t_last"), dtype=np.int64)
+    weight = np.asarray(fetch("n"), dtype=np.int64)
     success = np.asarray(fetch("ok"), dtype=bool)
-    table = profile_rows(time_ns, success, text("dom"), text("usr"), column)
+    table = profile_rows(
+        time_ns, success, text("dom"), text("usr"), column, weight=weight, latest_ns=latest_ns
+    )
     return table, dropped
 
 
