@@ -235,3 +235,32 @@ def test_localdata_hands_raw_event_files_to_the_engine(local_folder, events, mon
     assert sorted(formats) == ["evtx", "parquet"]
     assert sum(item["rows"] for item in result.input_files) == len(events) + 10
     assert len(result.user_days) > 0
+
+
+@pytest.mark.parametrize("batch", [1, 12, 10**6])
+def test_decoded_files_are_written_in_batches_with_the_same_summary(tmp_path, monkeypatch, batch):
+    from msticnb_iforest.summarize.columnar import inputs
+
+    logs = [tmp_path / f"{i}-{path.name}" for i in range(3) for path in EVTX]
+    for log, path in zip(logs, EVTX * 3, strict=True):
+        shutil.copy(path, log)
+    written: list[int] = []
+    flush = inputs._Decoded._flush
+
+    def counted(self):
+        written.append(self.rows)
+        flush(self)
+
+    monkeypatch.setattr(inputs._Decoded, "batch", batch)
+    monkeypatch.setattr(inputs._Decoded, "_flush", counted)
+    scanned, _ = scan_tables(tmp_path)
+    found = engine_summary(scanned, "account_day_summary")
+    frame, info = read_tables(tmp_path)
+    oracle = SUMMARIZERS["account_day_summary"](frame)
+    pd.testing.assert_frame_equal(found.table, oracle, check_exact=True)
+    assert found.inputs == info
+    full = [rows for rows in written if rows]  # rows of each file written
+    assert sum(full) == sum(item["rows"] for item in info)
+    assert all(rows >= batch for rows in full[:-1])  # a file is written once a batch is full
+    assert len(full) == (len(logs) if batch == 1 else 1 if batch > sum(full) else len(full))
+    assert batch != 12 or 1 < len(full) < len(logs)

@@ -155,15 +155,18 @@ def _open(
         parts = _parts(source)
         limits = source.limits if isinstance(source, EventFiles) else None
         selects = []
+        decoded = _Decoded(scratch / "decoded")
         for i, (path, kind) in enumerate(parts):
             report(f"Reading file {i + 1:,} of {len(parts):,}: {path.name} ({kind})")
             select, rows, layout = _stage_file(
-                con, source, path, kind, scratch / f"part-{i}.parquet"
+                con, source, path, kind, scratch / f"part-{i}.parquet", decoded
             )
             if limits is not None:
                 _check_shape(path, rows, 0, limits)
-            selects.append(select)
+            if select is not None:
+                selects.append(select)
             inputs.append({"path": str(path), "rows": rows, "format": layout})
+        selects.extend(decoded.close())
         try:
             con.execute("CREATE VIEW raw_files AS " + " UNION ALL BY NAME ".join(selects))
             described = con.execute("DESCRIBE raw_files").fetchall()
@@ -221,28 +224,75 @@ def _format(path: Path) -> str:
 
 
 def _stage_file(
-    con: duckdb.DuckDBPyConnection, source: Any, path: Path, kind: str, scratch: Path
-) -> tuple[str, int, str]:
+    con: duckdb.DuckDBPyConnection,
+    source: Any,
+    path: Path,
+    kind: str,
+    scratch: Path,
+    decoded: _Decoded,
+) -> tuple[str | None, int, str]:
     """
-    Return the SELECT that reads one file, its number of rows and its layout.
+    Return the SELECT that reads one file (None if it joins `decoded`), its rows and layout.
 
     A Parquet file is read where it is; a CSV or TSV file is first written
-    to the Parquet file `scratch` by the engine, an event log's logon
-    records or a JSON file's rows by `EventFiles.read_rows` (the layout is
-    then the reader's: ``jsonl``, ``json``...).
+    to the Parquet file `scratch` by the engine. An event log's logon
+    records or a JSON file's rows are decoded by `EventFiles.read_rows` and
+    added to `decoded` (the layout is then the reader's: ``evtx``,
+    ``jsonl``, ``json``...).
     """
     try:
         if kind.removesuffix(".gz") in DECODED_FORMATS:
             frame, layout = source.read_rows(path, kind)
-            return (*_stage_frame(frame, scratch), layout)
+            decoded.add(frame)
+            return None, len(frame), layout
         return (*_read_sql(con, path, scratch), kind)
     except duckdb.Error as exc:
         raise InputDataError(f"cannot read {path}: {_first_line(exc)}") from exc
 
 
-def _stage_frame(frame: pd.DataFrame, scratch: Path) -> tuple[str, int]:
+class _Decoded:
     """
-    Write the columns the engine reads of a frame to `scratch` (Parquet); return its SELECT.
+    Rows decoded by the package's readers, written to Parquet files in one folder.
+
+    Frames are gathered until they hold `batch` rows, then stacked and
+    written as one file, so many small logs cost one write, and memory
+    holds at most about one batch (or one large file). The folder is read
+    as one scan, its files stacked by column name.
+    """
+
+    batch = 1_000_000
+
+    def __init__(self, folder: Path):
+        self.folder, self.frames, self.rows, self.files = folder, [], 0, 0
+        folder.mkdir()
+
+    def add(self, frame: pd.DataFrame) -> None:
+        self.frames.append(frame)
+        self.rows += len(frame)
+        if self.rows >= self.batch:
+            self._flush()
+
+    def close(self) -> list[str]:
+        """Write what is left; return the SELECT reading the folder (none if empty)."""
+        self._flush()
+        if not self.files:
+            return []
+        files = _literal(self.folder / "*.parquet")
+        return [f"SELECT * FROM read_parquet({files}, union_by_name = true)"]
+
+    def _flush(self) -> None:
+        if not self.frames:
+            return
+        frames = [frame for frame in self.frames if frame.shape[1]] or self.frames[:1]
+        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        self.frames, self.rows = [], 0
+        _write_frame(frame, self.folder / f"part-{self.files}.parquet")
+        self.files += 1
+
+
+def _write_frame(frame: pd.DataFrame, path: Path) -> None:
+    """
+    Write the columns the engine reads of a frame to a Parquet file.
 
     Times are written as naive nanosecond timestamps (UTC), so a log's
     times and those of other files stack and keep their nanoseconds.
@@ -252,8 +302,7 @@ def _stage_frame(frame: pd.DataFrame, scratch: Path) -> tuple[str, int]:
     times = table.column(index)
     if pa.types.is_integer(times.type):
         table = table.set_column(index, "TimeGenerated", times.cast(pa.timestamp("ns")))
-    pq.write_table(table, scratch)
-    return f"SELECT * FROM read_parquet({_literal(scratch)})", len(frame)
+    pq.write_table(table, path)
 
 
 def _files(source: Any) -> list[Path]:
