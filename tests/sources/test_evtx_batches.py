@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from evtx import PyEvtxParser
 
 import msticnb_iforest.sources.readers.evtx as evtx_module
 from msticnb_iforest.errors import InputDataError
+from msticnb_iforest.schema import collect_input_notes
+from msticnb_iforest.sources.readers import read_tables
 from msticnb_iforest.sources.readers.evtx import EVTX_COLUMNS, LOGON_TYPE_NAMES, read_evtx
 from msticnb_iforest.sources.readers.evtx_table import event_data_table, to_frame
 
@@ -170,3 +174,59 @@ def test_bulk_decoding_declines_what_json_would_read_otherwise():
     decoded = [json.loads(body) for body in bodies]
     for name in [*fields, "LogonType"]:
         assert table.column(name).to_pylist() == [item.get(name) for item in decoded], name
+
+
+# --------------------------------------------------------------------------
+# A folder of logs: stacked as Arrow tables, the frame stacking their frames gives
+# --------------------------------------------------------------------------
+def _folder_of_logs(tmp_path: Path) -> Path:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    for copy in range(2):
+        for sample in SAMPLES:
+            shutil.copy(sample, folder / f"{copy}_{sample.name}")
+    data = SAMPLES[0].read_bytes()
+    (folder / "2_empty.evtx").write_bytes(data[:HEADER])  # a log without records
+    (folder / "3_cut.evtx").write_bytes(data[: len(data) - 60_000])  # truncated
+    return folder
+
+
+def test_a_folder_of_logs_reads_as_its_logs_stacked(tmp_path):
+    folder = _folder_of_logs(tmp_path)
+    with collect_input_notes() as notes:
+        events, info = read_tables([folder])
+    logs = sorted(folder.iterdir())
+    frames = [read_evtx(path)[0] for path in logs]
+    expected = pd.concat(frames, ignore_index=True, sort=False)
+    pd.testing.assert_frame_equal(events, expected, check_exact=True)
+    assert info == [
+        {"path": str(path), "rows": len(frame), "format": "evtx"}
+        for path, frame in zip(logs, frames, strict=True)
+    ]
+    assert any("3_cut.evtx" in note and "truncated" in note for note in notes)
+    for name in TEXT_FIELDS:  # one str per distinct value across the logs
+        assert len({id(value) for value in events[name]}) == events[name].nunique(), name
+
+
+def test_stacked_tables_give_the_frame_of_stacked_frames():
+    # A log whose rows all carry LogonType gives int64, one where some lack it
+    # float64 with NaN, a log without rows int64: stacked, as pandas stacks them.
+    full = evtx_module._read_evtx_table(SAMPLES[0])[0]
+    lacking = full.set_column(
+        EVTX_COLUMNS.index("LogonType"),
+        "LogonType",
+        pa.array([None] + full.column("LogonType").to_pylist()[1:], pa.int64()),
+    )
+    empty = full.slice(0, 0)
+    for tables in ([full, lacking], [empty, full], [lacking, empty, full], [empty, empty]):
+        expected = pd.concat([to_frame(t) for t in tables], ignore_index=True, sort=False)
+        got = to_frame(pa.concat_tables(tables))
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+def test_a_missing_log_in_a_list_of_logs_is_named(tmp_path):
+    with pytest.raises(InputDataError, match=r"gone\.evtx: file not found"):
+        read_tables([SAMPLES[0], tmp_path / "gone.evtx"])
+    (tmp_path / "empty.evtx").write_bytes(b"")
+    with pytest.raises(InputDataError, match=r"empty\.evtx: file is empty"):
+        read_tables([SAMPLES[0], tmp_path / "empty.evtx"])

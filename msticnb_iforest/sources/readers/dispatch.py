@@ -6,7 +6,8 @@ folders; each file is read by the reader its name's ending selects
 (`SUPPORTED_SUFFIXES`, `_READERS`; ``.evtx`` by
 `msticnb_iforest.sources.readers.evtx`), every failure becomes an
 `InputDataError` naming the file, and the tables are stacked unless they are
-of different kinds.
+of different kinds. Several event logs and nothing else are stacked as Arrow
+tables, which become one frame (`_read_event_logs`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from ...errors import InputDataError, ParameterError
 from ...schema import add_input_note, is_raw_events, is_summary_table
 from . import delimited, jsonfiles, parquet
 from .columns import _to_frame
-from .evtx import read_evtx
+from .evtx import _read_evtx_table
+from .evtx_table import to_frame
 from .limits import MAX_BYTES, MAX_COLUMNS, MAX_DEPTH, MAX_ROWS, _check_shape, _first_line, _Limits
 
 __all__ = ["SUPPORTED_SUFFIXES", "read_table", "read_tables"]
@@ -199,6 +201,8 @@ def read_tables(
             files.append(item_path)
     if not files:
         raise InputDataError("No input files given.")
+    if len(files) > 1 and all(_suffix(path) == ".evtx" for path in files):
+        return _read_event_logs(files, limits)
     frames, info = [], []
     for file_path in files:
         frame, layout = _read_file(file_path, limits)
@@ -299,7 +303,24 @@ def _suffix(path: Path) -> str | None:
     return max(matches, key=len) if matches else None
 
 
-def _read_evtx(path: Path, limits: _Limits) -> pd.DataFrame:
+def _read_event_logs(files: list[Path], limits: _Limits) -> tuple[pd.DataFrame, list[dict]]:
+    """
+    Read several Windows event logs and stack their rows.
+
+    Each log is read as `_read_file` reads it, but its rows stay an Arrow
+    table; the tables are stacked and become one frame, the frame that
+    stacking each log's frame would give, without a frame per log.
+    """
+    tables, info = [], []
+    for path in files:
+        _file_size(path)
+        table = _read_evtx(path, limits)
+        tables.append(table)
+        info.append({"path": str(path), "rows": table.num_rows, "format": "evtx"})
+    return to_frame(pa.concat_tables(tables)), info
+
+
+def _read_evtx(path: Path, limits: _Limits) -> pa.Table:
     """
     Read a Windows event log's logon records (see `msticnb_iforest.sources.readers.evtx`).
 
@@ -307,7 +328,7 @@ def _read_evtx(path: Path, limits: _Limits) -> pd.DataFrame:
     becomes a note of the run: never silent, never an error while some
     records could be read.
     """
-    frame, info = read_evtx(path, max_records=limits.max_rows)
+    table, info = _read_evtx_table(path, max_records=limits.max_rows)
     if info["stopped_at_max_records"]:
         raise InputDataError(
             f"{path}: more than {limits.max_rows:,} event records (the max_rows limit); "
@@ -322,16 +343,11 @@ def _read_evtx(path: Path, limits: _Limits) -> pd.DataFrame:
             f"{path}: {sum(other.values()):,} record(s) that are not logon events "
             f"(4624/4625) were not read ({kinds})."
         )
-    return frame
+    return table
 
 
-def _read_file(path: Path, limits: _Limits) -> tuple[pd.DataFrame, str]:
-    """Read one file; return the frame and the layout name."""
-    suffix = _suffix(path)
-    if suffix is None:
-        raise InputDataError(
-            f"{path}: unsupported file type; expected one of " + ", ".join(SUPPORTED_SUFFIXES)
-        )
+def _file_size(path: Path) -> int:
+    """Return the size of a file to read; a missing, odd or empty file is an error."""
     try:
         if not path.exists():
             raise InputDataError(f"{path}: file not found.")
@@ -342,8 +358,19 @@ def _read_file(path: Path, limits: _Limits) -> tuple[pd.DataFrame, str]:
         raise InputDataError(f"{path}: cannot open ({exc.strerror or exc}).") from exc
     if size == 0:
         raise InputDataError(f"{path}: file is empty.")
+    return size
+
+
+def _read_file(path: Path, limits: _Limits) -> tuple[pd.DataFrame, str]:
+    """Read one file; return the frame and the layout name."""
+    suffix = _suffix(path)
+    if suffix is None:
+        raise InputDataError(
+            f"{path}: unsupported file type; expected one of " + ", ".join(SUPPORTED_SUFFIXES)
+        )
+    size = _file_size(path)
     if suffix == ".evtx":
-        return _read_evtx(path, limits), "evtx"
+        return to_frame(_read_evtx(path, limits)), "evtx"
     compressed = suffix.endswith(".gz")
     kind = suffix.removesuffix(".gz").lstrip(".")
     try:

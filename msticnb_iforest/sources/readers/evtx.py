@@ -58,6 +58,7 @@ from .evtx_table import (
     event_data_table,
     filled_text,
     full_fields,
+    number_of,
     rows_table,
     system_of,
     to_frame,
@@ -179,6 +180,19 @@ def read_evtx(
     1  2019-03-18         user01                 1
 
     """
+    table, info = _read_evtx_table(path, max_records)
+    return to_frame(table), info
+
+
+def _read_evtx_table(
+    path: str | Path, max_records: int | None = None
+) -> tuple[pa.Table, dict[str, Any]]:
+    """
+    Read a log as :func:`read_evtx` does, the rows as an Arrow table.
+
+    Logs read so stack with ``pa.concat_tables`` and become one frame with
+    `to_frame`, as their frames would stack with ``pd.concat``.
+    """
     file_path = Path(path)
     if max_records is not None and (
         isinstance(max_records, bool) or not isinstance(max_records, int) or max_records < 1
@@ -189,14 +203,14 @@ def read_evtx(
     reader.read(str(file_path), keep=None)
     if layout.partial is not None and not reader.stopped:
         reader.read_partial(layout)
-    frame = to_frame(reader.columns.table())
-    info = _info(file_path, layout, reader, len(frame))
+    table = reader.columns.table()
+    info = _info(file_path, layout, reader, table.num_rows)
     if reader.records_read == 0 and layout.holds_data:
         details = " ".join(_short(problem, file_path) for problem in info["problems"])
         raise InputDataError(
             f"{file_path}: no event record could be read" + (f": {details}" if details else ".")
         )
-    return frame, info
+    return table, info
 
 
 # --------------------------------------------------------------------------
@@ -323,7 +337,7 @@ class _RecordReader:
         if event_id is None:
             try:
                 document = json.loads(text)
-                event_id = _number(system_of(document).get("EventID"))
+                event_id = number_of(system_of(document).get("EventID"))
             except (ValueError, AttributeError, TypeError):
                 event_id = None
             if event_id is None:
@@ -437,21 +451,6 @@ def _string_after(text: str, key: str, end: int) -> str | None:
     return value
 
 
-def _number(value: Any) -> int | None:
-    """Read an integer from a JSON value (``{"#text": 4624}`` included), or None."""
-    if isinstance(value, dict):
-        value = value.get("#text")
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
 # --------------------------------------------------------------------------
 # Columns
 # --------------------------------------------------------------------------
@@ -560,9 +559,9 @@ def _logon_types(values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     """``LogonType`` as numbers and its Sentinel ``LogonTypeName``."""
     if len(values) <= _SMALL:
         codes = np.arange(len(values))
-        numbers = [_number(value) for value in values]
+        numbers = [number_of(value) for value in values]
     else:
-        codes, numbers = _factorize(values, _number)
+        codes, numbers = _factorize(values, number_of)
     names = np.array(
         [*("" if n is None else LOGON_TYPE_NAMES.get(n, str(n)) for n in numbers), ""],
         dtype=object,

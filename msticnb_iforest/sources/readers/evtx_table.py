@@ -164,6 +164,34 @@ def system_of(document: Any) -> dict:
     return system
 
 
+def number_of(value: Any) -> int | None:
+    """
+    Read an integer from a JSON value (``{"#text": 4624}`` included).
+
+    Parameters
+    ----------
+    value : Any
+        A decoded JSON value: a number, a string of digits, an element
+        with attributes whose ``#text`` is one of them.
+
+    Returns
+    -------
+    int or None
+        The integer, or None if the value holds none.
+    """
+    if isinstance(value, dict):
+        value = value.get("#text")
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
 def rows_table(
     times_ns: np.ndarray,
     event_ids: Sequence[int],
