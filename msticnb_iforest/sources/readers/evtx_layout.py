@@ -135,7 +135,7 @@ class _Layout:
             walked, _ = _complete_records(head + handle.read(_CHUNK_SIZE - len(head)))
             return _Chunk(index, offset, "ok", len(walked), checksum_ok=False)
         rest = handle.read(_CHUNK_SIZE - len(head))
-        if not head.strip(b"\x00") and not rest.strip(b"\x00"):
+        if head == bytes(len(head)) and rest == bytes(len(rest)):  # all zero
             return _Chunk(index, offset, "unused", 0)
         # The records the damaged header hides, counted by their own headers.
         walked, _ = _complete_records(head + rest, check_magic=False)
