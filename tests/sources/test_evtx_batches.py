@@ -137,7 +137,7 @@ def _odd_records(text: str) -> list[str]:
 def _batch(texts: list[str], mode: str, monkeypatch: pytest.MonkeyPatch) -> tuple:
     with monkeypatch.context() as patch:
         _use(mode, patch)
-        reader = evtx_module._RecordReader(Path("Security.evtx"), None)
+        reader = evtx_module._RecordReader(Path("Security.evtx"), None, evtx_module._Columns())
         reader._add_batch(texts)
         frame = to_frame(reader.columns.table())
     return frame, reader.dropped, reader.unreadable, reader.reasons
@@ -177,7 +177,7 @@ def test_bulk_decoding_declines_what_json_would_read_otherwise():
 
 
 # --------------------------------------------------------------------------
-# A folder of logs: stacked as Arrow tables, the frame stacking their frames gives
+# A folder of logs: read onto one stack, the frame stacking their frames gives
 # --------------------------------------------------------------------------
 def _folder_of_logs(tmp_path: Path) -> Path:
     folder = tmp_path / "logs"
@@ -211,7 +211,9 @@ def test_a_folder_of_logs_reads_as_its_logs_stacked(tmp_path):
 def test_stacked_tables_give_the_frame_of_stacked_frames():
     # A log whose rows all carry LogonType gives int64, one where some lack it
     # float64 with NaN, a log without rows int64: stacked, as pandas stacks them.
-    full = evtx_module._read_evtx_table(SAMPLES[0])[0]
+    columns = evtx_module._Columns()
+    evtx_module._read_into(SAMPLES[0], None, columns)
+    full = columns.table()
     lacking = full.set_column(
         EVTX_COLUMNS.index("LogonType"),
         "LogonType",

@@ -6,8 +6,8 @@ folders; each file is read by the reader its name's ending selects
 (`SUPPORTED_SUFFIXES`, `_READERS`; ``.evtx`` by
 `msticnb_iforest.sources.readers.evtx`), every failure becomes an
 `InputDataError` naming the file, and the tables are stacked unless they are
-of different kinds. Several event logs and nothing else are stacked as Arrow
-tables, which become one frame (`_read_event_logs`).
+of different kinds. Several event logs and nothing else are read onto one
+stack of rows, which becomes one frame (`_read_event_logs`).
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ from ...errors import InputDataError, ParameterError
 from ...schema import add_input_note, is_raw_events, is_summary_table
 from . import delimited, jsonfiles, parquet
 from .columns import _to_frame
-from .evtx import _read_evtx_table
-from .evtx_table import to_frame
+from .evtx import _EventLogs
 from .limits import MAX_BYTES, MAX_COLUMNS, MAX_DEPTH, MAX_ROWS, _check_shape, _first_line, _Limits
 
 __all__ = ["SUPPORTED_SUFFIXES", "read_table", "read_tables"]
@@ -307,28 +306,27 @@ def _read_event_logs(files: list[Path], limits: _Limits) -> tuple[pd.DataFrame, 
     """
     Read several Windows event logs and stack their rows.
 
-    Each log is read as `_read_file` reads it, but its rows stay an Arrow
-    table; the tables are stacked and become one frame, the frame that
-    stacking each log's frame would give, without a frame per log.
+    Each log is read and checked as `_read_file` reads it, but onto one
+    stack of rows (`_EventLogs`) that becomes one frame: the frame stacking
+    each log's frame would give, without a frame per log.
     """
-    tables, info = [], []
+    logs, info = _EventLogs(), []
     for path in files:
         _file_size(path)
-        table = _read_evtx(path, limits)
-        tables.append(table)
-        info.append({"path": str(path), "rows": table.num_rows, "format": "evtx"})
-    return to_frame(pa.concat_tables(tables)), info
+        rows = _read_evtx(path, limits, logs)
+        info.append({"path": str(path), "rows": rows, "format": "evtx"})
+    return logs.frame(), info
 
 
-def _read_evtx(path: Path, limits: _Limits) -> pa.Table:
+def _read_evtx(path: Path, limits: _Limits, logs: _EventLogs) -> int:
     """
     Read a Windows event log's logon records (see `msticnb_iforest.sources.readers.evtx`).
 
     What the log held besides logon events, and any damaged part skipped,
     becomes a note of the run: never silent, never an error while some
-    records could be read.
+    records could be read. The rows are added to `logs`; returns their count.
     """
-    table, info = _read_evtx_table(path, max_records=limits.max_rows)
+    info = logs.read(path, max_records=limits.max_rows)
     if info["stopped_at_max_records"]:
         raise InputDataError(
             f"{path}: more than {limits.max_rows:,} event records (the max_rows limit); "
@@ -343,7 +341,7 @@ def _read_evtx(path: Path, limits: _Limits) -> pa.Table:
             f"{path}: {sum(other.values()):,} record(s) that are not logon events "
             f"(4624/4625) were not read ({kinds})."
         )
-    return table
+    return info["rows"]
 
 
 def _file_size(path: Path) -> int:
@@ -370,7 +368,9 @@ def _read_file(path: Path, limits: _Limits) -> tuple[pd.DataFrame, str]:
         )
     size = _file_size(path)
     if suffix == ".evtx":
-        return to_frame(_read_evtx(path, limits)), "evtx"
+        logs = _EventLogs()
+        _read_evtx(path, limits, logs)
+        return logs.frame(), "evtx"
     compressed = suffix.endswith(".gz")
     kind = suffix.removesuffix(".gz").lstrip(".")
     try:

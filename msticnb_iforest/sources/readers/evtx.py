@@ -53,6 +53,7 @@ from ...errors import InputDataError, ParameterError
 from ...schema import EVTX_COLUMNS, NETWORK_LOGON
 from .evtx_layout import _CHUNK_SIZE, _info, _Layout, _library_message, _parser, _short
 from .evtx_table import (
+    _times_ns,
     decode_objects,
     empty_table,
     event_data_table,
@@ -104,8 +105,6 @@ _MAX_REASONS = 5
 
 # Below this many values, plain Python beats pandas' fixed costs.
 _SMALL = 1000
-
-_NAT = np.iinfo(np.int64).min
 
 _EVENT_ID_AT = re.compile(r'"EventID":(?:(\d+)|\{"#attributes":\{[^{}]*\},"#text":(\d+)\})')
 
@@ -180,37 +179,52 @@ def read_evtx(
     1  2019-03-18         user01                 1
 
     """
-    table, info = _read_evtx_table(path, max_records)
-    return to_frame(table), info
+    logs = _EventLogs()
+    info = logs.read(path, max_records)
+    return logs.frame(), info
 
 
-def _read_evtx_table(
-    path: str | Path, max_records: int | None = None
-) -> tuple[pa.Table, dict[str, Any]]:
+class _EventLogs:
     """
-    Read a log as :func:`read_evtx` does, the rows as an Arrow table.
+    Read logs one after another into one stack of rows.
 
-    Logs read so stack with ``pa.concat_tables`` and become one frame with
-    `to_frame`, as their frames would stack with ``pd.concat``.
+    Each `read` is :func:`read_evtx` on one log, but its rows are added to
+    the stack's columns; `frame` gives all of them, the frame that stacking
+    each log's frame with ``pd.concat`` would give, without a frame per log.
     """
+
+    def __init__(self) -> None:
+        self.columns = _Columns()
+
+    def read(self, path: str | Path, max_records: int | None = None) -> dict[str, Any]:
+        """Read one log's rows onto the stack; return its info dict (see `read_evtx`)."""
+        return _read_into(path, max_records, self.columns)
+
+    def frame(self) -> pd.DataFrame:
+        """Return the rows of the logs read, in the order read."""
+        return to_frame(self.columns.table())
+
+
+def _read_into(path: str | Path, max_records: int | None, columns: _Columns) -> dict[str, Any]:
+    """Read a log's rows into `columns`; return its info dict."""
     file_path = Path(path)
     if max_records is not None and (
         isinstance(max_records, bool) or not isinstance(max_records, int) or max_records < 1
     ):
         raise ParameterError(f"max_records must be a positive integer, got {max_records!r}.")
     layout = _Layout.scan(file_path)
-    reader = _RecordReader(file_path, max_records)
+    reader = _RecordReader(file_path, max_records, columns)
+    before = columns.rows
     reader.read(str(file_path), keep=None)
     if layout.partial is not None and not reader.stopped:
         reader.read_partial(layout)
-    table = reader.columns.table()
-    info = _info(file_path, layout, reader, table.num_rows)
+    info = _info(file_path, layout, reader, columns.rows - before)
     if reader.records_read == 0 and layout.holds_data:
         details = " ".join(_short(problem, file_path) for problem in info["problems"])
         raise InputDataError(
             f"{file_path}: no event record could be read" + (f": {details}" if details else ".")
         )
-    return table, info
+    return info
 
 
 # --------------------------------------------------------------------------
@@ -219,10 +233,10 @@ def _read_evtx_table(
 class _RecordReader:
     """Read records with the parser, keep logon events, count the rest."""
 
-    def __init__(self, path: Path, max_records: int | None) -> None:
+    def __init__(self, path: Path, max_records: int | None, columns: _Columns) -> None:
         self.path = path
         self.max_records = max_records
-        self.columns = _Columns()
+        self.columns = columns
         self.records_read = 0
         self.dropped: dict[int, int] = {}
         self.unreadable = 0
@@ -459,6 +473,7 @@ class _Columns:
 
     def __init__(self) -> None:
         self.parts: list[pa.Table] = []
+        self.rows = 0
         self._reset()
 
     def _reset(self) -> None:
@@ -471,6 +486,7 @@ class _Columns:
 
     def add(self, event_id: int, time: Any, computer: Any, data: dict) -> None:
         """Add one logon event decoded on its own."""
+        self.rows += 1
         self.event_ids.append(event_id)
         self.times.append(time)
         self.computers.append(computer)
@@ -486,6 +502,7 @@ class _Columns:
     ) -> None:
         """Add the logon events of a batch whose ``EventData`` was decoded in bulk."""
         self.flush()
+        self.rows += len(event_ids)
         logon_type, logon_type_name = _logon_types(data.column("LogonType").to_pylist())
         text: dict[str, Any] = {name: filled_text(data.column(name)) for name in _TEXT_FIELDS}
         text["Computer"] = computers
@@ -572,25 +589,3 @@ def _logon_types(values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
         floats = np.array([np.nan if n is None else float(n) for n in numbers] + [np.nan])
         logon_type = floats[codes]
     return logon_type, names[codes]
-
-
-def _times_ns(values: list[Any]) -> np.ndarray:
-    """
-    Parse ``SystemTime`` values (ISO 8601, UTC) to int64 ns; NaT if unreadable.
-
-    The parser writes ``"2019-03-18T22:15:36.036376Z"``, which pyarrow casts
-    quickly. It is read to microseconds, whose range holds any such value,
-    so a time outside the nanosecond range (a blank record's 1601-01-01)
-    becomes NaT instead of wrapping around. Anything else is parsed by
-    pandas, unreadable values becoming NaT.
-    """
-    try:
-        text = pa.array(values, type=pa.string())
-        micros = text.cast(pa.timestamp("us", "UTC")).cast(pa.int64())
-        micros = micros.fill_null(_NAT).to_numpy(zero_copy_only=False)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        series = pd.Series([v if isinstance(v, str) else None for v in values], dtype=object)
-        stamps = pd.to_datetime(series, utc=True, format="ISO8601", errors="coerce")
-        micros = stamps.dt.tz_localize(None).dt.as_unit("us").to_numpy().view(np.int64)
-    inside = (micros > _NAT // 1000) & (micros < -(_NAT // 1000))
-    return np.where(inside, micros * 1000, _NAT)

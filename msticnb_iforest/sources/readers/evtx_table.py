@@ -289,3 +289,25 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
         int64 (float64 with NaN if some row lacks it), a RangeIndex.
     """
     return table.to_pandas(deduplicate_objects=True, use_threads=False)
+
+
+def _times_ns(values: list[Any]) -> np.ndarray:
+    """
+    Parse ``SystemTime`` values (ISO 8601, UTC) to int64 ns; NaT if unreadable.
+
+    The parser writes ``"2019-03-18T22:15:36.036376Z"``, which pyarrow casts
+    quickly. It is read to microseconds, whose range holds any such value,
+    so a time outside the nanosecond range (a blank record's 1601-01-01)
+    becomes NaT instead of wrapping around. Anything else is parsed by
+    pandas, unreadable values becoming NaT.
+    """
+    try:
+        text = pa.array(values, type=pa.string())
+        micros = text.cast(pa.timestamp("us", "UTC")).cast(pa.int64())
+        micros = micros.fill_null(_NAT).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        series = pd.Series([v if isinstance(v, str) else None for v in values], dtype=object)
+        stamps = pd.to_datetime(series, utc=True, format="ISO8601", errors="coerce")
+        micros = stamps.dt.tz_localize(None).dt.as_unit("us").to_numpy().view(np.int64)
+    inside = (micros > _NAT // 1000) & (micros < -(_NAT // 1000))
+    return np.where(inside, micros * 1000, _NAT)
