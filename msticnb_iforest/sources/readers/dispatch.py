@@ -6,7 +6,8 @@ folders; each file is read by the reader its name's ending selects
 (`SUPPORTED_SUFFIXES`, `_READERS`; ``.evtx`` by
 `msticnb_iforest.sources.readers.evtx`), every failure becomes an
 `InputDataError` naming the file, and the tables are stacked unless they are
-of different kinds.
+of different kinds. Several event logs and nothing else are read onto one
+stack of rows, which becomes one frame (`_read_event_logs`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ...errors import InputDataError, ParameterError
 from ...schema import add_input_note, is_raw_events, is_summary_table
 from . import delimited, jsonfiles, parquet
 from .columns import _to_frame
-from .evtx import read_evtx
+from .evtx import _EventLogs
 from .limits import MAX_BYTES, MAX_COLUMNS, MAX_DEPTH, MAX_ROWS, _check_shape, _first_line, _Limits
 
 __all__ = ["SUPPORTED_SUFFIXES", "read_table", "read_tables"]
@@ -181,6 +182,8 @@ def read_tables(
         max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns, max_depth=max_depth
     )
     files = _list_files(paths)
+    if len(files) > 1 and all(_suffix(path) == ".evtx" for path in files):
+        return _read_event_logs(files, limits)
     frames, info = [], []
     for file_path in files:
         frame, layout = _read_file(file_path, limits)
@@ -305,15 +308,31 @@ def _suffix(path: Path) -> str | None:
     return max(matches, key=len) if matches else None
 
 
-def _read_evtx(path: Path, limits: _Limits) -> pd.DataFrame:
+def _read_event_logs(files: list[Path], limits: _Limits) -> tuple[pd.DataFrame, list[dict]]:
+    """
+    Read several Windows event logs and stack their rows.
+
+    Each log is read and checked as `_read_file` reads it, but onto one
+    stack of rows (`_EventLogs`) that becomes one frame: the frame stacking
+    each log's frame would give, without a frame per log.
+    """
+    logs, info = _EventLogs(), []
+    for path in files:
+        _checked_size(path)
+        rows = _read_evtx(path, limits, logs)
+        info.append({"path": str(path), "rows": rows, "format": "evtx"})
+    return logs.frame(), info
+
+
+def _read_evtx(path: Path, limits: _Limits, logs: _EventLogs) -> int:
     """
     Read a Windows event log's logon records (see `msticnb_iforest.sources.readers.evtx`).
 
     What the log held besides logon events, and any damaged part skipped,
     becomes a note of the run: never silent, never an error while some
-    records could be read.
+    records could be read. The rows are added to `logs`; returns their count.
     """
-    frame, info = read_evtx(path, max_records=limits.max_rows)
+    info = logs.read(path, max_records=limits.max_rows)
     if info["stopped_at_max_records"]:
         raise InputDataError(
             f"{path}: more than {limits.max_rows:,} event records (the max_rows limit); "
@@ -328,7 +347,7 @@ def _read_evtx(path: Path, limits: _Limits) -> pd.DataFrame:
             f"{path}: {sum(other.values()):,} record(s) that are not logon events "
             f"(4624/4625) were not read ({kinds})."
         )
-    return frame
+    return info["rows"]
 
 
 def _checked_size(path: Path) -> int:
@@ -355,7 +374,9 @@ def _read_file(path: Path, limits: _Limits) -> tuple[pd.DataFrame, str]:
     suffix = _suffix(path)
     size = _checked_size(path)
     if suffix == ".evtx":
-        return _read_evtx(path, limits), "evtx"
+        logs = _EventLogs()
+        _read_evtx(path, limits, logs)
+        return logs.frame(), "evtx"
     compressed = suffix.endswith(".gz")
     kind = suffix.removesuffix(".gz").lstrip(".")
     try:

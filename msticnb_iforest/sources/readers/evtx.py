@@ -19,6 +19,9 @@ How records become rows
 * ``LogonTypeName`` is Sentinel's spelling of ``LogonType``
   (:data:`LOGON_TYPE_NAMES`, e.g. ``"3 - Network"``); a type without a name
   is its number as text.
+* Records are decoded in batches, the ``EventData`` of a batch's logon
+  events at once (`msticnb_iforest.sources.readers.evtx_table`); a batch
+  with a record laid out otherwise is decoded record by record, alike.
 
 Damaged files
 -------------
@@ -48,7 +51,19 @@ import pyarrow as pa
 
 from ...errors import InputDataError, ParameterError
 from ...schema import EVTX_COLUMNS, NETWORK_LOGON
-from .evtx_layout import _CHUNK_SIZE, _info, _Layout, _short
+from .evtx_layout import _CHUNK_SIZE, _info, _Layout, _library_message, _parser, _short
+from .evtx_table import (
+    _times_ns,
+    decode_objects,
+    empty_table,
+    event_data_table,
+    filled_text,
+    full_fields,
+    number_of,
+    rows_table,
+    system_of,
+    to_frame,
+)
 
 __all__ = ["EVTX_COLUMNS", "LOGON_TYPE_NAMES", "read_evtx"]
 
@@ -78,26 +93,22 @@ _TEXT_FIELDS = tuple(
     if name not in ("TimeGenerated", "EventID", "Computer", "LogonType", "LogonTypeName")
 )
 
-# Rows are turned into column arrays in batches of this many rows, so memory
-# holds one reference per value plus each distinct value once.
-_BATCH_ROWS = 65_536
+# Records are decoded in batches of this many, so memory holds the JSON text
+# of one batch and the columns of the rows read so far.
+_BATCH_ROWS = 8192
+
+# Batches with fewer logon events than this decode their EventData with
+# json (the Arrow JSON reader costs more than that to start).
+_BULK_ROWS = 64
 
 _MAX_REASONS = 5
 
 # Below this many values, plain Python beats pandas' fixed costs.
 _SMALL = 1000
 
-_NAT = np.iinfo(np.int64).min
-
 _EVENT_ID_AT = re.compile(r'"EventID":(?:(\d+)|\{"#attributes":\{[^{}]*\},"#text":(\d+)\})')
 
 _DECODE = json.JSONDecoder().raw_decode
-
-_LIBRARY_PREFIXES = (
-    "Skipping EVTX data: ",
-    "RuntimeError: ",
-    "An error occurred while trying to deserialize evtx stream.: ",
-)
 
 
 # --------------------------------------------------------------------------
@@ -168,24 +179,52 @@ def read_evtx(
     1  2019-03-18         user01                 1
 
     """
+    logs = _EventLogs()
+    info = logs.read(path, max_records)
+    return logs.frame(), info
+
+
+class _EventLogs:
+    """
+    Read logs one after another into one stack of rows.
+
+    Each `read` is :func:`read_evtx` on one log, but its rows are added to
+    the stack's columns; `frame` gives all of them, the frame that stacking
+    each log's frame with ``pd.concat`` would give, without a frame per log.
+    """
+
+    def __init__(self) -> None:
+        self.columns = _Columns()
+
+    def read(self, path: str | Path, max_records: int | None = None) -> dict[str, Any]:
+        """Read one log's rows onto the stack; return its info dict (see `read_evtx`)."""
+        return _read_into(path, max_records, self.columns)
+
+    def frame(self) -> pd.DataFrame:
+        """Return the rows of the logs read, in the order read."""
+        return to_frame(self.columns.table())
+
+
+def _read_into(path: str | Path, max_records: int | None, columns: _Columns) -> dict[str, Any]:
+    """Read a log's rows into `columns`; return its info dict."""
     file_path = Path(path)
     if max_records is not None and (
         isinstance(max_records, bool) or not isinstance(max_records, int) or max_records < 1
     ):
         raise ParameterError(f"max_records must be a positive integer, got {max_records!r}.")
     layout = _Layout.scan(file_path)
-    reader = _RecordReader(file_path, max_records)
+    reader = _RecordReader(file_path, max_records, columns)
+    before = columns.rows
     reader.read(str(file_path), keep=None)
     if layout.partial is not None and not reader.stopped:
         reader.read_partial(layout)
-    frame = reader.columns.frame()
-    info = _info(file_path, layout, reader, len(frame))
+    info = _info(file_path, layout, reader, columns.rows - before)
     if reader.records_read == 0 and layout.holds_data:
         details = " ".join(_short(problem, file_path) for problem in info["problems"])
         raise InputDataError(
             f"{file_path}: no event record could be read" + (f": {details}" if details else ".")
         )
-    return frame, info
+    return info
 
 
 # --------------------------------------------------------------------------
@@ -194,10 +233,10 @@ def read_evtx(
 class _RecordReader:
     """Read records with the parser, keep logon events, count the rest."""
 
-    def __init__(self, path: Path, max_records: int | None) -> None:
+    def __init__(self, path: Path, max_records: int | None, columns: _Columns) -> None:
         self.path = path
         self.max_records = max_records
-        self.columns = _Columns()
+        self.columns = columns
         self.records_read = 0
         self.dropped: dict[int, int] = {}
         self.unreadable = 0
@@ -218,14 +257,7 @@ class _RecordReader:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                for record in parser.records_json():
-                    if keep is not None and record["event_record_id"] not in keep:
-                        continue
-                    if self.max_records is not None and self.records_read >= self.max_records:
-                        self.stopped = True
-                        break
-                    self.records_read += 1
-                    self._add(record["data"])
+                self._read_records(parser, keep)
             except (RuntimeError, OSError, ValueError) as exc:
                 # Not recoverable by the parser: what was read is kept.
                 self._reason(_library_message(exc))
@@ -237,6 +269,24 @@ class _RecordReader:
                     self._reason(message)
                     if not message.startswith("Failed to parse chunk"):
                         self.record_errors += 1
+
+    def _read_records(self, parser: Any, keep: set[int] | None) -> None:
+        """Take the JSON text of each record and decode it in batches, in file order."""
+        texts: list[str] = []
+        try:
+            for record in parser.records_json():
+                if keep is not None and record["event_record_id"] not in keep:
+                    continue
+                if self.max_records is not None and self.records_read >= self.max_records:
+                    self.stopped = True
+                    break
+                self.records_read += 1
+                texts.append(record["data"])
+                if len(texts) >= _BATCH_ROWS:
+                    batch, texts = texts, []
+                    self._add_batch(batch)
+        finally:  # the records read before a parser error are kept
+            self._add_batch(texts)
 
     def read_partial(self, layout: _Layout) -> None:
         """Read the complete records of a chunk cut by the end of the file."""
@@ -253,13 +303,55 @@ class _RecordReader:
         else:
             self.other_reasons += 1
 
+    def _add_batch(self, texts: list[str]) -> None:
+        """
+        Decode a batch of records' JSON text: keep logon events, count others.
+
+        The logon events' ``EventData`` objects are decoded together
+        (`event_data_table`). If any record of the batch is not laid out as
+        expected, or the bulk decoding declines, every record of the batch
+        is decoded on its own (`_add`), which gives the same rows.
+        """
+        if not texts:
+            return
+        split = _split_records(texts)
+        if split is not None and self._add_split(*split):
+            return
+        for text in texts:
+            self._add(text)
+        self.columns.flush()
+
+    def _add_split(
+        self,
+        dropped: dict[int, int],
+        event_ids: list[int],
+        times: list[str],
+        computers: list[str],
+        bodies: list[str],
+    ) -> bool:
+        """Add a batch's logon events from their ``EventData`` texts; False if declined."""
+        if len(bodies) >= _BULK_ROWS:
+            data = event_data_table(bodies, _TEXT_FIELDS)
+            if data is None:
+                return False
+            self.columns.add_table(event_ids, times, computers, data)
+        elif bodies:
+            objects = decode_objects(bodies)
+            if objects is None:
+                return False
+            for row in zip(event_ids, times, computers, objects, strict=True):
+                self.columns.add(*row)
+        for event_id, count in dropped.items():
+            self.dropped[event_id] = self.dropped.get(event_id, 0) + count
+        return True
+
     def _add(self, text: str) -> None:
         """Decode one record's JSON text: keep a logon event, count others."""
         event_id = _event_id(text)
         if event_id is None:
             try:
                 document = json.loads(text)
-                event_id = _number(_system(document).get("EventID"))
+                event_id = number_of(system_of(document).get("EventID"))
             except (ValueError, AttributeError, TypeError):
                 event_id = None
             if event_id is None:
@@ -271,7 +363,7 @@ class _RecordReader:
             return
         fields = _fast_fields(text)
         if fields is None:
-            fields = _full_fields(text)
+            fields = full_fields(text)
         if fields is None:
             self.unreadable += 1
             self._reason(f"an event {event_id} record whose JSON could not be decoded")
@@ -279,35 +371,43 @@ class _RecordReader:
         self.columns.add(event_id, *fields)
 
 
-def _parser(path: Path, source: Any) -> Any:
-    """Open the EVTX parser on `source`; errors name the file."""
-    try:
-        from evtx import PyEvtxParser
-    except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise InputDataError(
-            f"{path}: reading .evtx files needs the 'evtx' package (pip install evtx)."
-        ) from exc
-    try:
-        return PyEvtxParser(source, number_of_threads=1, indent=False, skip_errors=True)
-    except TypeError as exc:  # an older evtx without skip_errors
-        raise InputDataError(
-            f"{path}: reading .evtx files needs evtx>=0.14 (pip install -U evtx)."
-        ) from exc
-    except (RuntimeError, OSError, ValueError) as exc:
-        raise InputDataError(f"{path}: cannot read as evtx: {_library_message(exc)}") from exc
+def _split_records(
+    texts: list[str],
+) -> tuple[dict[int, int], list[int], list[str], list[str], list[str]] | None:
+    """
+    Find each logon record's event ID, time, computer and ``EventData`` text.
 
-
-def _library_message(error: object) -> str:
-    """One line of a parser message, without its generic prefixes."""
-    lines = str(error).strip().splitlines()
-    text = lines[0] if lines else type(error).__name__
-    changed = True
-    while changed:
-        changed = False
-        for prefix in _LIBRARY_PREFIXES:
-            if text.startswith(prefix):
-                text, changed = text[len(prefix) :], True
-    return text.replace("An error occurred while trying to deserialize evtx stream.: ", "")
+    Returns the other events counted by event ID, and for the logon events
+    their event IDs, times, computers and ``EventData`` objects (the text
+    between ``"EventData":`` and the closing braces of ``Event`` and of the
+    record). None if a record is not laid out so (no readable event ID, no
+    ``EventData`` object, no time or computer before it): the caller then
+    decodes the batch record by record.
+    """
+    dropped: dict[int, int] = {}
+    event_ids: list[int] = []
+    times: list[str] = []
+    computers: list[str] = []
+    bodies: list[str] = []
+    for text in texts:
+        event_id = _event_id(text)
+        if event_id is None:
+            return None
+        if event_id not in _LOGON_EVENT_IDS:
+            dropped[event_id] = dropped.get(event_id, 0) + 1
+            continue
+        data_at = text.find('"EventData":')
+        if data_at < 0 or text[data_at + 12 : data_at + 13] != "{" or not text.endswith("}}"):
+            return None
+        time = _string_after(text, '"SystemTime":"', data_at)
+        computer = _string_after(text, '"Computer":"', data_at)
+        if time is None or computer is None:
+            return None
+        event_ids.append(event_id)
+        times.append(time)
+        computers.append(computer)
+        bodies.append(text[data_at + 12 : -2])
+    return dropped, event_ids, times, computers, bodies
 
 
 def _event_id(text: str) -> int | None:
@@ -365,52 +465,15 @@ def _string_after(text: str, key: str, end: int) -> str | None:
     return value
 
 
-def _full_fields(text: str) -> tuple[Any, Any, dict] | None:
-    """Decode a record's JSON text whole and take the time, computer and EventData."""
-    try:
-        document = json.loads(text)
-        system = _system(document)
-        created = system.get("TimeCreated")
-        time = None
-        if isinstance(created, dict) and isinstance(created.get("#attributes"), dict):
-            time = created["#attributes"].get("SystemTime")
-        data = document["Event"].get("EventData")
-    except (ValueError, KeyError, AttributeError, TypeError):
-        return None
-    return time, system.get("Computer"), data if isinstance(data, dict) else {}
-
-
-def _system(document: Any) -> dict:
-    """Return the ``Event/System`` object of a decoded record."""
-    system = document["Event"]["System"]
-    if not isinstance(system, dict):
-        raise TypeError("System is not an object")
-    return system
-
-
-def _number(value: Any) -> int | None:
-    """Read an integer from a JSON value (``{"#text": 4624}`` included), or None."""
-    if isinstance(value, dict):
-        value = value.get("#text")
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
 # --------------------------------------------------------------------------
 # Columns
 # --------------------------------------------------------------------------
 class _Columns:
-    """Collect row values in plain lists and build the frame once."""
+    """Collect rows in batches of Arrow columns, stacked once at the end."""
 
     def __init__(self) -> None:
-        self.parts: list[dict[str, np.ndarray]] = []
+        self.parts: list[pa.Table] = []
+        self.rows = 0
         self._reset()
 
     def _reset(self) -> None:
@@ -422,7 +485,8 @@ class _Columns:
         self._appends = [(name, values.append) for name, values in self.fields.items()]
 
     def add(self, event_id: int, time: Any, computer: Any, data: dict) -> None:
-        """Add one logon event."""
+        """Add one logon event decoded on its own."""
+        self.rows += 1
         self.event_ids.append(event_id)
         self.times.append(time)
         self.computers.append(computer)
@@ -431,50 +495,37 @@ class _Columns:
         for name, append in self._appends:
             append(get(name))
         if len(self.event_ids) >= _BATCH_ROWS:
-            self._flush()
+            self.flush()
 
-    def _flush(self) -> None:
-        """Turn the collected lists into column arrays (one batch)."""
+    def add_table(
+        self, event_ids: list[int], times: list[str], computers: list[str], data: pa.Table
+    ) -> None:
+        """Add the logon events of a batch whose ``EventData`` was decoded in bulk."""
+        self.flush()
+        self.rows += len(event_ids)
+        logon_type, logon_type_name = _logon_types(data.column("LogonType").to_pylist())
+        text: dict[str, Any] = {name: filled_text(data.column(name)) for name in _TEXT_FIELDS}
+        text["Computer"] = computers
+        text["LogonTypeName"] = logon_type_name
+        self.parts.append(rows_table(_times_ns(times), event_ids, logon_type, text))
+
+    def flush(self) -> None:
+        """Turn the events added one by one into a batch of columns."""
         if not self.event_ids:
             return
         logon_type, logon_type_name = _logon_types(self.logon_types)
-        part = {
-            "TimeGenerated": _times_ns(self.times),
-            "EventID": np.array(self.event_ids, dtype=np.int64),
-            "Computer": _text(self.computers),
-            "LogonType": logon_type,
-            "LogonTypeName": logon_type_name,
-        }
-        for name, values in self.fields.items():
-            part[name] = _text(values)
-        self.parts.append(part)
+        text = {name: _text(values) for name, values in self.fields.items()}
+        text["Computer"] = _text(self.computers)
+        text["LogonTypeName"] = logon_type_name
+        self.parts.append(rows_table(_times_ns(self.times), self.event_ids, logon_type, text))
         self._reset()
 
-    def frame(self) -> pd.DataFrame:
-        """Return the rows as a DataFrame with the columns :data:`EVTX_COLUMNS`."""
-        self._flush()
+    def table(self) -> pa.Table:
+        """Return all rows, in the order added, with the columns :data:`EVTX_COLUMNS`."""
+        self.flush()
         if not self.parts:
-            return _empty_frame()
-        out: dict[str, Any] = {}
-        for name in EVTX_COLUMNS:
-            pieces = [part[name] for part in self.parts]
-            values = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
-            if name == "TimeGenerated":
-                values = pd.DatetimeIndex(values.view("datetime64[ns]")).tz_localize("UTC").array
-            elif len(pieces) > 1 and values.dtype == object:
-                values = _text(values)  # share one str per value across batches
-            out[name] = values
-        # An explicit index spares pandas inferring one from every column.
-        return pd.DataFrame(out, index=pd.RangeIndex(len(out["EventID"])), copy=False)
-
-
-def _empty_frame() -> pd.DataFrame:
-    """No rows, with the columns and types of a non-empty result."""
-    out: dict[str, Any] = {name: np.array([], dtype=object) for name in EVTX_COLUMNS}
-    out["TimeGenerated"] = pd.DatetimeIndex([], dtype="datetime64[ns, UTC]").array
-    out["EventID"] = np.array([], dtype=np.int64)
-    out["LogonType"] = np.array([], dtype=np.int64)
-    return pd.DataFrame(out, index=pd.RangeIndex(0), copy=False)
+            return empty_table()
+        return pa.concat_tables(self.parts) if len(self.parts) > 1 else self.parts[0]
 
 
 def _objects(values: Sequence[Any]) -> np.ndarray:
@@ -525,9 +576,9 @@ def _logon_types(values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     """``LogonType`` as numbers and its Sentinel ``LogonTypeName``."""
     if len(values) <= _SMALL:
         codes = np.arange(len(values))
-        numbers = [_number(value) for value in values]
+        numbers = [number_of(value) for value in values]
     else:
-        codes, numbers = _factorize(values, _number)
+        codes, numbers = _factorize(values, number_of)
     names = np.array(
         [*("" if n is None else LOGON_TYPE_NAMES.get(n, str(n)) for n in numbers), ""],
         dtype=object,
@@ -538,25 +589,3 @@ def _logon_types(values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
         floats = np.array([np.nan if n is None else float(n) for n in numbers] + [np.nan])
         logon_type = floats[codes]
     return logon_type, names[codes]
-
-
-def _times_ns(values: list[Any]) -> np.ndarray:
-    """
-    Parse ``SystemTime`` values (ISO 8601, UTC) to int64 ns; NaT if unreadable.
-
-    The parser writes ``"2019-03-18T22:15:36.036376Z"``, which pyarrow casts
-    quickly. It is read to microseconds, whose range holds any such value,
-    so a time outside the nanosecond range (a blank record's 1601-01-01)
-    becomes NaT instead of wrapping around. Anything else is parsed by
-    pandas, unreadable values becoming NaT.
-    """
-    try:
-        text = pa.array(values, type=pa.string())
-        micros = text.cast(pa.timestamp("us", "UTC")).cast(pa.int64())
-        micros = micros.fill_null(_NAT).to_numpy(zero_copy_only=False)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        series = pd.Series([v if isinstance(v, str) else None for v in values], dtype=object)
-        stamps = pd.to_datetime(series, utc=True, format="ISO8601", errors="coerce")
-        micros = stamps.dt.tz_localize(None).dt.as_unit("us").to_numpy().view(np.int64)
-    inside = (micros > _NAT // 1000) & (micros < -(_NAT // 1000))
-    return np.where(inside, micros * 1000, _NAT)

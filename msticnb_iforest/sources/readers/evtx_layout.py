@@ -1,5 +1,5 @@
 """
-The structure of an EVTX file, and the account of what a read could not use.
+The structure of an EVTX file, the parser, and the account of what a read could not use.
 
 `_Layout.scan` reads the 4096-byte file header and the header of every
 64 KiB chunk without decoding a record: it checks the signature, classifies
@@ -7,7 +7,8 @@ each chunk (``ok``, ``damaged`` or ``unused``, counting the records a
 damaged header hides by their own headers) and keeps a chunk cut by the end
 of the file (`_Partial`) with its complete records. `_info` turns the layout
 and what `msticnb_iforest.sources.readers.evtx` read into the info dict of
-`read_evtx`, with one problem sentence per loss.
+`read_evtx`, with one problem sentence per loss. `_parser` opens the
+``evtx`` package's parser and `_library_message` shortens its messages.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ...errors import InputDataError
+
+_LIBRARY_PREFIXES = (
+    "Skipping EVTX data: ",
+    "RuntimeError: ",
+    "An error occurred while trying to deserialize evtx stream.: ",
+)
 
 # File layout: a 4096-byte file header, then chunks of 64 KiB, each with a
 # 512-byte header and records that start with a 24-byte record header.
@@ -128,7 +135,7 @@ class _Layout:
             walked, _ = _complete_records(head + handle.read(_CHUNK_SIZE - len(head)))
             return _Chunk(index, offset, "ok", len(walked), checksum_ok=False)
         rest = handle.read(_CHUNK_SIZE - len(head))
-        if not head.strip(b"\x00") and not rest.strip(b"\x00"):
+        if head == bytes(len(head)) and rest == bytes(len(rest)):  # all zero
             return _Chunk(index, offset, "unused", 0)
         # The records the damaged header hides, counted by their own headers.
         walked, _ = _complete_records(head + rest, check_magic=False)
@@ -177,6 +184,40 @@ def _complete_records(chunk: bytes, *, check_magic: bool = True) -> tuple[set[in
         ids.add(int(record_id))
         offset = end
     return ids, offset if ids else 0
+
+
+# --------------------------------------------------------------------------
+# The parser and its messages
+# --------------------------------------------------------------------------
+def _parser(path: Path, source: Any) -> Any:
+    """Open the EVTX parser on `source`; errors name the file."""
+    try:
+        from evtx import PyEvtxParser
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise InputDataError(
+            f"{path}: reading .evtx files needs the 'evtx' package (pip install evtx)."
+        ) from exc
+    try:
+        return PyEvtxParser(source, number_of_threads=1, indent=False, skip_errors=True)
+    except TypeError as exc:  # an older evtx without skip_errors
+        raise InputDataError(
+            f"{path}: reading .evtx files needs evtx>=0.14 (pip install -U evtx)."
+        ) from exc
+    except (RuntimeError, OSError, ValueError) as exc:
+        raise InputDataError(f"{path}: cannot read as evtx: {_library_message(exc)}") from exc
+
+
+def _library_message(error: object) -> str:
+    """One line of a parser message, without its generic prefixes."""
+    lines = str(error).strip().splitlines()
+    text = lines[0] if lines else type(error).__name__
+    changed = True
+    while changed:
+        changed = False
+        for prefix in _LIBRARY_PREFIXES:
+            if text.startswith(prefix):
+                text, changed = text[len(prefix) :], True
+    return text.replace("An error occurred while trying to deserialize evtx stream.: ", "")
 
 
 # --------------------------------------------------------------------------

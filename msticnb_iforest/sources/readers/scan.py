@@ -34,7 +34,6 @@ from .dispatch import (
     _READ_ERRORS,
     _checked_size,
     _list_files,
-    _read_evtx,
     _read_file,
     _suffix,
     read_tables,
@@ -101,8 +100,6 @@ class EventFiles:
         time. What an event log held besides logons, and any damaged part
         skipped, is added to the run's notes (`schema.add_input_note`).
         """
-        if kind == "evtx":
-            return _read_evtx(path, self.limits), "evtx"
         return _read_file(path, self.limits)
 
 
@@ -208,7 +205,7 @@ def _json_keys(path: Path) -> list[str] | None:
         start += 1
     try:
         first, _ = json.JSONDecoder().raw_decode(head, start)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # read whole, limits first, by read_tables
         return None
     if not isinstance(first, dict) or "tables" in first:
         return None
