@@ -265,7 +265,9 @@ class BaselineFeatures(FeatureSet):
             rate = (others + NOVELTY_PRIOR[0]) / (other_days + NOVELTY_PRIOR[1])
             values[feature] = np.log1p(poisson_surprise(count, rate))
             context[f"{column}_other_days"] = others
-            (q10, q90), _ = loo_quantiles(units.unit_account, np.log1p(per_unit), (0.1, 0.9))
+            (q10, q90), _ = loo_quantiles(
+                units.unit_account, np.log1p(per_unit), (0.1, 0.9), by_group=units.by_account
+            )
             context[f"{column}_usual_low"] = np.floor(np.expm1(units.to_rows(q10)) + 1e-9)
             context[f"{column}_usual_high"] = np.ceil(np.expm1(units.to_rows(q90)) - 1e-9)
 
@@ -303,7 +305,7 @@ class BaselineFeatures(FeatureSet):
         """Robust leave-one-day-out deviation of log counts, and the usual range of counts."""
         per_unit = np.log1p(units.unit_sum(counts))
         (q10, q25, q50, q75, q90), _ = loo_quantiles(
-            units.unit_account, per_unit, (0.1, 0.25, 0.5, 0.75, 0.9)
+            units.unit_account, per_unit, (0.1, 0.25, 0.5, 0.75, 0.9), by_group=units.by_account
         )
         scale = np.maximum((q75 - q25) / 1.349, DISPERSION_FLOOR)
         center = units.to_rows(q50)
