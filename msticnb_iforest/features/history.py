@@ -193,11 +193,8 @@ def loo_quantiles(
     ordered = values[order]
     # Each group is one run of `ordered`; an element's rank is its place in its run.
     first = np.cumsum(size) - size
-    rank = np.empty(n_values, dtype=np.int64)
-    rank[order] = np.arange(n_values, dtype=np.int64) - np.repeat(first, size)
     last = np.maximum(size - 2, 0)  # per group: the highest rank among the others
     top = max(n_values - 1, 0)
-    at_group = group * 3
     result = []
     for prob in probs:
         pos = prob * last
@@ -205,18 +202,20 @@ def loo_quantiles(
         frac = pos - lower
         upper = np.minimum(lower + 1, last)
         # The k-th smallest of the others is the k-th of the group, or the
-        # (k+1)-th at and after the element's own rank: so a group has three
-        # possible quantiles, by where the element's rank lies against
-        # `lower` and `upper` (at or below both, between, above both).
+        # (k+1)-th at and after the element's own rank. So a group has three
+        # possible quantiles, each taken by one stretch of its run: the ranks
+        # up to `lower`, those after it up to `upper`, and those after `upper`.
         candidates = np.empty((len(size), 3))
         for kind, (low_shift, high_shift) in enumerate(((1, 1), (0, 1), (0, 0))):
             quantile = ordered[np.minimum(first + lower + low_shift, top)] * (1.0 - frac)
             quantile += ordered[np.minimum(first + upper + high_shift, top)] * frac
             candidates[:, kind] = quantile
         candidates[size <= 1] = np.nan
-        pick = at_group + (rank > lower[group])
-        pick += rank > upper[group]
-        result.append(candidates.ravel()[pick])
+        stretches = np.stack([lower + 1, upper - lower, size - 1 - upper], axis=1)
+        stretches[size == 0] = 0
+        back = np.empty(n_values)
+        back[order] = np.repeat(candidates.ravel(), stretches.ravel())
+        result.append(back)
     return result, size[group] - 1
 
 
