@@ -282,7 +282,12 @@ def hunt(
             **fset.forest_params(n_rows),
         )
 
+    features = list(frame.values.columns)
     with timer.stage("assemble", "Collecting outliers"):
+        # The feature set's columns move into the table (not copied) unless a
+        # context column shares a feature's name; the features are then read
+        # back from the table without a copy.
+        take = not set(features) & set(frame.context.columns)
         picked = select_outliers(
             ready.table,
             frame.values,
@@ -291,7 +296,12 @@ def hunt(
             reasons,
             allow_accounts=opts["allow_accounts"],
             account=opts["account"],
+            take_columns=take,
         )
+        if take:
+            frame.values = pd.DataFrame(
+                {name: picked.user_days[name] for name in features}, copy=False
+            )
     notes += picked.notes
     limit = opts["max_explained"]
 
@@ -302,7 +312,7 @@ def hunt(
     hunted = Hunt(
         user_days=picked.user_days,
         outliers=picked.outliers,
-        features=list(frame.values.columns),
+        features=features,
         feature_set=fset.name,
         model=scores.model,
         shap_values=found.shap_values,
