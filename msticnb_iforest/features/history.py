@@ -256,9 +256,14 @@ def poisson_surprise(count: np.ndarray, rate: np.ndarray) -> np.ndarray:
     a fraction of a nat of the exact value there.
     """
     count = np.asarray(count, dtype="float64")
-    rate = np.maximum(np.asarray(rate, dtype="float64"), 1e-12)
+    rate = np.asarray(rate, dtype="float64")
+    count, rate = np.broadcast_arrays(count, rate)
+    surprise = np.zeros(count.shape)
+    some = count > 0  # usually few: only their tails are computed
+    count, rate = count[some], np.maximum(rate[some], 1e-12)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         exact = -poisson.logsf(count - 1, rate)
         point = -(count * np.log(rate) - rate - gammaln(count + 1))
     value = np.where(np.isfinite(exact), exact, point)
-    return np.where(count > 0, np.maximum(value, 0.0), 0.0)
+    surprise[some] = np.maximum(value, 0.0)
+    return surprise
