@@ -284,16 +284,12 @@ def _source_links(
     if use.any():
         key = pd.MultiIndex.from_arrays([rows["day"], shared])
         flagged = pd.Series(1, index=key[use]).groupby(level=[0, 1]).size()
-        every = flagged * 0
-        if user_days is not None and {"Date", "HostsSrcIp"} <= set(user_days.columns):
-            days = pd.to_datetime(user_days["Date"], errors="coerce").dt.normalize()
-            every = (
-                pd.Series(1, index=[days, _text(user_days, "HostsSrcIp")])
-                .groupby(level=[0, 1])
-                .size()
-            )
         flagged_here = flagged.reindex(key).fillna(0).to_numpy()
-        every_here = every.reindex(key).fillna(0).to_numpy()
+        every_here = np.zeros(len(rows))
+        if user_days is not None and {"Date", "HostsSrcIp"} <= set(user_days.columns):
+            every_here[use] = _day_source_counts(
+                user_days, rows["day"].to_numpy()[use], shared[use]
+            )
         use &= 2 * flagged_here >= np.maximum(every_here, flagged_here)
     parts.append((use, shared, np.full(len(rows), SOURCE, dtype=object)))
     frames = [
@@ -310,6 +306,38 @@ def _source_links(
     links = pd.concat(frames, ignore_index=True)
     links["key"] = "source/" + links.groupby(["day", "source"], sort=True).ngroup().astype(str)
     return links[_LINK_COLUMNS]
+
+
+def _day_source_counts(
+    user_days: pd.DataFrame, days: np.ndarray, sources: np.ndarray
+) -> np.ndarray:
+    """
+    Count the user-days of each (day, source) pair: ``Date`` (to its day) and ``HostsSrcIp``.
+
+    `days` are days and `sources` trimmed addresses, no missing ones. Each
+    distinct date and address of the table is read and matched once, then
+    only the table's rows whose day and address both occur among the pairs
+    are counted.
+    """
+    want_day, want_days = pd.factorize(days)
+    want_source, want_sources = pd.factorize(sources)
+    date_codes, dates = pd.factorize(user_days["Date"])
+    date_day = pd.Index(want_days).get_indexer(
+        pd.to_datetime(pd.Series(dates), errors="coerce").dt.normalize()
+    )
+    source_codes, addresses = pd.factorize(user_days["HostsSrcIp"])
+    address_source = pd.Index(want_sources).get_indexer(pd.Index(addresses).astype(str).str.strip())
+    # A missing date or address (code -1) takes the -1 appended at the end: no pair.
+    row_source = np.append(address_source, -1)[source_codes]
+    hit = np.flatnonzero(row_source >= 0)
+    row_day = np.append(date_day, -1)[date_codes[hit]]
+    found = row_day >= 0
+    n_sources = max(len(want_sources), 1)
+    pairs = row_day[found] * n_sources + row_source[hit[found]]
+    wanted = want_day.astype(np.int64) * n_sources + want_source
+    distinct, pair_of = np.unique(wanted, return_inverse=True)
+    counts = np.bincount(pd.Index(distinct).get_indexer(pairs) + 1, minlength=len(distinct) + 1)
+    return counts[1:][pair_of].astype("float64")
 
 
 def _pattern_links(
@@ -428,8 +456,8 @@ def _leads(
     day = first_day.where(first_day == last_day, first_day + " to " + last_day)
     n_accounts = table["n_accounts"].map("{:,}".format)
     named = rows.sort_values("pos").drop_duplicates(["component", "account"])
-    names = named.groupby("component").head(NAMES_IN_LEAD).groupby("component")["account"]
-    names = names.agg(", ".join).reindex(table.index)
+    shown = named.groupby("component").head(NAMES_IN_LEAD)
+    names = _join_per(shown["component"], shown["account"]).reindex(table.index)
     more = table["n_accounts"] - NAMES_IN_LEAD
     names = names.where(more <= 0, names + " and " + more.map("{:,}".format) + " more")
     clause = first["clause"].where(first["clause"] != "", None)

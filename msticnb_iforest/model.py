@@ -118,7 +118,7 @@ def _distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         digest = digest * np.uint64(0x100000001B3) ^ pd.util.hash_array(bits[:, col])
     codes = pd.factorize(digest)[0].astype(np.int64)
     first = _first_rows(codes)
-    if not np.array_equal(bits, bits[first][codes]):
+    if not all(np.array_equal(column, column[first][codes]) for column in bits.T):
         codes = np.zeros(len(bits), dtype=np.int64)
         for col in range(bits.shape[1]):
             part, uniques = pd.factorize(bits[:, col])
@@ -267,8 +267,8 @@ def fit_score(
     train = _fit_sample(features, fit_rows, random_state)
     if isinstance(max_samples, Integral):
         max_samples = min(int(max_samples), len(train))
-    matrix = features.to_numpy(dtype="float64")
-    if not np.isfinite(matrix).all():
+    # Column by column: a float64 copy of the whole matrix is not needed.
+    if not all(np.isfinite(features[name].to_numpy(dtype="float64")).all() for name in features):
         raise ParameterError("Model features contain missing or infinite values.")
     model = IsolationForest(
         n_estimators=n_estimators,
@@ -357,6 +357,7 @@ def select_outliers(
     *,
     allow_accounts: tuple[str, ...] | None = None,
     account: str | None = None,
+    take_columns: bool = False,
 ) -> Selection:
     """
     Join features and scores to a prepared table and pick the reported outliers.
@@ -377,6 +378,10 @@ def select_outliers(
         `ALLOW_LISTED`.
     account : str, optional
         Report only this account's outliers.
+    take_columns : bool, default=False
+        Move the columns of `values` and `context` into the table (leaving
+        both frames without columns) instead of copying them: one column at
+        a time is held twice, instead of every one (``hunt`` on big tables).
 
     Returns
     -------
@@ -394,7 +399,7 @@ def select_outliers(
     ['d']
 
     """
-    user_days = _user_days(table, values, context)
+    user_days = _user_days(table, values, context, take_columns)
     suppressed = reasons.to_numpy().astype(object)
     if allow_accounts:
         allowed = allow_list_mask(user_days, allow_accounts)
@@ -422,21 +427,25 @@ def select_outliers(
     )
 
 
-def _user_days(table: pd.DataFrame, values: pd.DataFrame, context: pd.DataFrame) -> pd.DataFrame:
+def _user_days(
+    table: pd.DataFrame, values: pd.DataFrame, context: pd.DataFrame, take: bool = False
+) -> pd.DataFrame:
     """
     Add features and context to the hunt's own prepared table, in place.
 
     A name that occurs more than once takes its last occurrence (a feature
     replaces the input column it was computed from), at that position.
     Columns are appended one by one rather than concatenated: concatenating
-    would consolidate (copy) the whole million-row frame.
+    would consolidate (copy) the whole million-row frame. With `take`, each
+    column is popped from its frame as it is added, so that its copy in the
+    table replaces it rather than adding to it.
     """
     later = list(values.columns) + list(context.columns)
     for name in [col for col in table.columns if col in set(later)]:
         del table[name]
     for part in (values, context):
-        for name in part.columns:
+        for name in list(part.columns):
             if name in table.columns:  # a context column replaces a feature
                 del table[name]
-            table[name] = part[name]
+            table[name] = part.pop(name) if take else part[name]
     return table

@@ -20,9 +20,9 @@ from typing import Any
 import pandas as pd
 
 from . import explain
-from .features import FeatureSet, get_feature_set
+from .features import FeatureFrame, FeatureSet, get_feature_set
 from .incidents import empty_incidents, group_incidents
-from .model import ALLOW_LISTED, fit_score, select_outliers
+from .model import ALLOW_LISTED, ModelScores, Selection, fit_score, select_outliers
 from .params import (
     DEFAULT_CONTAMINATION,
     DEFAULT_MAX_EXPLAINED,
@@ -292,16 +292,9 @@ def hunt(
             **fset.forest_params(n_rows),
         )
 
+    features = list(frame.values.columns)
     with timer.stage("assemble", "Collecting outliers"):
-        picked = select_outliers(
-            ready.table,
-            frame.values,
-            frame.context,
-            scores,
-            reasons,
-            allow_accounts=opts["allow_accounts"],
-            account=opts["account"],
-        )
+        picked = _selected(ready.table, frame, scores, reasons, opts)
     notes += picked.notes
     limit = opts["max_explained"]
 
@@ -312,7 +305,7 @@ def hunt(
     hunted = Hunt(
         user_days=picked.user_days,
         outliers=picked.outliers,
-        features=list(frame.values.columns),
+        features=features,
         feature_set=fset.name,
         model=scores.model,
         shap_values=found.shap_values,
@@ -337,6 +330,33 @@ def _prepared(data: Any, fset: FeatureSet, opts: dict[str, Any], timer: _Timer) 
     ready = prepare(data, fset.query_name, **{name: opts[name] for name in names})
     timer.timings.update(ready.timings)
     return ready
+
+
+def _selected(
+    table: pd.DataFrame, frame: FeatureFrame, scores: ModelScores, reasons: pd.Series, opts: dict
+) -> Selection:
+    """
+    Run `select_outliers` on the hunt's own table, moving the feature set's columns into it.
+
+    The columns are moved (not copied) unless a context column shares a
+    feature's name; `frame.values` then reads the features back from the
+    table, without a copy.
+    """
+    features = list(frame.values.columns)
+    take = not set(features) & set(frame.context.columns)
+    picked = select_outliers(
+        table,
+        frame.values,
+        frame.context,
+        scores,
+        reasons,
+        allow_accounts=opts["allow_accounts"],
+        account=opts["account"],
+        take_columns=take,
+    )
+    if take:
+        frame.values = pd.DataFrame({name: picked.user_days[name] for name in features}, copy=False)
+    return picked
 
 
 def _grouped(hunted: Hunt, timer: _Timer) -> Hunt:

@@ -162,6 +162,13 @@ def _numbers(table: pd.DataFrame, column: str) -> np.ndarray:
     return np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0).clip(min=0.0)
 
 
+def _usual_count(log_quantile: np.ndarray, rounding: np.ufunc) -> np.ndarray:
+    """Turn a quantile of log counts into a whole count (rounded by `rounding`), in place."""
+    np.expm1(log_quantile, out=log_quantile)
+    log_quantile += 1e-9 if rounding is np.floor else -1e-9
+    return rounding(log_quantile, out=log_quantile)
+
+
 def check_min_history_days(value: object) -> int:
     """Validate ``min_history_days`` (see `params.PARAMETERS`); None is the default."""
     checked = PARAMETERS["min_history_days"].check(value)
@@ -249,7 +256,8 @@ class BaselineFeatures(FeatureSet):
             deviations = []
             for column in use:
                 dev, low, high = self._deviation(units, _numbers(table, column))
-                deviations.append(np.where(enough, dev, 0.0))
+                dev[~enough] = 0.0  # too little history: no deviation
+                deviations.append(dev)
                 context[f"{column}_usual_low"] = low
                 context[f"{column}_usual_high"] = high
             values[feature] = np.maximum.reduce(deviations)
@@ -265,9 +273,11 @@ class BaselineFeatures(FeatureSet):
             rate = (others + NOVELTY_PRIOR[0]) / (other_days + NOVELTY_PRIOR[1])
             values[feature] = np.log1p(poisson_surprise(count, rate))
             context[f"{column}_other_days"] = others
-            (q10, q90), _ = loo_quantiles(units.unit_account, np.log1p(per_unit), (0.1, 0.9))
-            context[f"{column}_usual_low"] = np.floor(np.expm1(units.to_rows(q10)) + 1e-9)
-            context[f"{column}_usual_high"] = np.ceil(np.expm1(units.to_rows(q90)) - 1e-9)
+            (q10, q90), _ = loo_quantiles(
+                units.unit_account, np.log1p(per_unit), (0.1, 0.9), by_group=units.by_account
+            )
+            context[f"{column}_usual_low"] = _usual_count(units.to_rows(q10), np.floor)
+            context[f"{column}_usual_high"] = _usual_count(units.to_rows(q90), np.ceil)
 
         if all(_has(table, c) for c in _SPRAY_COLUMNS):
             accounts = _numbers(table, "SrcIpFailedAccounts")
@@ -303,15 +313,19 @@ class BaselineFeatures(FeatureSet):
         """Robust leave-one-day-out deviation of log counts, and the usual range of counts."""
         per_unit = np.log1p(units.unit_sum(counts))
         (q10, q25, q50, q75, q90), _ = loo_quantiles(
-            units.unit_account, per_unit, (0.1, 0.25, 0.5, 0.75, 0.9)
+            units.unit_account, per_unit, (0.1, 0.25, 0.5, 0.75, 0.9), by_group=units.by_account
         )
         scale = np.maximum((q75 - q25) / 1.349, DISPERSION_FLOOR)
-        center = units.to_rows(q50)
+        # In place, one array per row: the same operations in the same order.
+        dev = np.log1p(counts)
+        dev -= units.to_rows(q50)
         with np.errstate(invalid="ignore"):
-            dev = np.maximum(0.0, (np.log1p(counts) - center) / units.to_rows(scale))
-        dev = np.log1p(np.nan_to_num(dev, nan=0.0))
-        low = np.floor(np.expm1(units.to_rows(q10)) + 1e-9)
-        high = np.ceil(np.expm1(units.to_rows(q90)) - 1e-9)
+            dev /= units.to_rows(scale)
+            np.maximum(0.0, dev, out=dev)
+        np.nan_to_num(dev, copy=False, nan=0.0)
+        np.log1p(dev, out=dev)
+        low = _usual_count(units.to_rows(q10), np.floor)
+        high = _usual_count(units.to_rows(q90), np.ceil)
         return dev, low, high
 
     # -------------------------------------------------------------------- model

@@ -10,6 +10,8 @@ second.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 import pandas as pd
 from scipy.special import gammaln
@@ -69,6 +71,11 @@ class AccountDays:
         self.unit_account = account[first].astype(np.int64)
         days_per_account = np.bincount(self.unit_account)
         self.other_days = days_per_account[self.unit_account] - 1
+
+    @cached_property
+    def by_account(self) -> np.ndarray:
+        """A permutation of the units that puts each account's together (for `loo_quantiles`)."""
+        return np.argsort(self.unit_account, kind="stable")
 
     def unit_sum(self, values: np.ndarray) -> np.ndarray:
         """Add up a per-row array per unit."""
@@ -143,7 +150,11 @@ def _codes_and_first(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def loo_quantiles(
-    group: np.ndarray, values: np.ndarray, probs: tuple[float, ...]
+    group: np.ndarray,
+    values: np.ndarray,
+    probs: tuple[float, ...],
+    *,
+    by_group: np.ndarray | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """
     Quantiles of the *other* members of each element's group.
@@ -162,6 +173,10 @@ def loo_quantiles(
         Float values, no NaN.
     probs : tuple of float
         Quantile levels in [0, 1].
+    by_group : np.ndarray, optional
+        A permutation that puts the elements in group order (as
+        ``numpy.argsort(group, kind="stable")``), when the caller has one
+        for several calls over the same groups (see `AccountDays.by_account`).
 
     Returns
     -------
@@ -174,18 +189,11 @@ def loo_quantiles(
     group = np.asarray(group, dtype=np.int64)
     n_values = len(values)
     size = np.bincount(group) if n_values else np.zeros(0, dtype=np.int64)
-    # One sort by (group, value): the value's rank among the distinct values
-    # makes an integer key, which sorts several times faster than a lexsort.
-    distinct, value_rank = np.unique(values, return_inverse=True)
-    order = np.argsort(group * max(len(distinct), 1) + value_rank.reshape(-1))
+    order = _group_value_order(group, values, by_group)
     ordered = values[order]
-    # Work in sorted order, where each group is one run: per-group numbers
-    # are repeated along the run instead of gathered per element.
-    start = np.repeat(np.cumsum(size) - size, size)
-    rank = np.arange(n_values, dtype=np.int64) - start
-    others = np.repeat(size - 1, size)
-    last = np.maximum(others - 1, 0)
-    alone = others == 0
+    # Each group is one run of `ordered`; an element's rank is its place in its run.
+    first = np.cumsum(size) - size
+    last = np.maximum(size - 2, 0)  # per group: the highest rank among the others
     top = max(n_values - 1, 0)
     result = []
     for prob in probs:
@@ -194,20 +202,42 @@ def loo_quantiles(
         frac = pos - lower
         upper = np.minimum(lower + 1, last)
         # The k-th smallest of the others is the k-th of the group, or the
-        # (k+1)-th at and after the element's own rank.
-        low = start + lower
-        low += lower >= rank
-        high = start + upper
-        high += upper >= rank
-        quantile = ordered[np.minimum(low, top)] * (1.0 - frac)
-        quantile += ordered[np.minimum(high, top)] * frac
-        quantile[alone] = np.nan
+        # (k+1)-th at and after the element's own rank. So a group has three
+        # possible quantiles, each taken by one stretch of its run: the ranks
+        # up to `lower`, those after it up to `upper`, and those after `upper`.
+        candidates = np.empty((len(size), 3))
+        for kind, (low_shift, high_shift) in enumerate(((1, 1), (0, 1), (0, 0))):
+            quantile = ordered[np.minimum(first + lower + low_shift, top)] * (1.0 - frac)
+            quantile += ordered[np.minimum(first + upper + high_shift, top)] * frac
+            candidates[:, kind] = quantile
+        candidates[size <= 1] = np.nan
+        stretches = np.stack([lower + 1, upper - lower, size - 1 - upper], axis=1)
+        stretches[size == 0] = 0
         back = np.empty(n_values)
-        back[order] = quantile
+        back[order] = np.repeat(candidates.ravel(), stretches.ravel())
         result.append(back)
-    others_back = np.empty(n_values, dtype=np.int64)
-    others_back[order] = others
-    return result, others_back
+    return result, size[group] - 1
+
+
+def _group_value_order(
+    group: np.ndarray, values: np.ndarray, by_group: np.ndarray | None
+) -> np.ndarray:
+    """
+    Return a permutation that sorts the elements by (group, value).
+
+    The value's rank among the distinct values (found by hashing, then
+    sorting only the distinct values) makes one integer key. Its stable sort
+    runs over the elements already in group order, where it is several times
+    faster than on scattered groups; tied values may come in any order, as
+    the quantiles of the others do not depend on it.
+    """
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    rank_of_code = np.empty(len(distinct), dtype=np.int64)
+    rank_of_code[np.argsort(distinct, kind="stable")] = np.arange(len(distinct))
+    if by_group is None:
+        by_group = np.argsort(group, kind="stable")
+    key = group[by_group] * max(len(distinct), 1) + rank_of_code[codes[by_group]]
+    return by_group[np.argsort(key, kind="stable")]
 
 
 def loo_sums(group: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -226,9 +256,14 @@ def poisson_surprise(count: np.ndarray, rate: np.ndarray) -> np.ndarray:
     a fraction of a nat of the exact value there.
     """
     count = np.asarray(count, dtype="float64")
-    rate = np.maximum(np.asarray(rate, dtype="float64"), 1e-12)
+    rate = np.asarray(rate, dtype="float64")
+    count, rate = np.broadcast_arrays(count, rate)
+    surprise = np.zeros(count.shape)
+    some = count > 0  # usually few: only their tails are computed
+    count, rate = count[some], np.maximum(rate[some], 1e-12)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         exact = -poisson.logsf(count - 1, rate)
         point = -(count * np.log(rate) - rate - gammaln(count + 1))
     value = np.where(np.isfinite(exact), exact, point)
-    return np.where(count > 0, np.maximum(value, 0.0), 0.0)
+    surprise[some] = np.maximum(value, 0.0)
+    return surprise

@@ -203,10 +203,9 @@ def profile_rows(
     Aggregate kept network logon rows into account-day rows.
 
     `column(name)` returns the sorted codes and labels of a text column on
-    the kept rows. A row may stand for `weight` logons of one day that are
-    alike in every column the profile reads (the columnar engine hands
-    them over so); `time_ns` is then the earliest of their times and
-    `latest_ns` the latest. By default each row is one logon.
+    the kept rows. A row may stand for `weight` logons of a day alike in
+    every column read (as the engine hands them over), from `time_ns` to
+    `latest_ns`; by default each row is one logon.
     """
     # Memory: 20M events make every per-row array 80-160 MB, so each text
     # column is decoded when it is needed and released once it is counted.
@@ -269,8 +268,6 @@ class _Groups:
         """Count the logons of each group (of the rows where `rows` is True, if given)."""
         group = self.group if rows is None else self.group[rows]
         weight = self.weight if rows is None or self.weight is None else self.weight[rows]
-        if weight is None:
-            return np.bincount(group, minlength=self.n).astype(np.int64)
         return np.bincount(group, weights=weight, minlength=self.n).astype(np.int64)
 
     def distinct(self, codes: np.ndarray, n_values: int, rows: np.ndarray | None = None) -> tuple:
