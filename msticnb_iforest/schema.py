@@ -520,8 +520,18 @@ def _deep_copy(data: pd.DataFrame, names: pd.Index) -> pd.DataFrame:
     return pd.DataFrame(columns, copy=False)
 
 
+def _taken(data: pd.DataFrame, names: pd.Index) -> pd.DataFrame:
+    """Return a frame of `data`'s columns under new names and a fresh RangeIndex, no copy."""
+    index = pd.RangeIndex(len(data))
+    columns = {
+        name: pd.Series(data.iloc[:, pos].array, index=index, copy=False)
+        for pos, name in enumerate(names)
+    }
+    return pd.DataFrame(columns, copy=False)
+
+
 def prepare_summary(
-    data: pd.DataFrame, *, return_dropped: bool = False
+    data: pd.DataFrame, *, return_dropped: bool = False, copy: bool = True
 ) -> pd.DataFrame | tuple[pd.DataFrame, dict[str, int]]:
     """
     Validate a per-user-day table and return a cleaned copy.
@@ -539,6 +549,10 @@ def prepare_summary(
         Drop rows with an empty ``Date`` and also return their count as
         ``{"no_date": n}`` (empty dict when none). Without it an empty
         ``Date`` is an error.
+    copy : bool, default=True
+        Work on a deep copy, so `data` is never modified. False only for a
+        table the caller owns and no longer needs (a summary just computed
+        from raw events): its columns are then taken, not copied.
 
     Returns
     -------
@@ -565,8 +579,8 @@ def prepare_summary(
         raise InputDataError(
             "Input is not a per-user-day logon summary; missing column(s): " + ", ".join(missing)
         )
-    # One deep copy, then columns are replaced in place on the copy.
-    table = _deep_copy(data, names)
+    # One deep copy (unless the table is ours), then columns are replaced in place.
+    table = _deep_copy(data, names) if copy else _taken(data, names)
     table["Date"] = parse_dates(table["Date"], "Date")
     no_date = table["Date"].isna().to_numpy()
     dropped: dict[str, int] = {}

@@ -156,7 +156,7 @@ def prepare(
                 raise _neither(data)
             timings["summarize"] = round(time.perf_counter() - begin, 4)
             begin = time.perf_counter()
-            prepared, no_date = prepare_summary(summary, return_dropped=True)
+            prepared, no_date = prepare_summary(summary, return_dropped=True, copy=False)
             dropped = {**dropped, **no_date}
     timings["prepare"] = round(time.perf_counter() - begin, 4)
     notes = list(notes)
