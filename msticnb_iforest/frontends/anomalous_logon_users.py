@@ -57,6 +57,7 @@ RUN_PARAMETERS = (
     "max_plots",
     "max_account_summaries",
     "memory_limit",
+    "progress",
     "split_query_by",
     "table",
     "add_query_items",
@@ -322,6 +323,9 @@ class AnomalousLogonUsers(Notebooklet):
             Memory the columnar engine may take to summarize LocalData files
             of raw events (bytes or a size such as "4G", at least 64 MiB,
             default 2 GiB); past it the engine spills to a temporary folder.
+        progress : callable
+            Called with each stage's message (files read, events summarized,
+            ...) instead of showing it; it is called even when run is silent.
         start, end : datetime or str
             The window, instead of `timespan`.
 
@@ -380,7 +384,7 @@ class AnomalousLogonUsers(Notebooklet):
             random_state=opts["random_state"],
             account=value,
             shap="shap" in self.options,
-            progress=nb_markdown,
+            progress=opts["progress"] or nb_markdown,
             allow_accounts=opts["allow_accounts"],
             min_history_days=opts["min_history_days"],
             max_explained=opts["max_explained"],

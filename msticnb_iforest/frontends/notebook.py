@@ -14,8 +14,11 @@ names.
 
 from __future__ import annotations
 
+import sys
 import tempfile
+import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +62,7 @@ __all__ = [
     "incident_table",
     "open_data_source",
     "outlier_overview",
+    "progress_printer",
     "run_remarks",
     "show_figures",
     "show_incidents",
@@ -354,6 +358,36 @@ def _raw_events(source: DataSource) -> pd.DataFrame | None:
         return None
     events, _ = read_tables(files)
     return events
+
+
+def progress_printer() -> Callable[[str], None] | None:
+    """
+    Return a `progress` for the notebooklet's run that prints each stage with the time.
+
+    The notebook runs the notebooklet silently (its own cells show the
+    result), so stage messages (files read, events summarized, scoring)
+    are printed by this instead, one line each on standard error (where
+    progress goes in a notebook, apart from the cell's results). None when
+    msticnb's ``silent`` option is set: ``nb.set_opt("silent", True)``
+    silences it.
+
+    Examples
+    --------
+    >>> show = progress_printer()  # doctest: +SKIP
+    >>> show("Scoring 1,000 user-days")  # doctest: +SKIP
+    [   0.0s] Scoring 1,000 user-days
+
+    """
+    from msticnb.options import get_opt
+
+    if get_opt("silent"):
+        return None
+    started = time.perf_counter()
+
+    def show(message: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+    return show
 
 
 def account_events(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import shutil
 
 import pandas as pd
@@ -264,3 +265,36 @@ def test_decoded_files_are_written_in_batches_with_the_same_summary(tmp_path, mo
     assert all(rows >= batch for rows in full[:-1])  # a file is written once a batch is full
     assert len(full) == (len(logs) if batch == 1 else 1 if batch > sum(full) else len(full))
     assert batch != 12 or 1 < len(full) < len(logs)
+
+
+def test_the_notebook_prints_progress_unless_msticnb_is_silent(nb_local, capsys):
+    from msticnb_iforest.frontends import notebook as nbs
+
+    nb_local.set_opt("silent", False)
+    try:
+        show = nbs.progress_printer()
+        show("Reading file 1 of 2: a.evtx (evtx)")
+        assert re.fullmatch(
+            r"\[\s+\d+\.\ds\] Reading file 1 of 2: a\.evtx \(evtx\)\n", capsys.readouterr().err
+        )
+    finally:
+        nb_local.set_opt("silent", True)
+    assert nbs.progress_printer() is None
+
+
+def test_a_silent_notebooklet_run_still_tells_its_own_progress(local_folder, events):
+    import msticnb as nb
+
+    folder, init = local_folder
+    events.to_parquet(folder / "anomalous_logons_events.parquet", index=False)
+    init()
+    told: list[str] = []
+    nb.nblts.custom.AnomalousLogonUsers().run(
+        timespan=TimeSpan(start=events["TimeGenerated"].min(), end=events["TimeGenerated"].max()),
+        options=["-plot_outliers", "-plot_trends", "-plot_population"],
+        silent=True,
+        progress=told.append,
+    )
+    assert told[0] == "Preparing the per-user-day table"
+    assert any(m.startswith("Summarizing ") and m.endswith(" events from 1 file(s)") for m in told)
+    assert "Grouping the outliers into incidents" in told
