@@ -114,6 +114,15 @@ def csv_safe_text(values: pd.Series) -> pd.Series:
     return pd.Series(out, index=values.index, name=values.name, dtype=object)
 
 
+def _days(column: pd.Series) -> pd.Series:
+    """Return times as ``YYYY-MM-DD`` text (missing as NaN), as ``dt.strftime`` does."""
+    if column.dtype != np.dtype("datetime64[ns]"):
+        return column.dt.strftime("%Y-%m-%d")
+    days = np.datetime_as_string(column.to_numpy(), unit="D").astype(object)
+    days[np.isnat(column.to_numpy())] = np.nan
+    return pd.Series(days, index=column.index, name=column.name, dtype=object)
+
+
 def csv_ready(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Any]]:
     """
     Return `frame` as the CSV files write it, and its header.
@@ -126,7 +135,7 @@ def csv_ready(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Any]]:
     for position in range(out.shape[1]):
         column = out.iloc[:, position]
         if out.columns[position] == "Date" and column.dtype.kind == "M":
-            out.isetitem(position, column.dt.strftime("%Y-%m-%d"))
+            out.isetitem(position, _days(column))
             continue
         safe = csv_safe_text(column)
         if safe is not column:

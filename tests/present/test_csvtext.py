@@ -59,7 +59,9 @@ def _awkward_frame(n: int) -> pd.DataFrame:
             # whole days in the first half, times in the second: pandas formats per block
             "half_days": pd.to_datetime(np.where(np.arange(n) < n // 2, days, naive)),
             "span": pd.to_timedelta(rng.integers(0, 10**12, n)),
-            "Date": days,
+            # a day: written as YYYY-MM-DD, before 1970 and missing ones too
+            "Date": pd.to_datetime(np.where(rng.random(n) < 0.1, None, naive))
+            - pd.Timedelta(days=9000),
         }
     )
 
