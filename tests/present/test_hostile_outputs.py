@@ -265,14 +265,14 @@ def _only(folder: Path, *names: str) -> None:
 )
 def test_write_error_names_the_file_and_keeps_the_previous_set(previous, code, monkeypatch, capsys):
     before = _snapshot(previous)
-    real = pd.DataFrame.to_csv
+    real = folder.write_csv  # what OutputFolder writes each CSV file with
 
-    def failing(frame, target=None, *args, **kwargs):
-        if str(getattr(target, "name", target)).endswith("user_days.csv"):
+    def failing(frame, handle):
+        if str(getattr(handle, "name", handle)).endswith("user_days.csv"):
             raise OSError(code, os.strerror(code))
-        return real(frame, target, *args, **kwargs)
+        return real(frame, handle)
 
-    monkeypatch.setattr(pd.DataFrame, "to_csv", failing)
+    monkeypatch.setattr(folder, "write_csv", failing)
     assert _run("run", DEMO_CSV, "--out", previous, *FAST, "--contamination", "0.05") == 2
     line = _one_error_line(capsys)
     assert f"{previous / 'user_days.csv'}" in line and os.strerror(code) in line
@@ -533,18 +533,17 @@ _CHILD = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from msticnb_iforest.frontends.cli import main
+    from msticnb_iforest.present import folder
 
-    import pandas as pd
+    real = folder.write_csv  # what OutputFolder writes each CSV file with
 
-    real = pd.DataFrame.to_csv
-
-    def stalled(self, *args, **kwargs):
-        done = real(self, *args, **kwargs)
+    def stalled(frame, handle):
+        done = real(frame, handle)
         Path(sys.argv[1]).write_text("one file of the set is written")
         time.sleep(600)
         return done
 
-    pd.DataFrame.to_csv = stalled
+    folder.write_csv = stalled
     sys.exit(main(sys.argv[2:]))
     """
 )
