@@ -597,17 +597,9 @@ def _load() -> str:
 
 
 def _commit() -> str:
-    try:
-        done = subprocess.run(
-            ["git", "describe", "--always", "--dirty"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return done.stdout.strip() or "unknown"
-    except OSError:
-        return "unknown"
+    from _facts import commit
+
+    return commit()
 
 
 # --------------------------------------------------------------------------

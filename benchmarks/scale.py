@@ -428,17 +428,9 @@ def _versions() -> str:
 
 
 def _commit() -> str:
-    try:
-        done = subprocess.run(
-            ["git", "describe", "--always", "--dirty"],
-            cwd=HERE.parent,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return done.stdout.strip() or "unknown"
-    except OSError:
-        return "unknown"
+    from _facts import commit
+
+    return commit()
 
 
 def _load() -> str:
