@@ -502,9 +502,9 @@ def _account_text(values: pd.Series) -> pd.Series:
     return values.astype("string").fillna("").astype(object)
 
 
-def _deep_copy(data: pd.DataFrame, names: pd.Index) -> pd.DataFrame:
+def _deep_copy(data: pd.DataFrame, names: pd.Index, deep: bool = True) -> pd.DataFrame:
     """
-    Copy a frame column by column, with new column names and a fresh RangeIndex.
+    Copy a frame column by column (`deep`), with new column names and a fresh RangeIndex.
 
     ``DataFrame.copy`` first merges a frame assembled column by column (as
     query results are) into one block per dtype, which costs several times
@@ -514,19 +514,9 @@ def _deep_copy(data: pd.DataFrame, names: pd.Index) -> pd.DataFrame:
     index = pd.RangeIndex(len(data))
     columns = {}
     for pos, name in enumerate(names):
-        column = data.iloc[:, pos].copy(deep=True)
+        column = data.iloc[:, pos].copy(deep=deep)
         column.index = index
         columns[name] = column
-    return pd.DataFrame(columns, copy=False)
-
-
-def _taken(data: pd.DataFrame, names: pd.Index) -> pd.DataFrame:
-    """Return a frame of `data`'s columns under new names and a fresh RangeIndex, no copy."""
-    index = pd.RangeIndex(len(data))
-    columns = {
-        name: pd.Series(data.iloc[:, pos].array, index=index, copy=False)
-        for pos, name in enumerate(names)
-    }
     return pd.DataFrame(columns, copy=False)
 
 
@@ -550,9 +540,8 @@ def prepare_summary(
         ``{"no_date": n}`` (empty dict when none). Without it an empty
         ``Date`` is an error.
     copy : bool, default=True
-        Work on a deep copy, so `data` is never modified. False only for a
-        table the caller owns and no longer needs (a summary just computed
-        from raw events): its columns are then taken, not copied.
+        Copy `data` first. False only for a table nobody else holds (a
+        summary just computed): its columns are taken, not copied.
 
     Returns
     -------
@@ -580,7 +569,7 @@ def prepare_summary(
             "Input is not a per-user-day logon summary; missing column(s): " + ", ".join(missing)
         )
     # One deep copy (unless the table is ours), then columns are replaced in place.
-    table = _deep_copy(data, names) if copy else _taken(data, names)
+    table = _deep_copy(data, names, deep=copy)
     table["Date"] = parse_dates(table["Date"], "Date")
     no_date = table["Date"].isna().to_numpy()
     dropped: dict[str, int] = {}
