@@ -366,19 +366,28 @@ def measure(cmd: list[str], log: Path, timeout: float) -> dict:
     Run `cmd`, wait for it and return wall seconds, peak RSS (GB) and status.
 
     Output goes to `log` (stdout, then stderr appended); the last JSON line
-    of stdout, if any, is returned as ``result``. Peak RSS is the child's
-    ``ru_maxrss`` from ``os.wait4`` (None where the platform lacks it). A
-    child still running after `timeout` seconds is killed; Ctrl-C kills it
-    too and is raised again.
+    of stdout, if any, is returned as ``result``. A Python command runs
+    under `_peak.py`, and its peak RSS is its own ``VmHWM``: a child's
+    ``ru_maxrss`` from ``os.wait4`` (used otherwise, None where the platform
+    lacks it) starts from this process's resident size, which holds
+    generated events. A child still running after `timeout` seconds is
+    killed; Ctrl-C kills it too and is raised again.
     """
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(HERE)]), MPLBACKEND="Agg")
     env["PYTHONWARNINGS"] = "ignore"
     out, err = log.with_suffix(".out"), log.with_suffix(".err")
+    peak_file = log.with_suffix(".peak")
+    peak_file.unlink(missing_ok=True)
+    if cmd[0] == sys.executable:
+        cmd = [sys.executable, str(HERE / "_peak.py"), *cmd[1:]]
+        env["PEAK_FILE"] = str(peak_file)
     with open(out, "wb") as stdout, open(err, "wb") as stderr:
         begin = time.perf_counter()
         child = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, cwd=ROOT, env=env)
         status, peak = _wait(child, timeout)
         seconds = time.perf_counter() - begin
+    if peak_file.exists():
+        peak = int(peak_file.read_text()) / 1e9
     lines = out.read_text(errors="replace").strip().splitlines()
     result = None
     if lines and lines[-1].startswith("{"):
