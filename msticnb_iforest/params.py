@@ -84,7 +84,7 @@ MAX_DEMO_USERS, MAX_DEMO_DAYS = 2000, 60
 #: Names of the registered feature sets (`msticnb_iforest.features.FEATURE_SETS`
 #: maps each to its class; a test keeps the two equal). Here so that the
 #: command line can check ``--feature-set`` without importing the feature code.
-FEATURE_SET_NAMES = ("baseline", "seed")
+FEATURE_SET_NAMES = ("baseline", "habits", "seed")
 
 #: The feature set used when none is named.
 DEFAULT_FEATURE_SET = "baseline"

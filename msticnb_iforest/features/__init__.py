@@ -6,6 +6,7 @@ from ..errors import ParameterError
 from ..params import DEFAULT_FEATURE_SET
 from .base import FeatureFrame, FeatureSet
 from .baseline import BaselineFeatures
+from .habits import HabitsFeatures
 from .seed import SeedFeatures
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
 #: Registered feature sets by name.
 FEATURE_SETS: dict[str, type[FeatureSet]] = {
     BaselineFeatures.name: BaselineFeatures,
+    HabitsFeatures.name: HabitsFeatures,
     SeedFeatures.name: SeedFeatures,
 }
 

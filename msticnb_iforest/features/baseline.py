@@ -187,6 +187,10 @@ class BaselineFeatures(FeatureSet):
     )
     query_name = "account_day_summary"
     has_baseline = True
+    #: Novelty inputs and the count column each scores.
+    novelty_columns: Mapping[str, str] = _NOVELTY
+    #: Model inputs, in model order.
+    feature_order: tuple[str, ...] = tuple(BASELINE_FEATURES)
     trend_columns = (
         "FailedLogons",
         "SuccessfulLogons",
@@ -263,7 +267,7 @@ class BaselineFeatures(FeatureSet):
             values[feature] = np.maximum.reduce(deviations)
             context[f"{feature}_columns"] = _constant(len(table), "|".join(use))
 
-        for feature, column in _NOVELTY.items():
+        for feature, column in self.novelty_columns.items():
             if not _has(table, column):
                 missing[feature] = [column]
                 continue
@@ -301,7 +305,7 @@ class BaselineFeatures(FeatureSet):
             )
         # copy=False keeps one block per column: consolidating a million rows of
         # a dozen columns would copy them all for nothing.
-        ordered = {name: values[name] for name in BASELINE_FEATURES if name in values}
+        ordered = {name: values[name] for name in self.feature_order if name in values}
         return FeatureFrame(
             values=pd.DataFrame(ordered, index=table.index, copy=False),
             context=pd.DataFrame(context, index=table.index, copy=False),
@@ -358,7 +362,7 @@ class BaselineFeatures(FeatureSet):
     # ---------------------------------------------------------------- explain
     def evidence(self, row: pd.Series, feature: str) -> str:
         """Describe one feature of a flagged row in the table's own terms."""
-        found = feature_clauses(row, feature, _NOVELTY)
+        found = feature_clauses(row, feature, self.novelty_columns)
         if not found:
             return super().evidence(row, feature)
         return "; ".join(item["text"] for item in found)
@@ -388,7 +392,7 @@ class BaselineFeatures(FeatureSet):
         '31 failed logons (usually 0–1 a day)'
 
         """
-        return reason_clauses(row, top_features, _NOVELTY, attribution)
+        return reason_clauses(row, top_features, self.novelty_columns, attribution)
 
     def baseline_text(self, row: pd.Series) -> str:
         """

@@ -10,7 +10,7 @@ account, and what one source did across accounts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,11 @@ NOUNS = {
     "NovelSrcIp": "source IP",
     "NovelSrcHost": "source host",
     "NovelComputer": "computer",
+    "NovelSrcNet": "source network",
 }
+
+#: Tells the clauses of features the baseline words do not know (row, feature).
+ExtraClauses = Callable[[pd.Series, str], list[dict]]
 
 #: Features that tell one story: the first stands for both in a reason.
 _SAME_STORY = ("failed_logons", "failed_vs_usual")
@@ -127,7 +131,12 @@ def _spray_clause(row: pd.Series) -> dict:
 
 
 def feature_clauses(
-    row: pd.Series, feature: str, novelty: Mapping[str, str], *, with_burst: bool = True
+    row: pd.Series,
+    feature: str,
+    novelty: Mapping[str, str],
+    *,
+    with_burst: bool = True,
+    extra: ExtraClauses | None = None,
 ) -> list[dict]:
     """
     List every clause that is evidence for one feature of a flagged row, unfiltered.
@@ -135,8 +144,9 @@ def feature_clauses(
     `novelty` maps the novelty features to their count columns. A deviation
     feature gives one clause per count column it compares (source IPs and
     source hosts for ``sources_vs_usual``); a burst of workstation names is
-    told with the source features unless `with_burst` is False. Unknown
-    features give no clause.
+    told with the source features unless `with_burst` is False. Other
+    features are told by `extra` when given (a feature set's own words),
+    else give no clause.
     """
     if feature in _SAME_STORY:
         return [_count_clause(row, feature, "FailedLogons")]
@@ -149,6 +159,8 @@ def feature_clauses(
         found = [_novelty_clause(row, feature, novelty[feature])]
     elif feature == _SPRAY:
         found = [_spray_clause(row)]
+    elif extra is not None:
+        found = extra(row, feature)
     if with_burst and found and feature in _BURST_HOLDERS and _burst(row):
         found.append(_burst_clause(row, feature))
     return found
@@ -159,6 +171,7 @@ def reason_clauses(
     top_features: list[str],
     novelty: Mapping[str, str],
     attribution: Mapping[str, float] | None = None,
+    extra: ExtraClauses | None = None,
 ) -> list[dict]:
     """
     Pick the clauses of a reason: most specific and strongest first, normal ones left out.
@@ -179,7 +192,9 @@ def reason_clauses(
     if all(name in names for name in _SAME_STORY):
         names.remove(_SAME_STORY[1] if attribution is None else _weaker(attribution))
     found = [
-        item for name in names for item in feature_clauses(row, name, novelty, with_burst=False)
+        item
+        for name in names
+        for item in feature_clauses(row, name, novelty, with_burst=False, extra=extra)
     ]
     if _SPRAY not in names and _value(row, _SPRAY) > 0:
         found.append(_spray_clause(row))

@@ -38,7 +38,7 @@ def test_a_subclass_with_the_old_settings_method_is_refused():
                 return {"max_samples": 64}
 
 
-@pytest.mark.parametrize("name", ["seed", "baseline"])
+@pytest.mark.parametrize("name", ["seed", "baseline", "habits"])
 def test_hunt_fits_with_the_feature_sets_forest_params(name, demo_table, monkeypatch):
     seen = {}
     fit_score = pipeline.fit_score
