@@ -40,7 +40,7 @@ Benign life
   decaying, and from their phone's carrier addresses to the mail server.
 * **A vulnerability scanner** (10.5.0.50, VULNSCAN01) logs on with the
   account ``svc-vulnscan`` to every server every weekday at night, failing
-  one to three times on each.
+  one to three times on each (and succeeding on four in five).
 * **Administrators** (3 %, ``adm-*``) each look after 40-150 servers and
   touch a different handful of them each day (two to ten), from their own
   workstation or the shared jump host JUMP01, with Kerberos (NTLM on 5 % of
@@ -61,7 +61,7 @@ Attacks (``KINDS``; each labels one account-day unless said)
 ------------------------------------------------------------
 ``distributed_brute``
     Five external addresses, hundreds of failures (150-400 x intensity)
-    against one user's account on a mail server, over a few hours.
+    against one user's account on its mail server, over one to four hours.
 ``internal_spray``
     From a real employee's workstation (its address of the day and name),
     one failed NTLM logon for each of 20-50 (x intensity) accounts against
@@ -81,8 +81,9 @@ Attacks (``KINDS``; each labels one account-day unless said)
     An administrator's account from another user's workstation, NTLM, to
     two to four of its usual servers.
 ``dormant_revived``
-    An account (extra to the population drawn above) with logons on the
-    first three days, then none for three weeks or more, then logons from
+    A desk user who stopped after the first three days of the window (chosen
+    before benign life is drawn; no phone, no password change), silent for
+    three weeks or more (less only in windows too short), then logons from
     another user's workstation to two servers (one it used, one not). Only
     the revived day is labelled.
 ``off_hours``
@@ -211,7 +212,6 @@ class _World:
         self._accounts(n_accounts)
 
     def _servers(self, n: int) -> None:
-        rng = self.rng
         kinds = ["DC"] * 3 + ["MAIL"] * 2 + ["FILE"] * max(4, n // 8) + ["SQL"] * max(3, n // 12)
         kinds += ["APP"] * (n - len(kinds)) + ["TS"]
         counts: dict[str, int] = {}
@@ -225,7 +225,6 @@ class _World:
         self.ts = len(names) - 1
         self.by_kind = {k: np.flatnonzero(self.srv_kind == k) for k in set(kinds)}
         self.n_srv = len(names)
-        self.admin_pool_sizes = rng.integers(40, 151)
 
     def _accounts(self, n: int) -> None:
         rng = self.rng
@@ -281,8 +280,9 @@ class _World:
         self.svc_host = rng.choice(bk["APP"], n)
         self.batch = svc & (rng.random(n) < 0.33)
         self.batch_extra = rng.choice(np.concatenate([bk["SQL"], bk["FILE"]]), (n, 3))
-        pool = np.argsort(rng.random((n, self.n_srv - 1)), axis=1)
-        self.admin_pool = pool[:, : max(2, min(self.n_srv - 1, self.admin_pool_sizes))]
+        # Administrators' servers: the first `admin_size` of a shuffled list each.
+        self.admin_pool = np.argsort(rng.random((n, self.n_srv - 1)), axis=1)
+        self.admin_size = np.minimum(rng.integers(40, 151, n), self.n_srv - 1)
 
     def _presence(self, n: int) -> None:
         """`self.active[account, day]`: whether the account works that day."""
@@ -301,8 +301,9 @@ class _World:
         self.start = np.where(desk & (rng.random(n) < 0.03), rng.integers(d // 2, d - 2, n), 0)
         self.end = np.where(desk & (rng.random(n) < 0.02), rng.integers(3, d, n), d)
         active &= (day >= self.start[:, None]) & (day < self.end[:, None])
-        leave = np.where(rng.random(n) < 0.02, rng.integers(18, 26, n), rng.integers(5, 15, n))
-        away = desk & (rng.random(n) < 0.14)
+        long = rng.random(n) < 0.02
+        leave = np.where(long, rng.integers(18, 26, n), rng.integers(5, 15, n))
+        away = desk & (long | (rng.random(n) < 0.12))
         first = rng.integers(-5, d, n)[:, None]
         active &= ~(away[:, None] & (day >= first) & (day < first + leave[:, None]))
         self.active = active

@@ -76,7 +76,8 @@ class _Planter:
         d = self.day(i)
         acc = self.person(d)
         n = int(self.rng.integers(150, 401) * self.k)
-        t = self.hours(d, n, *sorted(self.rng.uniform(0, 24, 2)))
+        start = self.rng.uniform(0, 20)
+        t = self.hours(d, n, start, start + self.rng.uniform(1, 4))
         ips = np.array([self.external() for _ in range(5)], dtype=np.uint32)
         ip = ips[self.rng.integers(0, 5, n)]
         host = np.where(self.rng.random(n) < 0.5, 0, self.w.extra_host("WIN-7Q2LK0M3ZP1"))
@@ -141,7 +142,8 @@ class _Planter:
         acc = int(self.rng.choice([a for a in np.flatnonzero(w.role == 1) if a not in self.used]))
         self.used.add(acc)
         _, ip, host = self.desk_source(d)
-        srv = self.rng.choice(w.admin_pool[acc], int(self.rng.integers(2, 5)), replace=False)
+        pool = w.admin_pool[acc, : w.admin_size[acc]]
+        srv = self.rng.choice(pool, int(self.rng.integers(2, 5)), replace=False)
         srv = np.repeat(srv, self.rng.integers(1, 4, len(srv)))
         self.log.add(self.hours(d, len(srv), *WORK_HOURS), acc, srv, ip, host, auth=NTLM)
         self.label(d, acc, "pass_the_hash", f"NTLM from another user's workstation, {len(srv)}")

@@ -129,8 +129,7 @@ def _admins(world, log, rng: np.random.Generator) -> None:
     acc, day = np.nonzero(world.active & (world.role == 1)[:, None])
     k = np.minimum(2 + rng.poisson(3, len(acc)), 10)
     a, d = np.repeat(acc, k), np.repeat(day, k)
-    pool = world.admin_pool
-    srv = pool[a, (rng.random(len(a)) * pool.shape[1]).astype(np.int64)]
+    srv = world.admin_pool[a, (rng.random(len(a)) * world.admin_size[a]).astype(np.int64)]
     n = rng.integers(1, 5, len(a))
     a, d, srv = np.repeat(a, n), np.repeat(d, n), np.repeat(srv, n)
     jump = _mix(a, d, 5) % np.uint64(10) < 3
