@@ -228,7 +228,7 @@ def kind_table(results: list[tuple[object, dict[str, KindScore]]], default: str)
     head = "| enterprise | role | account-days (attacked) | feature set | mean per-kind AP | "
     head += "false alerts /1k accounts/day | " + " | ".join(NAMES.get(k, k) for k in kinds)
     head += " | best rank per kind (* = outside top 1 %) |\n"
-    head += "|---" * (6 + len(kinds)) + "|\n"
+    head += "|---" * (7 + len(kinds)) + "|\n"
     rows = []
     for ent, scores in results:
         for name, s in scores.items():
