@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,3 +80,16 @@ def test_engine_scale_quick_mode_reports_every_row_and_removes_its_files(tmp_pat
     assert "| 10,000 | " in text  # the hunt row
     assert "failed" not in text.lower()  # every command-line run and peer finished
     assert list(scratch.iterdir()) == []  # generated files and outputs are gone
+
+
+def test_the_careful_generator_is_deterministic_and_labels_every_kind(monkeypatch):
+    """``benchmarks/_careful.py``: equal seeds give equal logs; every kind is planted."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from _careful import KINDS, LAST_DAYS, generate_careful
+
+    one, two = (generate_careful(n_accounts=150, n_days=21, seed=5) for _ in range(2))
+    assert one.events.equals(two.events) and one.labels.equals(two.labels)
+    assert set(one.labels["attack"]) == set(KINDS)
+    last = one.labels["Date"] >= one.labels["Date"].max() - pd.Timedelta(days=LAST_DAYS - 1)
+    assert set(one.labels.loc[last, "attack"]) == set(KINDS)  # every kind in the last week
+    assert one.events["TimeGenerated"].is_monotonic_increasing
