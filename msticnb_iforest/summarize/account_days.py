@@ -39,6 +39,31 @@ for data where every account has one spelling they equal it. Added:
 ``WindowDays``
     Days with any counted logon in the window (the history the novelty
     columns were computed over).
+``SuccessHours``
+    The UTC hours of the day with a successful logon (4624), as a 24-bit
+    mask: bit ``h`` (value ``1 << h``) is set when one fell in hour ``h``
+    (00:00-00:59 is bit 0, 23:00-23:59 bit 23); 0 without a success.
+``NtlmLogons``, ``KerberosLogons``
+    Successful logons whose ``AuthenticationPackageName`` (trimmed, case
+    ignored) is ``NTLM``, resp. ``Kerberos``; ``Negotiate`` and every other
+    package count in neither.
+``NovelSrcNet``
+    Distinct networks of the day's real source addresses (those of
+    ``NovelSrcIp``) that the account used on no other day. An IPv4
+    literal's network is its /24 (first three octets), an IPv6 literal's
+    its /64 (first four hextets of the full, zero-padded form); any other
+    text is a network of its own (rules in `.account_extras`).
+``NovelSrcHostOthers``
+    Of the day's new workstation names (those ``NovelSrcHost`` counts), how
+    many are another account's usual workstation. An account's usual
+    workstation is the real name on which it had successful logons on the
+    most days of the window (ties: the smallest name), if that is at least
+    2 days; a name new to an account is never its own usual one.
+``FailedSrcIpDays``
+    Over the real source addresses that failed for the account that day
+    and sent it no successful logon that day: the most days of the window
+    on which one of them failed for the account (the day included); 0
+    without such an address. A slow password guess shows up here.
 
 Everything is vectorized over integer codes: text columns are factorized
 once, normalization runs once per distinct value, and every distinct count
@@ -69,6 +94,13 @@ from ..identity import (
 )
 from ..intkeys import dense_codes, distinct_per_group, sorted_codes
 from ..schema import NETWORK_LOGON, SUMMARY_COLUMNS
+from .account_extras import (
+    EXTRA_COLUMNS,
+    hour_masks,
+    package_logons,
+    source_extras,
+    success_hours,
+)
 from .account_sources import failed_sources, hosts_per_source, novel_per_group
 from .decode import decode_rows, text_codes
 from .events import DROP_REASONS, select_network_logons
@@ -92,6 +124,7 @@ PROFILE_COLUMNS = [
     "SrcIpHosts",
     "HostsSrcIp",
     "WindowDays",
+    *EXTRA_COLUMNS,
 ]
 
 #: Every column of ``account_day_summary``, in query order.
@@ -199,6 +232,7 @@ def profile_rows(
     *,
     weight: np.ndarray | None = None,
     latest_ns: np.ndarray | None = None,
+    hours: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """
     Aggregate kept network logon rows into account-day rows.
@@ -206,7 +240,8 @@ def profile_rows(
     `column(name)` returns the sorted codes and labels of a text column on
     the kept rows. A row may stand for `weight` logons of a day alike in
     every column read (as the engine hands them over), from `time_ns` to
-    `latest_ns`; by default each row is one logon.
+    `latest_ns` and in the UTC hours of the mask `hours` (see
+    `.account_extras.hour_masks`); by default each row is one logon.
     """
     # Memory: 20M events make every per-row array 80-160 MB, so each text
     # column is decoded when it is needed and released once it is counted.
@@ -223,10 +258,16 @@ def profile_rows(
     groups = _Groups(group, group_keys, n_accounts, len(days), success, weight)
 
     out = _logon_columns(groups, days, accounts, time_ns, latest_ns)
+    hours = hour_masks(time_ns) if hours is None else hours
+    out["SuccessHours"] = success_hours(group, groups.n, success, hours)
+    del hours
     count = groups.distinct_text
     out["ComputerDomainsAccessed"] = count(domain_text)[0]
     del domain_text, user_text
-    out["DistinctAuthenticationPackage"] = count(column("AuthenticationPackageName"))[0]
+    package = column("AuthenticationPackageName")
+    out["DistinctAuthenticationPackage"] = count(package)[0]
+    out["NtlmLogons"], out["KerberosLogons"] = package_logons(groups.logons, success, package)
+    del package
     out["ComputerDomainsSuccessfulAccess"] = count(column("AccountDomain"))[1]
     # Sources, normalized once per distinct label, each raw column dropped once counted.
     out["ComputersAccessed"], out["ComputersSuccessfulAccess"] = count(computer_column)
@@ -285,8 +326,14 @@ class _Groups:
         every, ok, _ = self.distinct(codes, len(labels))
         return every, ok
 
-    def novel(self, pairs: np.ndarray, n_values: int) -> np.ndarray:
-        """Count, per group, the values (`pairs` from `distinct`) used on no other day."""
+    def novel(
+        self, pairs: np.ndarray, n_values: int, counted: np.ndarray | None = None
+    ) -> np.ndarray:
+        """
+        Count, per group, the values (`pairs` from `distinct`) used on no other day.
+
+        With `counted` (a mask over the value codes), only those values count.
+        """
         width = max(n_values, 1)
         keys = self.keys[pairs // width]
         return novel_per_group(
@@ -297,6 +344,7 @@ class _Groups:
             self.n_days,
             self.n_accounts,
             self.keys,
+            counted,
         )
 
 
@@ -371,7 +419,15 @@ def _source_columns(
         groups, ip, len(ip_labels), host, len(host_labels), real_ip & real_host, src_hosts
     )
     ip_text = np.append(ip_labels, "").astype(object)
-    return {
+    extra = source_extras(
+        groups,
+        day,
+        account,
+        (ip, ip_labels, real_ip),
+        (host, len(host_labels), real_host),
+        host_pairs,
+    )
+    return extra | {
         "NovelSrcIp": groups.novel(ip_pairs, len(ip_labels)),
         "NovelSrcHost": groups.novel(host_pairs, len(host_labels)),
         "NovelComputer": groups.novel(computer_pairs, len(computer_labels)),

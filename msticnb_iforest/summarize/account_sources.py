@@ -24,8 +24,14 @@ def novel_per_group(
     n_days: int,
     n_accounts: int,
     group_keys: np.ndarray,
+    counted: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Per group, the distinct values its account used on that day and no other."""
+    """
+    Per group, the distinct values its account used on that day and no other.
+
+    The inputs are the distinct (account, value, day) of the rows; with
+    `counted` (a mask over value codes), only those values count.
+    """
     out = np.zeros(len(group_keys), dtype=np.int64)
     if len(account) == 0:
         return out
@@ -34,6 +40,8 @@ def novel_per_group(
     pair_of = seen // n_days
     starts, lengths = runs(pair_of)
     once = starts[lengths == 1]
+    if counted is not None:
+        once = once[counted[pair_of[once] % max(n_values, 1)]]
     where = np.searchsorted(
         group_keys, (seen[once] % n_days) * n_accounts + pair_of[once] // max(n_values, 1)
     )
