@@ -41,7 +41,8 @@ def user_days(
     `account_day`, the extra columns of the ``account_day_summary`` query
     are added, all of them and in the query's order (canonical account key,
     novel sources and computers, real-source counts, failing-source spread,
-    host bursts, window days).
+    host bursts, window days, success hours, NTLM and Kerberos logons, new
+    networks, others' usual workstations, failing-source days).
     """
     rng = np.random.default_rng(seed)
     # Days active per account: most accounts on most days, a tail of rare ones.
@@ -138,6 +139,16 @@ def _with_account_day_columns(
     table["SrcIpHosts"] = 1 + (rng.random(n_rows) < 0.001) * rng.integers(20, 200, n_rows)
     table["HostsSrcIp"] = ips[rng.integers(0, len(ips), n_rows)]
     table["WindowDays"] = days
+    hours = rng.integers(7, 19, (n_rows, 3))  # three office hours per day
+    success = table["SuccessfulLogons"].to_numpy() > 0
+    table["SuccessHours"] = np.where(success, np.bitwise_or.reduce(1 << hours, axis=1), 0)
+    kerberos = rng.binomial(table["SuccessfulLogons"].to_numpy(), 0.8)
+    table["KerberosLogons"] = kerberos
+    table["NtlmLogons"] = rng.binomial(table["SuccessfulLogons"].to_numpy() - kerberos, 0.5)
+    table["NovelSrcNet"] = np.minimum(table["NovelSrcIp"], rng.poisson(0.05, n_rows) + burst)
+    table["NovelSrcHostOthers"] = np.minimum(table["NovelSrcHost"], rng.poisson(0.01, n_rows))
+    slow = (rng.random(n_rows) < 0.01) * rng.integers(1, 5, n_rows)
+    table["FailedSrcIpDays"] = failing * (1 + slow)
     if sorted(table.columns) != sorted(ACCOUNT_DAY_COLUMNS):
         raise AssertionError("synthetic columns drifted from the account_day_summary query")
     return table[ACCOUNT_DAY_COLUMNS]

@@ -39,6 +39,31 @@ for data where every account has one spelling they equal it. Added:
 ``WindowDays``
     Days with any counted logon in the window (the history the novelty
     columns were computed over).
+``SuccessHours``
+    The UTC hours of the day with a successful logon (4624), as a 24-bit
+    mask: bit ``h`` (value ``1 << h``) is set when one fell in hour ``h``
+    (00:00-00:59 is bit 0, 23:00-23:59 bit 23); 0 without a success.
+``NtlmLogons``, ``KerberosLogons``
+    Successful logons whose ``AuthenticationPackageName`` (trimmed, case
+    ignored) is ``NTLM``, resp. ``Kerberos``; ``Negotiate`` and every other
+    package count in neither.
+``NovelSrcNet``
+    Distinct networks of the day's real source addresses (those of
+    ``NovelSrcIp``) that the account used on no other day. An IPv4
+    literal's network is its /24 (first three octets), an IPv6 literal's
+    its /64 (first four hextets of the full, zero-padded form); any other
+    text is a network of its own (rules in `.account_extras`).
+``NovelSrcHostOthers``
+    Of the day's new workstation names (those ``NovelSrcHost`` counts), how
+    many are another account's usual workstation. An account's usual
+    workstation is the real name on which it had successful logons on the
+    most days of the window (ties: the smallest name), if that is at least
+    2 days; a name new to an account is never its own usual one.
+``FailedSrcIpDays``
+    Over the real source addresses that failed for the account that day
+    and sent it no successful logon that day: the most days of the window
+    on which one of them failed for the account (the day included); 0
+    without such an address. A slow password guess shows up here.
 
 Everything is vectorized over integer codes: text columns are factorized
 once, normalization runs once per distinct value, and every distinct count
@@ -67,8 +92,16 @@ from ..identity import (
     normalize_ips,
     split_accounts,
 )
-from ..intkeys import dense_codes, distinct_per_group, runs, sorted_codes, sorted_unique
+from ..intkeys import dense_codes, distinct_per_group, sorted_codes
 from ..schema import NETWORK_LOGON, SUMMARY_COLUMNS
+from .account_extras import (
+    EXTRA_COLUMNS,
+    hour_masks,
+    package_logons,
+    source_extras,
+    success_hours,
+)
+from .account_sources import failed_sources, hosts_per_source, novel_per_group
 from .decode import decode_rows, text_codes
 from .events import DROP_REASONS, select_network_logons
 
@@ -91,6 +124,7 @@ PROFILE_COLUMNS = [
     "SrcIpHosts",
     "HostsSrcIp",
     "WindowDays",
+    *EXTRA_COLUMNS,
 ]
 
 #: Every column of ``account_day_summary``, in query order.
@@ -198,6 +232,7 @@ def profile_rows(
     *,
     weight: np.ndarray | None = None,
     latest_ns: np.ndarray | None = None,
+    hours: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """
     Aggregate kept network logon rows into account-day rows.
@@ -205,7 +240,8 @@ def profile_rows(
     `column(name)` returns the sorted codes and labels of a text column on
     the kept rows. A row may stand for `weight` logons of a day alike in
     every column read (as the engine hands them over), from `time_ns` to
-    `latest_ns`; by default each row is one logon.
+    `latest_ns` and in the UTC hours of the mask `hours` (see
+    `.account_extras.hour_masks`); by default each row is one logon.
     """
     # Memory: 20M events make every per-row array 80-160 MB, so each text
     # column is decoded when it is needed and released once it is counted.
@@ -222,10 +258,16 @@ def profile_rows(
     groups = _Groups(group, group_keys, n_accounts, len(days), success, weight)
 
     out = _logon_columns(groups, days, accounts, time_ns, latest_ns)
+    hours = hour_masks(time_ns) if hours is None else hours
+    out["SuccessHours"] = success_hours(group, groups.n, success, hours)
+    del hours
     count = groups.distinct_text
     out["ComputerDomainsAccessed"] = count(domain_text)[0]
     del domain_text, user_text
-    out["DistinctAuthenticationPackage"] = count(column("AuthenticationPackageName"))[0]
+    package = column("AuthenticationPackageName")
+    out["DistinctAuthenticationPackage"] = count(package)[0]
+    out["NtlmLogons"], out["KerberosLogons"] = package_logons(groups.logons, success, package)
+    del package
     out["ComputerDomainsSuccessfulAccess"] = count(column("AccountDomain"))[1]
     # Sources, normalized once per distinct label, each raw column dropped once counted.
     out["ComputersAccessed"], out["ComputersSuccessfulAccess"] = count(computer_column)
@@ -284,11 +326,17 @@ class _Groups:
         every, ok, _ = self.distinct(codes, len(labels))
         return every, ok
 
-    def novel(self, pairs: np.ndarray, n_values: int) -> np.ndarray:
-        """Count, per group, the values (`pairs` from `distinct`) used on no other day."""
+    def novel(
+        self, pairs: np.ndarray, n_values: int, counted: np.ndarray | None = None
+    ) -> np.ndarray:
+        """
+        Count, per group, the values (`pairs` from `distinct`) used on no other day.
+
+        With `counted` (a mask over the value codes), only those values count.
+        """
         width = max(n_values, 1)
         keys = self.keys[pairs // width]
-        return _novel(
+        return novel_per_group(
             keys % self.n_accounts,
             pairs % width,
             n_values,
@@ -296,6 +344,7 @@ class _Groups:
             self.n_days,
             self.n_accounts,
             self.keys,
+            counted,
         )
 
 
@@ -357,7 +406,7 @@ def _source_columns(
     src_hosts, _, host_pairs = groups.distinct(host, len(host_labels), real_host)
     _, _, computer_pairs = groups.distinct(computer, len(computer_labels))
     failed = ~groups.success & real_ip
-    spray_count, spray_usual, spray_ip = _failed_sources(
+    spray_count, spray_usual, spray_ip = failed_sources(
         day[failed],
         account[failed],
         ip[failed],
@@ -370,7 +419,15 @@ def _source_columns(
         groups, ip, len(ip_labels), host, len(host_labels), real_ip & real_host, src_hosts
     )
     ip_text = np.append(ip_labels, "").astype(object)
-    return {
+    extra = source_extras(
+        groups,
+        day,
+        account,
+        (ip, ip_labels, real_ip),
+        (host, len(host_labels), real_host),
+        host_pairs,
+    )
+    return extra | {
         "NovelSrcIp": groups.novel(ip_pairs, len(ip_labels)),
         "NovelSrcHost": groups.novel(host_pairs, len(host_labels)),
         "NovelComputer": groups.novel(computer_pairs, len(computer_labels)),
@@ -406,7 +463,7 @@ def _busiest_source(
     group, n_groups = groups.group, groups.n
     # Only days with two or more workstation names can have a source that sent several.
     several = both & (src_hosts > 1)[group]
-    burst, burst_ip = _hosts_per_source(
+    burst, burst_ip = hosts_per_source(
         group[several], ip[several], n_ips, host[several], n_hosts, n_groups
     )
     single = (burst == 0) & (np.bincount(group[both], minlength=n_groups) > 0)
@@ -496,92 +553,6 @@ def _normalized(
     norm, norm_labels = pd.factorize(pd.Series(values, dtype=object).astype(str), sort=True)
     row_kind = label_kind[codes] if label_kind is not None else None
     return norm[codes].astype(np.int64), np.asarray(norm_labels, dtype=object), row_kind
-
-
-def _novel(
-    account: np.ndarray,
-    value: np.ndarray,
-    n_values: int,
-    day: np.ndarray,
-    n_days: int,
-    n_accounts: int,
-    group_keys: np.ndarray,
-) -> np.ndarray:
-    """Per group, the distinct values its account used on that day and no other."""
-    out = np.zeros(len(group_keys), dtype=np.int64)
-    if len(account) == 0:
-        return out
-    pair = account.astype(np.int64) * max(n_values, 1) + value
-    seen = sorted_unique(pair * n_days + day)
-    pair_of = seen // n_days
-    starts, lengths = runs(pair_of)
-    once = starts[lengths == 1]
-    where = np.searchsorted(
-        group_keys, (seen[once] % n_days) * n_accounts + pair_of[once] // max(n_values, 1)
-    )
-    np.add.at(out, where, 1)
-    return out
-
-
-def _failed_sources(
-    day: np.ndarray,
-    account: np.ndarray,
-    ip: np.ndarray,
-    n_ips: int,
-    n_accounts: int,
-    n_days: int,
-    group_keys: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """
-    Per group, the failing source address most above its usual account count.
-
-    Returns the address's count of failing accounts that day, its average
-    on the window's other days, and its code (`n_ips` when there is none).
-    """
-    n_groups = len(group_keys)
-    count = np.zeros(n_groups, dtype=np.int64)
-    usual = np.zeros(n_groups, dtype="float64")
-    which = np.full(n_groups, n_ips, dtype=np.int64)
-    if len(day) == 0:
-        return count, usual, which
-    triple = sorted_unique((day.astype(np.int64) * n_ips + ip) * n_accounts + account)
-    day_ip = triple // n_accounts
-    starts, lengths = runs(day_ip)
-    run_ip = day_ip[starts] % n_ips
-    total = np.bincount(run_ip, weights=lengths, minlength=n_ips)
-    run_usual = (total[run_ip] - lengths) / max(n_days - 1, 1)
-    per_count = np.repeat(lengths, lengths)
-    per_usual = np.repeat(run_usual, lengths)
-    per_ip = np.repeat(run_ip, lengths)
-    where = np.searchsorted(group_keys, (day_ip // n_ips) * n_accounts + triple % n_accounts)
-    order = np.lexsort((per_ip, -(per_count - per_usual), where))
-    first, _ = runs(where[order])
-    best = order[first]
-    count[where[best]] = per_count[best]
-    usual[where[best]] = per_usual[best]
-    which[where[best]] = per_ip[best]
-    return count, usual, which
-
-
-def _hosts_per_source(
-    group: np.ndarray, ip: np.ndarray, n_ips: int, host: np.ndarray, n_hosts: int, n_groups: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per group, the most distinct hosts one source address sent, and that address."""
-    most = np.zeros(n_groups, dtype=np.int64)
-    which = np.full(n_groups, n_ips, dtype=np.int64)
-    if len(group) == 0:
-        return most, which
-    pair, pair_keys = dense_codes(group.astype(np.int64) * n_ips + ip)
-    seen = sorted_unique(pair * max(n_hosts, 1) + host) // max(n_hosts, 1)
-    starts, lengths = runs(seen)
-    keys = pair_keys[seen[starts]]
-    run_group, run_ip = keys // n_ips, keys % n_ips
-    order = np.lexsort((run_ip, -lengths, run_group))
-    first, _ = runs(run_group[order])
-    best = order[first]
-    most[run_group[best]] = lengths[best]
-    which[run_group[best]] = run_ip[best]
-    return most, which
 
 
 def empty_account_days() -> pd.DataFrame:

@@ -29,5 +29,11 @@ def account_day_table(rows: list[dict]) -> pd.DataFrame:
         "FailedSrcIp": "",
         "SrcIpHosts": 1,
         "HostsSrcIp": "",
+        "SuccessHours": (1 << 9) | (1 << 10) | (1 << 14),
+        "NtlmLogons": 0,
+        "KerberosLogons": 10,
+        "NovelSrcNet": 0,
+        "NovelSrcHostOthers": 0,
+        "FailedSrcIpDays": 0,
     }
     return prepare_summary(pd.DataFrame([{**base, **row} for row in rows]))

@@ -93,7 +93,15 @@ def test_kql_novelty_and_population_expressions(sentinel):
         "FailedSrcIp) by Date, AccountKey" in kql
     )
     assert "summarize SrcIpHosts = dcount(SrcHost) by Date, AccountKey, SrcIp" in kql
-    for column in ("NovelSrcIp", "NovelSrcHost", "NovelComputer", "SrcIpFailedAccounts"):
+    for column in (
+        "NovelSrcIp",
+        "NovelSrcHost",
+        "NovelComputer",
+        "SrcIpFailedAccounts",
+        "NovelSrcNet",
+        "NovelSrcHostOthers",
+        "FailedSrcIpDays",
+    ):
         assert f"{column} = coalesce({column}, long(0))" in kql
     for expr in (
         'SrcIps = dcountif(SrcIp, SrcIp != "")',
@@ -192,6 +200,22 @@ def test_local_novelty_columns_by_hand(small_events):
     assert row.loc[("2024-05-04", "dave"), ["NovelSrcIp", "NovelSrcHost"]].tolist() == [1, 25]
     # The seed columns still count the placeholders as values, like dcount does.
     assert row.loc[("2024-05-04", "alice"), "DistinctSrcIp"] == 4
+
+
+def test_local_extra_columns_by_hand(small_events):
+    row = account_day_summary(small_events).set_index(["Date", "DstUser"])
+    # alice day 3: successes at 09:00, 10:00, 11:00 and 12:00, every one NTLM.
+    alice = row.loc[("2024-05-04", "alice")]
+    assert alice["SuccessHours"] == (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12)
+    assert alice[["NtlmLogons", "KerberosLogons"]].tolist() == [4, 0]
+    # alice day 3: 10.9.9.9 is a new /24 (10.0.0.5 is hers every day).
+    assert alice["NovelSrcNet"] == 1 and alice["NovelSrcHostOthers"] == 0
+    # Failures only: no hours, no packages.
+    assert row.loc[("2024-05-04", "dave"), ["SuccessHours", "NtlmLogons"]].tolist() == [0, 0]
+    # bob day 2: 203.0.113.7 failed for him on days 1 and 2, 10.0.0.6 on day 2 only.
+    assert row.loc[("2024-05-03", "bob"), "FailedSrcIpDays"] == 2
+    assert row.loc[("2024-05-03", "alice"), "FailedSrcIpDays"] == 1
+    assert row.loc[("2024-05-01", "alice"), "FailedSrcIpDays"] == 0
 
 
 def test_local_population_columns_by_hand(small_events):

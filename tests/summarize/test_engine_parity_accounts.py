@@ -18,6 +18,7 @@ from msticnb_iforest.errors import InputDataError, ParameterError
 from msticnb_iforest.sources.demo import generate_demo
 from msticnb_iforest.sources.readers import read_table
 from msticnb_iforest.summarize.account_days import ACCOUNT_DAY_COLUMNS, account_day_summary
+from msticnb_iforest.summarize.account_extras import EXTRA_COLUMNS
 from msticnb_iforest.summarize.columnar import engine_account_day_summary
 
 from ..bad_input_cases import RAW_CASES, Err
@@ -32,6 +33,7 @@ def assert_same(data, oracle: pd.DataFrame | None = None, **kwargs) -> pd.DataFr
     expected, expected_dropped = account_day_summary(oracle, return_dropped=True, **kwargs)
     found, dropped = engine_account_day_summary(data, return_dropped=True, **kwargs)
     assert list(found.columns) == ACCOUNT_DAY_COLUMNS
+    assert set(EXTRA_COLUMNS) <= set(found.columns)  # compared with the rest
     pd.testing.assert_frame_equal(found, expected, check_exact=True)
     assert dropped == expected_dropped
     return found
@@ -91,12 +93,16 @@ def test_hand_checked_profile():
         25,
         "198.51.100.2",
     ]
+    # 09:00-12:59 UTC, all NTLM; bob's 203.0.113.7 failed on days 1 and 2.
+    assert row.loc[("2024-05-04", "alice"), ["SuccessHours", "NtlmLogons"]].tolist() == [7680, 4]
+    assert row.loc[("2024-05-03", "bob"), "FailedSrcIpDays"] == 2
 
 
 def test_spellings_and_sources():
     found = assert_same(_spellings())
     assert "theshire\\bob" in set(found["AccountKey"])
     assert found["LocalSrcIpLogons"].sum() > 0 and found["NoSrcIpLogons"].sum() > 0
+    assert found["SuccessHours"].gt(0).any() and found["NovelSrcNet"].sum() > 0
 
 
 def test_real_sentinel_rows():
@@ -117,6 +123,10 @@ def test_generated_company(window):
     assert len(found) > 100
     assert found["Date"].nunique() == (4 if window else 7)
     assert found["SrcIpFailedAccounts"].max() > 0 and found["NovelSrcIp"].sum() > 0
+    # The whole generated week exercises every new column (in the shorter window
+    # every failing address also succeeds that day, so FailedSrcIpDays stays 0).
+    used = EXTRA_COLUMNS[:-1] if window else EXTRA_COLUMNS
+    assert (found[used] > 0).any().all(), found[EXTRA_COLUMNS].max()
 
 
 def test_hostile_values():

@@ -31,6 +31,8 @@ from ..account_days import empty_account_days, profile_rows
 from .inputs import _NS_PER_DAY, _run
 from .query import _dropped, _stage
 
+_NS_PER_HOUR = 3_600 * 10**9
+
 __all__ = ["engine_account_day_summary"]
 
 # The kept rows' columns (aliases of `.inputs._TEXT`) under the pandas path's names.
@@ -127,9 +129,12 @@ def _summarize_accounts(
     codes = ", ".join(f"c_{alias}.v AS {alias}" for alias in labels)
     joins = " ".join(f"JOIN c_{alias} ON kept.{alias} = c_{alias}.k" for alias in labels)
     # Logons of one day alike in every column the profile reads are one row, with
-    # their count and first and last times (the profile weighs each row by it).
+    # their count, first and last times and UTC hours as a mask of bits (the
+    # profile weighs each row by the count; `account_extras.hour_masks`).
+    hour = f"(t % {_NS_PER_DAY} + {_NS_PER_DAY}) % {_NS_PER_DAY} // {_NS_PER_HOUR}"
     con.execute(
         f"CREATE TEMP TABLE profiled AS SELECT min(t) AS t, max(t) AS t_last, count(*) AS n, ok, "
+        f"bit_or(CAST(1 AS BIGINT) << CAST({hour} AS INTEGER)) AS hours, "
         f"{', '.join(labels)} FROM (SELECT t, t // {_NS_PER_DAY} AS day, ev = 4624 AS ok, {codes} "
         f"FROM kept {joins} WHERE reason = 0) GROUP BY day, ok, {', '.join(labels)}"
     )
@@ -147,8 +152,16 @@ def _summarize_accounts(
     latest_ns = np.asarray(fetch("t_last"), dtype=np.int64)
     weight = np.asarray(fetch("n"), dtype=np.int64)
     success = np.asarray(fetch("ok"), dtype=bool)
+    hours = np.asarray(fetch("hours"), dtype=np.int64)
     table = profile_rows(
-        time_ns, success, text("dom"), text("usr"), column, weight=weight, latest_ns=latest_ns
+        time_ns,
+        success,
+        text("dom"),
+        text("usr"),
+        column,
+        weight=weight,
+        latest_ns=latest_ns,
+        hours=hours,
     )
     return table, dropped
 
