@@ -61,9 +61,13 @@ for data where every account has one spelling they equal it. Added:
     2 days; a name new to an account is never its own usual one.
 ``FailedSrcIpDays``
     Over the real source addresses that failed for the account that day
-    and sent it no successful logon that day: the most days of the window
-    on which one of them failed for the account (the day included); 0
-    without such an address. A slow password guess shows up here.
+    and had sent it no successful logon on that day or any earlier day of
+    the window: the most days of the window on which one of them failed
+    for the account (the day included); 0 without such an address. Days
+    are compared whole: an address whose first success is on a later day
+    counts on the days before it. A slow password guess from an address
+    that never worked for the account shows up here; the account's own
+    workstation failing with a stale password after a change does not.
 
 Everything is vectorized over integer codes: text columns are factorized
 once, normalization runs once per distinct value, and every distinct count

@@ -158,27 +158,31 @@ def failed_source_days(
     success: np.ndarray,
 ) -> np.ndarray:
     """
-    Per group, the most days one of its failed-only sources failed for the account.
+    Per group, the most days one of its untried sources failed for the account.
 
-    The rows are those with a real source address. A source is failed-only
-    in a group when it failed there and had no success there; its days are
-    the groups (days) of the same account in which it failed.
+    The rows are those with a real source address. A source counts in a
+    group when it failed there and had sent the account no success on that
+    day or any earlier one (days are compared as day codes, ``group_keys //
+    n_accounts``); its days are the groups (days) of the same account in
+    which it failed.
     """
     out = np.zeros(len(group_keys), dtype=np.int64)
     if len(group) == 0:
         return out
     width = max(n_ips, 1)
     found = sorted_unique((group.astype(np.int64) * width + ip) * 2 + success)
-    pair = found >> 1
-    starts, lengths = runs(pair)
-    failed = (found[starts] & 1) == 0  # the pair's failure sorts before its success
-    failed_pair = pair[starts][failed]
-    failed_only = lengths[failed] == 1
-    failed_group = failed_pair // width
-    source = (group_keys[failed_group] % n_accounts) * width + failed_pair % width
-    code, _ = dense_codes(source)
-    days = np.bincount(code)
-    np.maximum.at(out, failed_group[failed_only], days[code[failed_only]])
+    ok = (found & 1) == 1
+    pair_group = (found >> 1) // width
+    key = group_keys[pair_group]
+    day = key // n_accounts
+    code, sources = dense_codes((key % n_accounts) * width + (found >> 1) % width)
+    del key
+    first_success = np.full(len(sources), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_success, code[ok], day[ok])
+    failed = ~ok
+    days = np.bincount(code[failed], minlength=len(sources))
+    counted = failed & (day < first_success[code])
+    np.maximum.at(out, pair_group[counted], days[code[counted]])
     return out
 
 

@@ -26,7 +26,7 @@ from .test_account_profile import _render, sentinel  # noqa: F401 (a fixture)
 from .test_engine_parity_accounts import assert_same
 
 DAY0 = pd.Timestamp("2024-05-01", tz="UTC")
-D = ["2024-05-01", "2024-05-02", "2024-05-03"]
+D = ["2024-05-01", "2024-05-02", "2024-05-03", "2024-05-04"]
 
 
 def _logon(day, time, user, ip, host, ok=True, package="Kerberos") -> dict:
@@ -92,6 +92,22 @@ def _events() -> pd.DataFrame:
     rows.append(_logon(0, "6h", "erin", "-", "KALI", ok=False))
     # dave: 203.0.113.9 fails for him on day 0 only (erin's days are hers).
     rows.append(_logon(0, "6h", "dave", "203.0.113.9", "KALI", ok=False))
+    # frank: his desk 192.0.2.20 works on day 0, then fails on days 1-3 (a stale
+    # password: it had worked before); 192.0.2.10 fails on day 2 only (it worked
+    # for gina on day 0, which is hers).
+    rows.append(_logon(0, "8h", "frank", "192.0.2.20", "FRANK-PC"))
+    for day in (1, 2, 3):
+        rows.append(_logon(day, "8h", "frank", "192.0.2.20", "FRANK-PC", ok=False))
+    rows.append(_logon(2, "9h", "frank", "192.0.2.10", "FRANK-PC", ok=False))
+    rows.append(_logon(0, "5h", "gina", "192.0.2.10", "GINA-PC"))
+    # gina: 192.0.2.30 fails on days 0-2 and first works on day 3; 192.0.2.40 fails
+    # on all four days and works on day 3, an hour after that day's failure.
+    for day in range(4):
+        if day < 3:
+            rows.append(_logon(day, "6h", "gina", "192.0.2.30", "GINA-PC", ok=False))
+        rows.append(_logon(day, "6h", "gina", "192.0.2.40", "GINA-PC", ok=False))
+    rows.append(_logon(3, "7h", "gina", "192.0.2.30", "GINA-PC"))
+    rows.append(_logon(3, "7h", "gina", "192.0.2.40", "GINA-PC"))
     return pd.DataFrame(rows)
 
 
@@ -191,7 +207,7 @@ def test_usual_host_ties_and_the_two_day_minimum():
 def test_failed_source_days(table):
     # Day 2: 198.51.100.1 also succeeded, so only 203.0.113.9 (days 1 and 2) counts.
     assert table.loc[(D[2], "erin"), "FailedSrcIpDays"] == 2
-    # Days 0 and 1: 198.51.100.1 failed on all three days and never succeeded those days.
+    # Days 0 and 1: 198.51.100.1 failed on all three days and had not succeeded yet.
     assert table.loc[(D[1], "erin"), "FailedSrcIpDays"] == 3
     assert table.loc[(D[0], "erin"), "FailedSrcIpDays"] == 3
     # dave's 203.0.113.9 failed for him on one day (erin's failures are hers).
@@ -203,10 +219,36 @@ def test_failed_source_days(table):
     assert table.loc[(D[0], "carol"), "FailedSrcIpDays"] == 0
 
 
+def test_failed_sources_that_worked_before_do_not_count(table):
+    # frank's 192.0.2.20 worked on day 0: its failures on days 1-3 never count.
+    assert table.loc[(D[0], "frank"), "FailedSrcIpDays"] == 0
+    assert table.loc[(D[1], "frank"), "FailedSrcIpDays"] == 0
+    assert table.loc[(D[3], "frank"), "FailedSrcIpDays"] == 0
+    # Day 2: only 192.0.2.10 counts (one day); its success for gina is not frank's.
+    assert table.loc[(D[2], "frank"), "FailedSrcIpDays"] == 1
+
+
+def test_failed_sources_count_until_their_first_success(table):
+    # gina's 192.0.2.40 fails on four days and 192.0.2.30 on three; both first work
+    # on day 3, so both count on days 0-2 (the larger, 4, is reported)...
+    for day in D[:3]:
+        assert table.loc[(day, "gina"), "FailedSrcIpDays"] == 4
+    # ...and neither on day 3, although 192.0.2.40 failed before it worked that day.
+    assert table.loc[(D[3], "gina"), "FailedSrcIpDays"] == 0
+    # Without 192.0.2.40, 192.0.2.30's three days are reported.
+    events = _events()
+    events = events[events["IpAddress"] != "192.0.2.40"].reset_index(drop=True)
+    row = assert_same(events).set_index(["Date", "DstUser"])
+    assert [row.loc[(day, "gina"), "FailedSrcIpDays"] for day in D] == [3, 3, 3, 0]
+
+
 def test_the_window_is_the_history():
     found = assert_same(_events(), start="2024-05-02", end="2024-05-03T23:59:59")
     row = found.set_index(["Date", "DstUser"])
     assert row.loc[(D[1], "erin"), "FailedSrcIpDays"] == 2  # day 0 is outside
+    # frank's day-0 success is outside too: in this window 192.0.2.20 never worked.
+    assert row.loc[(D[1], "frank"), "FailedSrcIpDays"] == 2
+    assert row.loc[(D[2], "frank"), "FailedSrcIpDays"] == 2
     assert row.loc[(D[1], "alice"), "SuccessHours"] == 1
     # Without day 0: svc-host is new to svc; bob's usual is a-spare alone (lt-bob
     # has one day left); alice still has lt-alice on two days.
