@@ -315,8 +315,11 @@ def test_kql_extra_columns(sentinel):  # noqa: F811
         "| where HostDays == MostDays and MostDays >= 2 "
         "| summarize UsualHost = min(SrcHost) by AccountKey",
         "| where First == Last and SrcHost in (usual_hosts)",
-        "| where Failed > 0;",
-        "| where Succeeded == 0 | summarize FailedSrcIpDays = max(FailedDays)",
+        "FailedDays = countif(Failed > 0), FirstSuccess = minif(Day, Succeeded > 0) "
+        "by AccountKey, SrcIp;",
+        "| where Failed > 0 | join kind=inner failed_source_days on AccountKey, SrcIp "
+        "| where isnull(FirstSuccess) or Day < FirstSuccess "
+        "| summarize FailedSrcIpDays = max(FailedDays)",
         'strcat("6|", substring(SrcIpv6, 0, 19))',
     ):
         assert expr in kql, expr
