@@ -37,11 +37,12 @@ Model inputs added to those of `msticnb_iforest.features.baseline`:
     or service account used from somebody's desk.
 ``failing_days``
     A failing source that comes back: ``log(1 + d - 1)`` where ``d`` is the
-    most days in the window on which one address, which sent no successful
-    logon for the account that day, failed for it (``FailedSrcIpDays``),
-    scaled down by the share of the account's other days that had such an
-    address too (a scanner's account fails every day). A slow brute force
-    scores on its first days as well as its last.
+    most days in the window on which one address, which had sent no
+    successful logon for the account on that day or before, failed for it
+    (``FailedSrcIpDays``), scaled down by the share of the account's other
+    days that had such an address too (a scanner's account fails every
+    day). A slow brute force scores on its first days as well as its last;
+    the account's own workstation failing with a stale password does not.
 ``dormant_days``
     How long the account had been quiet: ``log(1 + max(0, gap - usual))``
     where ``gap`` is the days since the account's previous day with a
