@@ -22,18 +22,17 @@ from msticnb.notebooklet import NBMetadata, Notebooklet, NotebookletResult
 from msticpy.common.timespan import TimeSpan
 
 from .._version import VERSION
-from ..errors import AnomalousLogonsError, ParameterError, QueryError
-from ..features import get_feature_set
+from ..errors import AnomalousLogonsError, QueryError
 from ..identity import account_mask
-from ..params import PARAMETERS, check_params
 from ..pipeline import Hunt, hunt
 from ..present.figures import Figures, make_plots
 from ..present.links import account_links, kql_string, pivot_window
 from ..schema import collect_input_notes
-from ..sources.local import local_folders, scan_local
-from ..sources.query import default_timespan, ensure_queries, fetch_user_days
+from ..sources.query import default_timespan, ensure_queries
 from . import cells
 from .registration import register
+from .run_options import RUN_PARAMETERS as RUN_PARAMETERS
+from .run_options import check_run, get_user_days, run_defaults
 from .timespans import utc_timespan
 
 __version__ = VERSION
@@ -43,34 +42,9 @@ _CLS_METADATA: NBMetadata
 _CELL_DOCS: dict[str, Any]
 _CLS_METADATA, _CELL_DOCS = nb_metadata.read_mod_metadata(__file__, __name__)
 
-#: Keyword arguments of ``run``, checked against `params.PARAMETERS` (which holds
-#: their defaults) before any work.
-RUN_PARAMETERS = (
-    "feature_set",
-    "contamination",
-    "n_estimators",
-    "random_state",
-    "allow_accounts",
-    "min_history_days",
-    "max_explained",
-    "n_jobs",
-    "max_plots",
-    "max_account_summaries",
-    "memory_limit",
-    "progress",
-    "split_query_by",
-    "table",
-    "add_query_items",
-    "query_options",
-    "start",
-    "end",
-)
 #: Query environments that hold the tables msticnb's AccountSummary queries.
 SENTINEL_ENVIRONMENTS = frozenset({"MSSentinel", "LogAnalytics", "AzureSentinel", "MSSentinel_New"})
 _PIVOT = "the code in the result's account_links runs it there."
-
-#: msticnb's own keyword arguments of ``run``, passed through unchecked.
-_MSTICNB_KWARGS = ("silent",)
 
 
 class AnomalousLogonUsersResult(NotebookletResult):
@@ -535,57 +509,9 @@ class AnomalousLogonUsers(Notebooklet):
         return OutlierBrowser(self._last_result, self.account_summary).widget
 
 
-def _check_run(value: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """
-    Check `value` and ``run``'s keyword arguments before any work.
-
-    Returns every `RUN_PARAMETERS` value, normalized, with the defaults of
-    `params.PARAMETERS` for those not given.
-
-    Raises
-    ------
-    ParameterError
-        For an unknown keyword or a value out of range (named in the message).
-
-    """
-    PARAMETERS["account"].check(value, label="value")
-    given = {k: v for k, v in kwargs.items() if k not in _MSTICNB_KWARGS}
-    checked = check_params(names=RUN_PARAMETERS, **given)
-    if ("start" in kwargs) != ("end" in kwargs):
-        missing = "end" if "start" in kwargs else "start"
-        raise ParameterError(f"Give both start and end (or a timespan); {missing} is missing.")
-    start, end = checked.get("start"), checked.get("end")
-    if start is not None and end is not None and start > end:
-        raise ParameterError(f"start ({kwargs['start']}) is after end ({kwargs['end']}).")
-    return _run_defaults() | checked
-
-
-def _run_defaults() -> dict[str, Any]:
-    """Return the default of every `RUN_PARAMETERS` keyword, from `params.PARAMETERS`."""
-    return {name: PARAMETERS[name].default for name in RUN_PARAMETERS}
-
-
-@set_text(docs=_CELL_DOCS, key="get_user_days")
-def _get_user_days(qry_prov: Any, timespan: TimeSpan, notes: list[str], **opts) -> tuple:
-    """Return (rows as found or files of raw events, query text, input files) from the provider."""
-    opts = _run_defaults() | opts
-    fset = get_feature_set(opts["feature_set"])
-    if getattr(qry_prov, "environment", None) == "LocalData":
-        rows, files = scan_local(local_folders(qry_prov), fset.query_name)
-        return rows, None, files
-    table, text = fetch_user_days(
-        qry_prov,
-        timespan.start,
-        timespan.end,
-        query_name=fset.query_name,
-        table=opts["table"],
-        add_query_items=opts["add_query_items"],
-        split_query_by=opts["split_query_by"],
-        notes=notes,
-        query_options=opts["query_options"],
-    )
-    return table, text, []
-
+# Kept under the names the notebooklet had for them (tests and older code import them).
+_check_run, _run_defaults = check_run, run_defaults
+_get_user_days = set_text(docs=_CELL_DOCS, key="get_user_days")(get_user_days)
 
 # The sections a run shows (`cells`), each under its heading and text from the YAML file.
 _show_outliers = set_text(docs=_CELL_DOCS, key="show_outliers")(cells.show_outliers)
