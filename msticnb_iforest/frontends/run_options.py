@@ -19,7 +19,14 @@ from ..params import PARAMETERS, check_params
 from ..sources.local import local_folders, scan_local
 from ..sources.query import fetch_user_days
 
-__all__ = ["MSTICNB_KWARGS", "RUN_PARAMETERS", "check_run", "get_user_days", "run_defaults"]
+__all__ = [
+    "MSTICNB_KWARGS",
+    "RUN_PARAMETERS",
+    "check_run",
+    "get_user_days",
+    "hunt_options",
+    "run_defaults",
+]
 
 #: Keyword arguments of ``run``, checked against `params.PARAMETERS` (which holds
 #: their defaults) before any work.
@@ -42,6 +49,9 @@ RUN_PARAMETERS = (
     "query_options",
     "start",
     "end",
+    "hunt_days",
+    "baseline_days",
+    "max_alerts_per_day",
 )
 
 #: msticnb's own keyword arguments of ``run``, passed through unchecked.
@@ -89,6 +99,36 @@ def run_defaults() -> dict[str, Any]:
 
     """
     return {name: PARAMETERS[name].default for name in RUN_PARAMETERS}
+
+
+#: The checked ``run`` keywords handed to `pipeline.hunt` as they are.
+_HUNT_KEYWORDS = (
+    "feature_set",
+    "contamination",
+    "n_estimators",
+    "random_state",
+    "allow_accounts",
+    "min_history_days",
+    "max_explained",
+    "n_jobs",
+    "memory_limit",
+    "hunt_days",
+    "baseline_days",
+    "max_alerts_per_day",
+)
+
+
+def hunt_options(opts: dict[str, Any]) -> dict[str, Any]:
+    """
+    Return the keyword arguments of `pipeline.hunt` among checked ``run`` options.
+
+    Examples
+    --------
+    >>> hunt_options(run_defaults())["baseline_days"]
+    30
+
+    """
+    return {name: opts[name] for name in _HUNT_KEYWORDS}
 
 
 def get_user_days(qry_prov: Any, timespan: TimeSpan, notes: list[str], **opts: Any) -> tuple:
