@@ -284,3 +284,12 @@ def test_notebooklet_queries_the_baseline_and_hunt_days(nb_local, demo_table):
     assert any("5 of baseline_days=10" in n for n in res.notes)
     _, call = queried(hunt_days=1, baseline_days=40)
     assert pd.Timestamp(call["start"]) == pd.Timestamp(default_timespan(days=41)[0])
+
+
+def test_notebook_window_spans_the_scheduled_days():
+    from msticnb_iforest.frontends.timespans import hunt_window
+
+    span = hunt_window(None, "2024-05-31", 31)
+    assert pd.Timestamp(span.end) - pd.Timestamp(span.start) == pd.Timedelta(days=31)
+    plain = hunt_window(None, "2024-05-31")
+    assert pd.Timestamp(plain.end) - pd.Timestamp(plain.start) == pd.Timedelta(days=21)
