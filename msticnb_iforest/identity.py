@@ -56,6 +56,7 @@ __all__ = [
     "SOURCE_NONE",
     "SOURCE_REAL",
     "Wildcard",
+    "account_codes",
     "account_keys",
     "allow_list_mask",
     "check_allow_accounts",
@@ -311,6 +312,21 @@ def _distinct_keys(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     keys = account_keys(users[pairs % max(len(users), 1)], domains[pairs // max(len(users), 1)])
     codes, distinct = pd.factorize(keys)
     return codes[pair], np.asarray(distinct, dtype=object)
+
+
+def account_codes(table: pd.DataFrame) -> np.ndarray:
+    r"""
+    Return a number per row for its account: one account's rows (by key) share it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"DstDomain": ["CONTOSO", "contoso", "X"], "DstUser": "Al"})
+    >>> account_codes(rows).tolist()
+    [0, 0, 1]
+
+    """
+    return _distinct_keys(table)[0]
 
 
 def allow_list_mask(table: pd.DataFrame, allow_accounts: str | Iterable[str] | None) -> np.ndarray:

@@ -22,6 +22,7 @@ from .identity import account_mask, allow_list_mask
 from .params import DEFAULT_CONTAMINATION, DEFAULT_RANDOM_STATE, PARAMETERS
 
 __all__ = [
+    "ALERT_BUDGET",
     "ALLOW_LISTED",
     "ModelScores",
     "Selection",
@@ -35,6 +36,8 @@ __all__ = [
 
 #: Why a flagged user-day of an ``allow_accounts`` account is not reported.
 ALLOW_LISTED = "allow-listed account"
+#: Why a flagged user-day beyond ``max_alerts_per_day`` on its day is not reported.
+ALERT_BUDGET = "alert budget"
 
 #: Rows below which scoring runs in one thread.
 _PARALLEL_MIN_ROWS = 20_000
@@ -201,9 +204,10 @@ def fit_score(
     bootstrap: bool = False,
     fit_rows: int | None = None,
     n_jobs: int | None = None,
+    train: np.ndarray | None = None,
 ) -> ModelScores:
     """
-    Fit an Isolation Forest on all rows and score the same rows.
+    Fit an Isolation Forest on the training rows (by default all) and score every row.
 
     The result equals fitting ``IsolationForest(contamination=...)`` and
     calling ``decision_function``, but each row is scored once instead of
@@ -244,6 +248,12 @@ def fit_score(
     n_jobs : int, optional
         Threads for fitting and scoring (see `n_threads`); None uses every
         core. Results do not depend on it.
+    train : np.ndarray of bool, optional
+        Which rows the forest learns from (a scheduled hunt's baseline
+        days). The trees are built from these rows only (the `fit_rows`
+        sample is drawn among them) and the threshold is placed at the
+        `contamination` share of *their* scores; every row is then scored
+        against it. None trains on every row.
 
     Returns
     -------
@@ -252,7 +262,18 @@ def fit_score(
     Raises
     ------
     ParameterError
-        If a parameter is out of range or there are no rows.
+        If a parameter is out of range or there are no rows (or no
+        training rows).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"n": [1.0, 2, 1, 2, 1, 30, 2, 30]})
+    >>> history = np.array([True] * 6 + [False] * 2)  # learn from the first six
+    >>> found = fit_score(rows, n_estimators=50, contamination=0.1, train=history)
+    >>> found.is_outlier.tolist(), found.model.max_samples_
+    ([False, False, False, False, False, True, False, True], 6)
 
     """
     n_estimators = PARAMETERS["n_estimators"].check(n_estimators) or 100
@@ -264,9 +285,14 @@ def fit_score(
     if isinstance(max_features, Integral):
         max_features = min(int(max_features), features.shape[1])
     fit_rows = check_fit_rows(fit_rows)
-    train = _fit_sample(features, fit_rows, random_state)
+    if train is not None:
+        train = np.asarray(train, dtype=bool)
+        if train.shape != (len(features),) or not train.any():
+            raise ParameterError("No training rows to fit the model on.")
+    learn = features if train is None or train.all() else features[train]
+    sample = _fit_sample(learn, fit_rows, random_state)
     if isinstance(max_samples, Integral):
-        max_samples = min(int(max_samples), len(train))
+        max_samples = min(int(max_samples), len(sample))
     # Column by column: a float64 copy of the whole matrix is not needed.
     if not all(np.isfinite(features[name].to_numpy(dtype="float64")).all() for name in features):
         raise ParameterError("Model features contain missing or infinite values.")
@@ -276,12 +302,13 @@ def fit_score(
         contamination="auto",  # the threshold is placed below, from one scoring pass
         max_features=max_features,
         bootstrap=bootstrap,
-        n_jobs=threads if threads > 1 and len(train) >= _PARALLEL_MIN_ROWS else None,
+        n_jobs=threads if threads > 1 and len(sample) >= _PARALLEL_MIN_ROWS else None,
         random_state=random_state,
     )
-    model.fit(train)
+    model.fit(sample)
     normality = score_rows(model, features, threads)
-    offset = _place_threshold(model, normality, contamination)
+    learned = normality if train is None else normality[train]
+    offset = _place_threshold(model, learned, contamination)
     score = -(normality - offset)
     return ModelScores(model=model, score=score, is_outlier=score > 0)
 
@@ -358,6 +385,8 @@ def select_outliers(
     allow_accounts: tuple[str, ...] | None = None,
     account: str | None = None,
     take_columns: bool = False,
+    candidates: np.ndarray | None = None,
+    max_alerts_per_day: int | None = None,
 ) -> Selection:
     """
     Join features and scores to a prepared table and pick the reported outliers.
@@ -382,6 +411,15 @@ def select_outliers(
         Move the columns of `values` and `context` into the table (leaving
         both frames without columns) instead of copying them: one column at
         a time is held twice, instead of every one (``hunt`` on big tables).
+    candidates : np.ndarray of bool, optional
+        The rows that may be reported at all (a scheduled hunt's hunt
+        days); a flagged row outside them is neither reported nor counted
+        as suppressed. None: every row.
+    max_alerts_per_day : int, optional
+        Report at most this many outliers per ``Date``, highest score first
+        (ties: table order); the others are held back as `ALERT_BUDGET`
+        and a note says how many on which days. Applied before the
+        `account` filter. None: no cap.
 
     Returns
     -------
@@ -405,14 +443,19 @@ def select_outliers(
         allowed = allow_list_mask(user_days, allow_accounts)
         suppressed[allowed & (suppressed == "")] = ALLOW_LISTED
     mask = account_mask(user_days, account).to_numpy() if account else None
-    user_days["score"] = scores.score
+    flagged = scores.is_outlier if candidates is None else scores.is_outlier & candidates
     held = np.full(len(user_days), "", dtype=object)
-    held[scores.is_outlier] = suppressed[scores.is_outlier]
-    user_days["suppressed"] = held
-    user_days["is_outlier"] = scores.is_outlier & (suppressed == "")
-    counts = pd.Series(held[held != ""], dtype=object).value_counts()
-    reported = user_days["is_outlier"].to_numpy()
+    held[flagged] = suppressed[flagged]
+    reported = flagged & (suppressed == "")
     notes = []
+    if max_alerts_per_day is not None:
+        over = _over_budget(user_days["Date"], scores.score, reported, max_alerts_per_day)
+        held[over], reported = ALERT_BUDGET, reported & ~over
+        notes += _budget_notes(user_days["Date"], over, max_alerts_per_day)
+    user_days["score"] = scores.score
+    user_days["suppressed"] = held
+    user_days["is_outlier"] = reported
+    counts = pd.Series(held[held != ""], dtype=object).value_counts()
     if mask is not None:
         if not mask.any():
             notes.append(f"Account {account!r} has no user-days in the data.")
@@ -425,6 +468,30 @@ def select_outliers(
         account_rows=mask,
         notes=notes,
     )
+
+
+def _over_budget(
+    dates: pd.Series, score: np.ndarray, reported: np.ndarray, limit: int
+) -> np.ndarray:
+    """Mark the reported rows past the `limit` highest-scoring of their day (ties: row order)."""
+    rows = np.flatnonzero(reported)
+    picked = pd.DataFrame({"Date": dates.to_numpy()[rows], "score": score[rows]})
+    rank = picked.groupby("Date", sort=False)["score"].rank(method="first", ascending=False)
+    over = np.zeros(len(reported), dtype=bool)
+    over[rows[rank.to_numpy() > limit]] = True
+    return over
+
+
+def _budget_notes(dates: pd.Series, over: np.ndarray, limit: int) -> list[str]:
+    """Say how many outliers the alert budget left out, on which days."""
+    if not over.any():
+        return []
+    per_day = pd.Series(dates.to_numpy()[over]).value_counts().sort_index()
+    days = ", ".join(f"{pd.Timestamp(day):%Y-%m-%d} ({n:,})" for day, n in per_day.items())
+    return [
+        f"Alert budget (max_alerts_per_day={limit}): {int(over.sum()):,} more outlier(s) "
+        f"left out, listed in user_days with suppressed 'alert budget': {days}."
+    ]
 
 
 def _user_days(

@@ -45,6 +45,7 @@ from .constraints import (
 from .errors import ParameterError
 
 __all__ = [
+    "DEFAULT_BASELINE_DAYS",
     "DEFAULT_CONTAMINATION",
     "DEFAULT_DEMO_DAYS",
     "DEFAULT_DEMO_SEED",
@@ -62,7 +63,10 @@ __all__ = [
     "LATEST",
     "MAX_DEMO_DAYS",
     "MAX_DEMO_USERS",
+    "MAX_ALERTS_PER_DAY",
+    "MAX_BASELINE_DAYS",
     "MAX_ESTIMATORS",
+    "MAX_HUNT_DAYS",
     "MAX_PLOTS_LIMIT",
     "PARAMETERS",
     "Check",
@@ -105,6 +109,8 @@ DEFAULT_FIT_ROWS = 100_000
 DEFAULT_MAX_ACCOUNT_SUMMARIES = 3
 #: Table the query reads.
 DEFAULT_TABLE = "SecurityEvent"
+#: Days of history a scheduled hunt (``hunt_days``) scores its days against.
+DEFAULT_BASELINE_DAYS = 30
 
 # -- bounds -------------------------------------------------------------------------
 
@@ -123,6 +129,10 @@ MAX_PLOTS_LIMIT = 100
 MAX_EXPLAINED_LIMIT = 1_000_000
 #: Most days of history asked for: longer than any window (27 years).
 MAX_HISTORY_DAYS = 10_000
+#: Most days a scheduled hunt reports on, and most days of baseline before them.
+MAX_HUNT_DAYS, MAX_BASELINE_DAYS = 366, 90
+#: Most outliers reported per day with ``max_alerts_per_day``.
+MAX_ALERTS_PER_DAY = 1_000_000
 #: Most rows to build the trees from: more than one machine holds as user-days.
 MAX_FIT_ROWS = 1_000_000_000
 #: Most threads; negative values count back from the number of cores.
@@ -363,6 +373,27 @@ PARAMETERS: dict[str, Param] = {
             Interval(Integral, 0, MAX_HISTORY_DAYS),
             help="other days an account needs before it is compared with its usual "
             f"(None: the feature set's, {DEFAULT_MIN_HISTORY_DAYS} for 'baseline')",
+        ),
+        _param(
+            "hunt_days",
+            None,
+            None,
+            Interval(Integral, 1, MAX_HUNT_DAYS),
+            help="report only the last this many days, scored against the baseline_days "
+            "before them; None scores every day of the window against the others",
+        ),
+        _param(
+            "baseline_days",
+            DEFAULT_BASELINE_DAYS,
+            Interval(Integral, 1, MAX_BASELINE_DAYS),
+            help="days before the hunt_days the forest is fitted on (only with hunt_days)",
+        ),
+        _param(
+            "max_alerts_per_day",
+            None,
+            None,
+            Interval(Integral, 1, MAX_ALERTS_PER_DAY),
+            help="most outliers reported per day, highest score first; None: no cap",
         ),
         _param(
             "memory_limit",

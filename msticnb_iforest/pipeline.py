@@ -19,11 +19,13 @@ from typing import Any
 
 import pandas as pd
 
-from . import explain
+from . import explain, windows
+from .errors import InputDataError
 from .features import FeatureFrame, FeatureSet, get_feature_set
 from .incidents import empty_incidents, group_incidents
 from .model import ALLOW_LISTED, ModelScores, Selection, fit_score, select_outliers
 from .params import (
+    DEFAULT_BASELINE_DAYS,
     DEFAULT_CONTAMINATION,
     DEFAULT_MAX_EXPLAINED,
     DEFAULT_MAX_PLOTS,
@@ -54,7 +56,9 @@ class Hunt:
     user_days : pd.DataFrame
         Every scored user-day: input columns, model features, ``score``,
         ``is_outlier`` and ``suppressed`` (why a flagged day is not
-        reported, or "").
+        reported, or ""); in a scheduled hunt (``hunt_days``) also
+        ``window``: "baseline" or "hunt" (baseline days are scored
+        against the same threshold but never reported).
     outliers : pd.DataFrame
         Reported user-days, highest score first (index: row in user_days),
         with ``incident``: the number of the incident each belongs to.
@@ -179,6 +183,9 @@ def hunt(
     start: Any = None,
     end: Any = None,
     memory_limit: int | str | None = None,
+    hunt_days: int | None = None,
+    baseline_days: int = DEFAULT_BASELINE_DAYS,
+    max_alerts_per_day: int | None = None,
 ) -> Hunt:
     r"""
     Score every user-day and explain the outliers.
@@ -243,6 +250,28 @@ def hunt(
         events (bytes, or a size such as ``"4G"``; at least 64 MiB; None:
         2 GiB). Past it the engine spills to a temporary folder, so a very
         large input is slower rather than fatal.
+    hunt_days : int, optional
+        Hunt as a scheduled rule does: report only the last this many days
+        (1 to 366), judged against the `baseline_days` days before them.
+        The window read is ``[end - hunt_days - baseline_days, end)`` in
+        whole UTC days, `end` being the midnight after the window's last
+        day: the day of `end` is the last hunted one unless `end` is an
+        exact midnight (then the day before is); with `end` None, the
+        data's last day is.
+        Features are computed over the whole window as usual; the forest
+        is built from baseline days only, its threshold is the
+        `contamination` quantile of the baseline days' scores, and only
+        hunt days above it are reported. Baseline days stay in
+        ``user_days`` (column ``window``). None (the default): every day of
+        the window is scored against the others and may be reported.
+    baseline_days : int, default=30
+        Days of history before the hunted days, 1 to 90 (only with
+        `hunt_days`). A note says when the window or the data holds fewer.
+    max_alerts_per_day : int, optional
+        Report at most this many outliers per day, highest score first;
+        the rest are listed in ``user_days`` with ``suppressed`` "alert
+        budget", counted in `Hunt.suppressed_outliers`, and a note says how
+        many on which days. None (the default): no cap.
 
     Returns
     -------
@@ -262,6 +291,15 @@ def hunt(
     >>> found = hunt(generate_demo(users=80, days=14, seed=1).events)  # doctest: +SKIP
     >>> found.outliers[["Date", "DstUser", "score"]].head(3)  # doctest: +SKIP
 
+    The last day, judged against the 13 before it, at most 5 alerts:
+
+    >>> daily = hunt(
+    ...     generate_demo(users=80, days=14, seed=1).events,
+    ...     hunt_days=1,
+    ...     baseline_days=13,
+    ...     max_alerts_per_day=5,
+    ... )  # doctest: +SKIP
+
     """
     given = dict(locals())  # every parameter but the data, checked once, together
     opts = check_params(**{name: value for name, value in given.items() if name != "data"})
@@ -270,6 +308,7 @@ def hunt(
     ready = _prepared(data, fset, opts, timer)
     notes += ready.notes
     parameters = _parameters(opts, fset)
+    window = _scheduled(ready, opts, notes)
     if ready.table.empty:
         return _empty_hunt(ready, fset, notes, parameters, timer)
 
@@ -289,12 +328,13 @@ def hunt(
             contamination=opts["contamination"],
             random_state=opts["random_state"],
             n_jobs=opts["n_jobs"],
+            train=None if window is None else window == windows.BASELINE,
             **fset.forest_params(n_rows),
         )
 
     features = list(frame.values.columns)
     with timer.stage("assemble", "Collecting outliers"):
-        picked = _selected(ready.table, frame, scores, reasons, opts)
+        picked = _selected(ready.table, frame, scores, reasons, opts, window)
     notes += picked.notes
     limit = opts["max_explained"]
 
@@ -320,6 +360,8 @@ def hunt(
         trend_columns=list(fset.trend_columns) or list(frame.values.columns),
         input_files=ready.inputs,
     )
+    if window is not None:
+        _mark_new_accounts(hunted, window)
     return _grouped(hunted, timer)
 
 
@@ -327,13 +369,84 @@ def _prepared(data: Any, fset: FeatureSet, opts: dict[str, Any], timer: _Timer) 
     """Run `prepare` (the first stage) with the checked options it takes; record its time."""
     timer.announce("Preparing the per-user-day table")
     names = ("start", "end", "memory_limit", "progress")
-    ready = prepare(data, fset.query_name, **{name: opts[name] for name in names})
+    given = {name: opts[name] for name in names}
+    if opts["hunt_days"] is not None and opts["end"] is not None:
+        # only the scheduled window's days are summarized
+        days = (opts["hunt_days"], opts["baseline_days"])
+        given["start"] = windows.query_start(opts["start"], opts["end"], *days)
+    ready = prepare(data, fset.query_name, **given)
     timer.timings.update(ready.timings)
     return ready
 
 
+def _scheduled(ready: Prepared, opts: dict[str, Any], notes: list[str]) -> Any:
+    """
+    Cut a scheduled hunt's table to its window, in place, and label its days.
+
+    Returns None for a whole-window hunt (``hunt_days`` None), else, per
+    row of the cut table, "baseline" or "hunt" (also its ``window`` column).
+
+    Raises
+    ------
+    InputDataError
+        If there are days to hunt but none in the baseline.
+
+    """
+    if opts["hunt_days"] is None:
+        return None
+    table = ready.table
+    last = opts["end"] if opts["end"] is not None else table["Date"].max()
+    if pd.isna(last):  # no rows and no end: nothing to cut
+        ready.table = table.assign(**{windows.WINDOW_COLUMN: ""})
+        return ready.table[windows.WINDOW_COLUMN].to_numpy(dtype=object)
+    if opts["end"] is None:
+        last = last + pd.Timedelta(hours=12)  # within the data's last day
+    span = windows.scheduled_window(last, opts["hunt_days"], opts["baseline_days"])
+    split = windows.split_days(table, span, opts["start"])
+    notes += split.notes
+    if split.outside:
+        ready.dropped["out_of_range"] = ready.dropped.get("out_of_range", 0) + split.outside
+    ready.table = split.table
+    ready.table[windows.WINDOW_COLUMN] = split.window
+    if len(split.table) and not (split.window == windows.BASELINE).any():
+        raise InputDataError(
+            f"No account-days in the baseline ({span.describe()}): there is nothing to judge "
+            "the hunt days against; give data (or a window) reaching back baseline_days days "
+            "before the hunt_days hunted."
+        )
+    if not (split.window == windows.HUNT).any():
+        notes.append("No account-days in the hunt days: nothing can be reported.")
+    return split.window
+
+
+def _mark_new_accounts(hunted: Hunt, window: Any) -> None:
+    """Say which hunt-day accounts have no baseline day: in notes and their reasons."""
+    new = pd.Series(windows.new_accounts(hunted.user_days, window), index=hunted.user_days.index)
+    if not new.any():
+        return
+    rows = hunted.user_days.loc[new.to_numpy(), ["DstDomain", "DstUser"]].drop_duplicates()
+    names = ", ".join(f"{domain}\\{user}" for domain, user in rows.head(5).itertuples(index=False))
+    more = f" and {len(rows) - 5:,} more" if len(rows) > 5 else ""
+    flagged = int(new.reindex(hunted.outliers.index, fill_value=False).sum())
+    hunted.notes.append(
+        f"New accounts (hunt days but no baseline day): {names}{more}; "
+        f"{flagged:,} of their days reported" + (", their reasons say so." if flagged else ".")
+    )
+    found = hunted.explanations
+    if "reason" in found.columns and len(found):
+        mark = new.reindex(found.index, fill_value=False).to_numpy()
+        reasons = found["reason"].astype(object).copy()
+        reasons[mark] = "New account (no day in the baseline). " + reasons[mark].astype(str)
+        found["reason"] = reasons
+
+
 def _selected(
-    table: pd.DataFrame, frame: FeatureFrame, scores: ModelScores, reasons: pd.Series, opts: dict
+    table: pd.DataFrame,
+    frame: FeatureFrame,
+    scores: ModelScores,
+    reasons: pd.Series,
+    opts: dict,
+    window: Any = None,
 ) -> Selection:
     """
     Run `select_outliers` on the hunt's own table, moving the feature set's columns into it.
@@ -353,6 +466,8 @@ def _selected(
         allow_accounts=opts["allow_accounts"],
         account=opts["account"],
         take_columns=take,
+        candidates=None if window is None else window == windows.HUNT,
+        max_alerts_per_day=opts["max_alerts_per_day"],
     )
     if take:
         frame.values = pd.DataFrame({name: picked.user_days[name] for name in features}, copy=False)
@@ -395,6 +510,9 @@ def _parameters(opts: dict[str, Any], fset: FeatureSet) -> dict[str, Any]:
         "max_explained": opts["max_explained"],
         "allow_accounts": list(opts["allow_accounts"] or ()),
         "min_history_days": getattr(fset, "min_history_days", None),
+        "hunt_days": opts["hunt_days"],
+        "baseline_days": opts["baseline_days"] if opts["hunt_days"] is not None else None,
+        "max_alerts_per_day": opts["max_alerts_per_day"],
     }
 
 

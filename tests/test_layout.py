@@ -21,6 +21,7 @@ STAGES = [
         "identity",
         "intkeys",
         "moved",
+        "windows",
     },
     {"sources"},
     {"summarize"},

@@ -22,18 +22,18 @@ from msticnb.notebooklet import NBMetadata, Notebooklet, NotebookletResult
 from msticpy.common.timespan import TimeSpan
 
 from .._version import VERSION
-from ..errors import AnomalousLogonsError, ParameterError, QueryError
-from ..features import get_feature_set
+from ..errors import AnomalousLogonsError, QueryError
 from ..identity import account_mask
-from ..params import PARAMETERS, check_params
 from ..pipeline import Hunt, hunt
 from ..present.figures import Figures, make_plots
 from ..present.links import account_links, kql_string, pivot_window
 from ..schema import collect_input_notes
-from ..sources.local import local_folders, scan_local
-from ..sources.query import default_timespan, ensure_queries, fetch_user_days
+from ..sources.query import DEFAULT_DAYS, default_timespan, ensure_queries
+from ..windows import query_start
 from . import cells
 from .registration import register
+from .run_options import RUN_PARAMETERS as RUN_PARAMETERS
+from .run_options import check_run, get_user_days, hunt_options, run_defaults
 from .timespans import utc_timespan
 
 __version__ = VERSION
@@ -43,34 +43,9 @@ _CLS_METADATA: NBMetadata
 _CELL_DOCS: dict[str, Any]
 _CLS_METADATA, _CELL_DOCS = nb_metadata.read_mod_metadata(__file__, __name__)
 
-#: Keyword arguments of ``run``, checked against `params.PARAMETERS` (which holds
-#: their defaults) before any work.
-RUN_PARAMETERS = (
-    "feature_set",
-    "contamination",
-    "n_estimators",
-    "random_state",
-    "allow_accounts",
-    "min_history_days",
-    "max_explained",
-    "n_jobs",
-    "max_plots",
-    "max_account_summaries",
-    "memory_limit",
-    "progress",
-    "split_query_by",
-    "table",
-    "add_query_items",
-    "query_options",
-    "start",
-    "end",
-)
 #: Query environments that hold the tables msticnb's AccountSummary queries.
 SENTINEL_ENVIRONMENTS = frozenset({"MSSentinel", "LogAnalytics", "AzureSentinel", "MSSentinel_New"})
 _PIVOT = "the code in the result's account_links runs it there."
-
-#: msticnb's own keyword arguments of ``run``, passed through unchecked.
-_MSTICNB_KWARGS = ("silent",)
 
 
 class AnomalousLogonUsersResult(NotebookletResult):
@@ -215,7 +190,10 @@ class AnomalousLogonUsers(Notebooklet):
     table ("SecurityEvent"), add_query_items (raw KQL, trusted users only),
     query_options, max_plots (10), max_explained (500),
     max_account_summaries (3), memory_limit ("2G": the engine's memory for
-    LocalData files of raw events). Each is checked before any work against
+    LocalData files of raw events), hunt_days and baseline_days (30: a
+    scheduled hunt of the last hunt_days days against the baseline_days
+    before them), max_alerts_per_day (a cap on outliers reported per day).
+    Each is checked before any work against
     `msticnb_iforest.params.PARAMETERS`, which holds the defaults and
     ranges; an unknown keyword is an error.
 
@@ -328,6 +306,25 @@ class AnomalousLogonUsers(Notebooklet):
             ...) instead of showing it; it is called even when run is silent.
         start, end : datetime or str
             The window, instead of `timespan`.
+        hunt_days : int
+            Hunt as a scheduled analytics rule does: report only the last
+            this many days of the window (1 to 366), judged against the
+            `baseline_days` days before them. The query reads those
+            ``hunt_days + baseline_days`` days up to the end of `timespan`
+            (without a timespan: up to the end of yesterday); a shorter
+            timespan is used as it is, and the notes say so. The forest
+            learns from the baseline days only and its threshold is their
+            `contamination` quantile; baseline days stay in ``user_days``
+            (column ``window``) but are never reported. Default None: every
+            day of the window is judged against the others.
+        baseline_days : int
+            Days of history before the hunted days, 1 to 90, default 30
+            (only with `hunt_days`).
+        max_alerts_per_day : int
+            Report at most this many outliers per day, highest score first;
+            the rest are listed in ``user_days`` with ``suppressed`` "alert
+            budget" and counted in ``suppressed_outliers``. Default None: no
+            cap.
 
         Numbers are Python or numpy numbers (a string of digits is refused),
         and every time, including `timespan`'s ends, must lie between
@@ -365,33 +362,22 @@ class AnomalousLogonUsers(Notebooklet):
         timespan = utc_timespan(timespan)
         kwargs = {**kwargs, **{k: opts[k] for k in ("start", "end") if k in kwargs}}
         super().run(value=value, timespan=timespan, options=options, **kwargs)
-        timespan = self._resolve_timespan(timespan, **kwargs)
+        days = (
+            DEFAULT_DAYS if opts["hunt_days"] is None else opts["hunt_days"] + opts["baseline_days"]
+        )
+        timespan = self._resolve_timespan(timespan, days, **kwargs)
         query_notes: list[str] = []
         window: dict[str, Any] = {}
         query, input_files = None, []
         if data is None:
             with collect_input_notes() as read_notes:
                 data, query, input_files = _get_user_days(
-                    self.query_provider, timespan, notes=query_notes, **opts
+                    self.query_provider, _query_span(timespan, opts), notes=query_notes, **opts
                 )
             query_notes.extend(read_notes)
             window = {"start": timespan.start, "end": timespan.end}
-        found = hunt(
-            data,
-            feature_set=opts["feature_set"],
-            contamination=opts["contamination"],
-            n_estimators=opts["n_estimators"],
-            random_state=opts["random_state"],
-            account=value,
-            shap="shap" in self.options,
-            progress=opts["progress"] or nb_markdown,
-            allow_accounts=opts["allow_accounts"],
-            min_history_days=opts["min_history_days"],
-            max_explained=opts["max_explained"],
-            n_jobs=opts["n_jobs"],
-            memory_limit=opts["memory_limit"],
-            **window,
-        )
+        shown = {"progress": opts["progress"] or nb_markdown, "shap": "shap" in self.options}
+        found = hunt(data, **hunt_options(opts), account=value, **shown, **window)
         found.notes[:0] = query_notes
         links = account_links(found.outliers) if "account_links" in self.options else None
         figures = make_plots(
@@ -432,9 +418,10 @@ class AnomalousLogonUsers(Notebooklet):
                 result.account_summaries[row["DstUser"]] = self._summarize_account(row)
         return self._last_result
 
-    def _resolve_timespan(self, timespan: Any, **kwargs) -> TimeSpan:
+    def _resolve_timespan(self, timespan: Any, default_days: int, **kwargs) -> TimeSpan:
+        """Return the window asked for; by default the days up to the end of yesterday."""
         if timespan is None and not ("start" in kwargs and "end" in kwargs):
-            start, end = default_timespan()
+            start, end = default_timespan(days=default_days)
             return TimeSpan(start=start, end=end)
         self._get_timespan(timespan, **kwargs)
         return self.timespan
@@ -535,57 +522,18 @@ class AnomalousLogonUsers(Notebooklet):
         return OutlierBrowser(self._last_result, self.account_summary).widget
 
 
-def _check_run(value: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """
-    Check `value` and ``run``'s keyword arguments before any work.
-
-    Returns every `RUN_PARAMETERS` value, normalized, with the defaults of
-    `params.PARAMETERS` for those not given.
-
-    Raises
-    ------
-    ParameterError
-        For an unknown keyword or a value out of range (named in the message).
-
-    """
-    PARAMETERS["account"].check(value, label="value")
-    given = {k: v for k, v in kwargs.items() if k not in _MSTICNB_KWARGS}
-    checked = check_params(names=RUN_PARAMETERS, **given)
-    if ("start" in kwargs) != ("end" in kwargs):
-        missing = "end" if "start" in kwargs else "start"
-        raise ParameterError(f"Give both start and end (or a timespan); {missing} is missing.")
-    start, end = checked.get("start"), checked.get("end")
-    if start is not None and end is not None and start > end:
-        raise ParameterError(f"start ({kwargs['start']}) is after end ({kwargs['end']}).")
-    return _run_defaults() | checked
+def _query_span(timespan: TimeSpan, opts: dict[str, Any]) -> TimeSpan:
+    """Return the window to query: a scheduled hunt's baseline and hunt days within `timespan`."""
+    if opts["hunt_days"] is None:
+        return timespan
+    days = (opts["hunt_days"], opts["baseline_days"])
+    start = query_start(timespan.start, timespan.end, *days).to_pydatetime()
+    return TimeSpan(start=start, end=timespan.end)
 
 
-def _run_defaults() -> dict[str, Any]:
-    """Return the default of every `RUN_PARAMETERS` keyword, from `params.PARAMETERS`."""
-    return {name: PARAMETERS[name].default for name in RUN_PARAMETERS}
-
-
-@set_text(docs=_CELL_DOCS, key="get_user_days")
-def _get_user_days(qry_prov: Any, timespan: TimeSpan, notes: list[str], **opts) -> tuple:
-    """Return (rows as found or files of raw events, query text, input files) from the provider."""
-    opts = _run_defaults() | opts
-    fset = get_feature_set(opts["feature_set"])
-    if getattr(qry_prov, "environment", None) == "LocalData":
-        rows, files = scan_local(local_folders(qry_prov), fset.query_name)
-        return rows, None, files
-    table, text = fetch_user_days(
-        qry_prov,
-        timespan.start,
-        timespan.end,
-        query_name=fset.query_name,
-        table=opts["table"],
-        add_query_items=opts["add_query_items"],
-        split_query_by=opts["split_query_by"],
-        notes=notes,
-        query_options=opts["query_options"],
-    )
-    return table, text, []
-
+# Kept under the names the notebooklet had for them (tests and older code import them).
+_check_run, _run_defaults = check_run, run_defaults
+_get_user_days = set_text(docs=_CELL_DOCS, key="get_user_days")(get_user_days)
 
 # The sections a run shows (`cells`), each under its heading and text from the YAML file.
 _show_outliers = set_text(docs=_CELL_DOCS, key="show_outliers")(cells.show_outliers)

@@ -25,11 +25,14 @@ from .._version import VERSION
 from ..errors import ParameterError
 from ..params import (
     DEFAULT_FEATURE_SET,
+    MAX_ALERTS_PER_DAY,
+    MAX_BASELINE_DAYS,
     MAX_DEMO_DAYS,
     MAX_DEMO_USERS,
     MAX_ESTIMATORS,
     MAX_EXPLAINED_LIMIT,
     MAX_HISTORY_DAYS,
+    MAX_HUNT_DAYS,
     MAX_JOBS,
     MAX_PLOTS_LIMIT,
     PARAMETERS,
@@ -239,6 +242,24 @@ def _report_options(parser: argparse.ArgumentParser) -> None:
         help="most outliers given SHAP values and reasons, top by score, 0 to "
         f"{MAX_EXPLAINED_LIMIT:,} or 'all' (default {default('max_explained')})",
     )
+    _schedule_options(parser)
+
+
+def _schedule_options(parser: argparse.ArgumentParser) -> None:
+    """Add the scheduled-hunt and alert-budget options (`demo` and `run`)."""
+    helps = {
+        "hunt_days": f"report only the last N days (1 to {MAX_HUNT_DAYS}), judged against the "
+        "--baseline-days before them, as a scheduled rule does (default: every day of the "
+        "window, each against the others)",
+        "baseline_days": f"days before the hunted ones the model learns from, 1 to "
+        f"{MAX_BASELINE_DAYS} (default {default('baseline_days')}; only with --hunt-days)",
+        "max_alerts_per_day": "report at most N outliers per day, highest score first, 1 to "
+        f"{MAX_ALERTS_PER_DAY:,}; the rest are counted as suppressed (default: no cap)",
+    }
+    for name, text in helps.items():
+        flag = "--" + name.replace("_", "-")
+        kind = _param_type(name, int)
+        parser.add_argument(flag, type=kind, default=default(name), metavar="N", help=text)
 
 
 def _output_options(parser: argparse.ArgumentParser, default: Any) -> None:
@@ -384,6 +405,9 @@ def _hunt(data, args: argparse.Namespace, progress: _Progress, start=None, end=N
         start=start,
         end=end,
         memory_limit=getattr(args, "memory_limit", None),
+        hunt_days=args.hunt_days,
+        baseline_days=args.baseline_days,
+        max_alerts_per_day=args.max_alerts_per_day,
     )
     progress(f"Drawing plots (up to {args.max_plots} per kind)")
     begin = time.perf_counter()

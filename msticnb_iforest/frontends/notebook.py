@@ -290,6 +290,7 @@ def open_data_source(
     demo_days: int = DEFAULT_DEMO_DAYS,
     demo_seed: int = DEFAULT_DEMO_SEED,
     demo_end: Any = None,
+    days: int | None = None,
 ) -> DataSource:
     """
     Open the notebook's data source and initialise msticnb for it.
@@ -307,6 +308,9 @@ def open_data_source(
         The hunting window (see `hunt_window`).
     demo_users, demo_days, demo_seed, demo_end
         Size, seed and last day of the demo (see `generate_demo`).
+    days : int, optional
+        Days in the window when `start` is not given (a scheduled hunt's
+        ``hunt_days + baseline_days``); None: `DEFAULT_DAYS`.
 
     Returns
     -------
@@ -321,7 +325,7 @@ def open_data_source(
         If `start`/`end` or the demo size are not valid.
 
     """
-    window = (start, end)
+    window = (start, end, days)
     try:
         if isinstance(data_source, Path):
             return _open_local(data_source.expanduser(), window)

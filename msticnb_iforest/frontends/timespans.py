@@ -20,7 +20,9 @@ from ..sources.query import DEFAULT_DAYS, default_timespan
 __all__ = ["hunt_window", "utc_timespan"]
 
 
-def hunt_window(start: Any = None, end: Any = None, *, demo: Any = None) -> TimeSpan:
+def hunt_window(
+    start: Any = None, end: Any = None, days: int | None = None, *, demo: Any = None
+) -> TimeSpan:
     """
     Return the window to hunt from the notebook's `start` and `end` parameters.
 
@@ -28,8 +30,11 @@ def hunt_window(start: Any = None, end: Any = None, *, demo: Any = None) -> Time
     ----------
     start, end : str or datetime, optional
         ISO dates or times (UTC unless an offset is given); a bare `end`
-        date means the end of that day. A missing `start` is `DEFAULT_DAYS`
-        days before `end`; a missing `end` is the end of yesterday.
+        date means the end of that day. A missing `start` is `days`
+        (default `DEFAULT_DAYS`) days before `end`; a missing `end` is the
+        end of yesterday.
+    days : int, optional
+        Days in the window when `start` is missing.
     demo : DemoData, optional
         With the demo, missing ends are the demo's own window.
 
@@ -54,7 +59,9 @@ def hunt_window(start: Any = None, end: Any = None, *, demo: Any = None) -> Time
     if last is None:
         last = default_end
     if first is None:
-        first = default_start if demo is not None else last - pd.Timedelta(days=DEFAULT_DAYS)
+        first = (
+            default_start if demo is not None else last - pd.Timedelta(days=days or DEFAULT_DAYS)
+        )
     if first >= last:
         raise ParameterError(f"start ({first}) must be before end ({last}).")
     # TimeSpan holds datetimes (microseconds): an end at the day's last nanosecond is truncated

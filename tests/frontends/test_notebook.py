@@ -107,8 +107,14 @@ def test_saved_notebook_is_clean():
     assert all(not cell.outputs and cell.execution_count is None for cell in code)
     tagged = [cell for cell in code if "parameters" in cell.metadata.get("tags", [])]
     assert len(tagged) == 1
-    for name in ("data_source", "start", "end", "contamination", "feature_set", "output_dir"):
+    names = ("data_source", "start", "end", "contamination", "feature_set", "output_dir")
+    names += ("hunt_days", "baseline_days", "max_alerts_per_day")
+    for name in names:
         assert f"\n{name} = " in f"\n{tagged[0].source}"
+    run = next(cell.source for cell in code if "hunter.run(" in cell.source)
+    written = next(cell.source for cell in code if "write_notebook_outputs(" in cell.source)
+    for name in ("hunt_days", "baseline_days", "max_alerts_per_day"):
+        assert f"{name}={name}" in run and f'"{name}": {name}' in written, name
     assert 'data_source = "demo"' in tagged[0].source
 
 
