@@ -122,11 +122,9 @@ def test_a_failure_burst_shared_by_many_accounts_counts_less_than_one_alone():
 
 
 def test_missing_habit_columns_are_named_and_the_rest_computed():
-    rows = [
-        {k: v for k, v in row.items() if k not in ("SuccessHours", "NtlmLogons")}
-        for row in _days("a")
-    ]
-    table, result, notes = _compute(rows)
+    table = account_day_table(_days("a")).drop(columns=["SuccessHours", "NtlmLogons"])
+    frame = HabitsFeatures().compute(table)
+    result, notes = frame.values, frame.notes
     assert "off_hours" not in result and "ntlm_unusual" not in result
     assert "failing_days" in result and "dormant_days" in result
     assert any("off_hours (SuccessHours)" in n and "ntlm_unusual (NtlmLogons)" in n for n in notes)
