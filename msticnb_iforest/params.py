@@ -311,10 +311,11 @@ PARAMETERS: dict[str, Param] = {
         ),
         _param(
             "contamination",
-            DEFAULT_CONTAMINATION,
+            None,
+            None,
             Options("auto"),
             Interval(Real, 0, 0.5, closed="right"),
-            help="expected share of outliers among user-days",
+            help="expected share of outliers among user-days; None is the feature set's own",
         ),
         _param(
             "n_estimators",

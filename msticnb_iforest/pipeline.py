@@ -26,7 +26,6 @@ from .incidents import empty_incidents, group_incidents
 from .model import ALLOW_LISTED, ModelScores, Selection, fit_score, select_outliers
 from .params import (
     DEFAULT_BASELINE_DAYS,
-    DEFAULT_CONTAMINATION,
     DEFAULT_MAX_EXPLAINED,
     DEFAULT_MAX_PLOTS,
     DEFAULT_RANDOM_STATE,
@@ -170,7 +169,7 @@ def hunt(
     data: pd.DataFrame,
     *,
     feature_set: str | FeatureSet | None = None,
-    contamination: float | str = DEFAULT_CONTAMINATION,
+    contamination: float | str | None = None,
     n_estimators: int | None = None,
     random_state: int | None = DEFAULT_RANDOM_STATE,
     account: str | None = None,
@@ -203,8 +202,10 @@ def hunt(
     feature_set : str or FeatureSet, optional
         ``"seed"`` reproduces the original algorithm exactly. None
         selects the package default.
-    contamination : float or "auto", default=0.01
-        Expected share of outliers among all user-days, in (0, 0.5].
+    contamination : float or "auto", optional
+        Expected share of outliers among all user-days, in (0, 0.5]: where
+        the reporting threshold lies. None uses the feature set's own
+        (`FeatureSet.contamination`: 0.01, and 0.005 for ``habits``).
     n_estimators : int, optional
         Number of trees, 1 to 10,000; by default the feature set's rule.
     random_state : int or None, default=42
@@ -325,7 +326,7 @@ def hunt(
         scores = fit_score(
             frame.values,
             n_estimators=parameters["n_estimators"],
-            contamination=opts["contamination"],
+            contamination=parameters["contamination"],
             random_state=opts["random_state"],
             n_jobs=opts["n_jobs"],
             train=None if window is None else window == windows.BASELINE,
@@ -502,7 +503,9 @@ def _parameters(opts: dict[str, Any], fset: FeatureSet) -> dict[str, Any]:
     """Return the parameters a hunt reports it ran with."""
     return {
         "feature_set": fset.name,
-        "contamination": opts["contamination"],
+        "contamination": (
+            fset.contamination if opts["contamination"] is None else opts["contamination"]
+        ),
         "n_estimators": opts["n_estimators"],
         "random_state": opts["random_state"],
         "account": opts["account"],

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ..params import DEFAULT_CONTAMINATION
 from .clauses import clause, keep_telling, rank_clauses, reason_text
 
 __all__ = ["FeatureFrame", "FeatureSet"]
@@ -52,6 +53,9 @@ class FeatureSet:
     #: Whether days are compared with the account's own other days
     #: (``min_history_days`` applies).
     has_baseline: bool = False
+    #: Share of user-days reported when the caller sets no ``contamination``
+    #: (the reporting threshold this set was measured at).
+    contamination: float | str = DEFAULT_CONTAMINATION
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         """Refuse a subclass that still defines ``model_params``, which nothing calls."""

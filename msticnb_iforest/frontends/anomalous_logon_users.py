@@ -185,7 +185,8 @@ class AnomalousLogonUsers(Notebooklet):
     original algorithm), allow_accounts (known-benign accounts, e.g.
     ["svc-backup", "CONTOSO\svc-*"]: scored, never reported, counted in
     suppressed_outliers), min_history_days (5: other days an account needs
-    before it is compared with its usual activity), contamination (0.01),
+    before it is compared with its usual activity), contamination (the feature
+    set's own: 0.01, 0.005 for "habits"),
     n_estimators, random_state (42), n_jobs, split_query_by (e.g. "1D"),
     table ("SecurityEvent"), add_query_items (raw KQL, trusted users only),
     query_options, max_plots (10), max_explained (500),
@@ -272,7 +273,8 @@ class AnomalousLogonUsers(Notebooklet):
             accounts with less history are scored with a caveat in their
             explanation.
         contamination : float or "auto"
-            Expected share of outliers, in (0, 0.5], default 0.01.
+            Expected share of outliers, in (0, 0.5]; by default the feature
+            set's own (0.01; 0.005 for "habits").
         n_estimators : int
             Number of trees, 1 to 10,000; default is the feature set's rule.
         random_state : int or None

@@ -170,7 +170,7 @@ def _hunt_options(parser: argparse.ArgumentParser) -> None:
         default=default("contamination"),
         metavar="X",
         help="expected share of outliers among user-days, in (0, 0.5], or 'auto' "
-        f"(default {default('contamination')})",
+        "(default: the feature set's own, 0.01; 0.005 for 'habits')",
     )
     parser.add_argument(
         "--n-estimators",

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 from msticpy.common.timespan import TimeSpan
 
 from msticnb_iforest import AnomalousLogonUsers
 from msticnb_iforest.frontends.cli import main
-from msticnb_iforest.pipeline import ALLOW_LISTED
+from msticnb_iforest.pipeline import ALLOW_LISTED, hunt
 from msticnb_iforest.sources.demo import generate_demo
 from msticnb_iforest.sources.local import LOCAL_FILE_STEMS, local_folders, read_local
 from msticnb_iforest.summarize.account_days import PROFILE_COLUMNS
@@ -92,3 +93,15 @@ def test_local_table_files_are_picked_per_feature_set(local_folder):
         local_folders(AnomalousLogonUsers().query_provider), "user_day_summary"
     )
     assert str(files[0]["path"]).endswith("anomalous_logons_user_days.csv")
+
+
+@pytest.mark.parametrize(("name", "share"), [("seed", 0.01), ("baseline", 0.01), ("habits", 0.005)])
+def test_without_contamination_each_feature_set_reports_at_its_own_share(name, share):
+    events = generate_demo(n_users=60, n_days=14, seed=3).events
+    result = hunt(events, feature_set=name, shap=False, max_explained=0)
+    assert result.parameters["contamination"] == share
+    assert result.model.contamination == share
+    chosen = hunt(events, feature_set=name, contamination=0.02, shap=False, max_explained=0)
+    assert chosen.parameters["contamination"] == 0.02
+    # The threshold moves with the share: more user-days above it at 2 %.
+    assert chosen.user_days["is_outlier"].sum() > result.user_days["is_outlier"].sum()
