@@ -55,7 +55,8 @@ And one input changed: ``failed_vs_usual`` is scaled down on days when many
 accounts fail more than their usual (a password-change deadline, an outage):
 by ``1 - share / CROWD_SHARE`` (not below 0), where ``share`` is the part of
 the day's *other* accounts whose failures are at least one robust unit above
-their usual. The magnitude (``failed_logons``) and the spray input are unchanged.
+their usual (0 when fewer than `CROWD_MIN` other accounts are: in a small table,
+one other account's mistyped password is no crowd). The magnitude (``failed_logons``) and the spray input are unchanged.
 
 Unless the caller sets ``contamination``, this set reports the top 0.5 %
 of account-days rather than 1 %: its inputs rank the careful kinds higher,
@@ -84,6 +85,8 @@ __all__ = ["CROWD_SHARE", "HABIT_FEATURES", "HabitsFeatures"]
 
 #: A day on which this share of accounts fails more than usual explains a failure burst.
 CROWD_SHARE = 0.1
+#: ... when at least this many other accounts do (two other accounts are no crowd).
+CROWD_MIN = 3
 #: Gaps up to this many days are never unusual (weekends, a long weekend, a short leave).
 USUAL_GAP = 7
 #: Hours next to a usual one count as usual (one hour on each side, circular).
@@ -325,7 +328,8 @@ class HabitsFeatures(BaselineFeatures):
         busy = np.bincount(unit_day, weights=unit_high, minlength=len(accounts))
         # The other accounts of the day: an account's own burst is not its excuse.
         others = busy[unit_day] - unit_high
-        crowd = units.to_rows(others / np.maximum(accounts[unit_day] - 1, 1))
+        share = others / np.maximum(accounts[unit_day] - 1, 1)
+        crowd = units.to_rows(np.where(others >= CROWD_MIN, share, 0.0))
         values["failed_vs_usual"] = deviation * np.clip(1.0 - crowd / CROWD_SHARE, 0.0, 1.0)
         context["failed_crowd"] = crowd
 

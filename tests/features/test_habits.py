@@ -175,3 +175,12 @@ def test_reasons_speak_in_each_habits_terms():
     ]
     assert fset.reason(row, ["dormant_days"]).endswith("Baseline: 11 days")
     assert hours_text((1 << 23) | 1 | 2) == "23–01 UTC"
+
+
+def test_two_other_accounts_failing_the_same_day_are_no_crowd():
+    failures = [0] * 11 + [40]
+    rows = [row for i in range(3) for row in _days(f"user{i}", FailedLogons=failures)]
+    rows += [row for i in range(3, 12) for row in _days(f"user{i}")]
+    table, result, _ = _compute(rows)
+    first = _at(result, table, "user0", 11)
+    assert first["failed_crowd"] == 0.0 and first["failed_vs_usual"] > 0.5
