@@ -23,6 +23,7 @@ import pytest
 from msticpy.common.timespan import TimeSpan
 
 from msticnb_iforest import AnomalousLogonUsers, ParameterError, params
+from msticnb_iforest.features import FeatureSet, get_feature_set
 from msticnb_iforest.features.baseline import BaselineFeatures
 from msticnb_iforest.frontends.anomalous_logon_users import (
     RUN_PARAMETERS,
@@ -162,7 +163,7 @@ class _NoQueries:
 RUN_ABSURD = [
     ({"n_estimators": 1_000_000_000}, "n_estimators must be None or an integer in [1, 10000]"),
     ({"random_state": 4294967296}, "random_state must be None or an integer in [0, 4294967295]"),
-    ({"contamination": float("nan")}, "contamination must be 'auto' or a number in (0, 0.5]"),
+    ({"contamination": float("nan")}, "contamination must be None, 'auto' or a number in (0, 0.5]"),
     ({"max_plots": -1}, "max_plots must be an integer in [0, 100]"),
     ({"max_plots": 10**30}, "max_plots must be an integer in [0, 100]"),
     ({"max_plots": True}, "max_plots must be"),
@@ -310,8 +311,11 @@ def test_hunt_defaults_are_the_tables():
         if name != "data":
             assert parameter.default == PARAMETERS[name].default, name
     fit = inspect.signature(fit_score).parameters
-    for name in ("contamination", "random_state"):
-        assert fit[name].default == PARAMETERS[name].default, name
+    assert fit["random_state"].default == PARAMETERS["random_state"].default
+    # No contamination means the feature set's own; the model's default is the base one.
+    assert PARAMETERS["contamination"].default is None
+    assert fit["contamination"].default == params.DEFAULT_CONTAMINATION
+    assert FeatureSet.contamination == params.DEFAULT_CONTAMINATION
     base = BaselineFeatures()
     assert base.min_history_days == params.DEFAULT_MIN_HISTORY_DAYS
     assert base.fit_rows == PARAMETERS["fit_rows"].default == params.DEFAULT_FIT_ROWS
@@ -339,13 +343,15 @@ def test_cli_defaults_and_flags_are_the_tables():
 def test_notebooklet_defaults_are_the_tables(nb_local, demo_table):
     assert AnomalousLogonUsersResult().plot_cap == params.DEFAULT_MAX_PLOTS
     res = AnomalousLogonUsers().run(data=demo_table, feature_set="seed", options=FAST)
-    for name in ("contamination", "random_state", "max_explained"):
+    for name in ("random_state", "max_explained"):
         assert res.parameters[name] == PARAMETERS[name].default, name
+    assert res.parameters["contamination"] == get_feature_set("seed").contamination
     assert res.plot_cap == PARAMETERS["max_plots"].default
     assert set(RUN_PARAMETERS) <= set(PARAMETERS)
     doc = AnomalousLogonUsers.run.__doc__
-    for name in ("contamination", "random_state", "max_plots", "max_explained"):
+    for name in ("random_state", "max_plots", "max_explained"):
         assert f"default {PARAMETERS[name].default}" in doc, name
+    assert "by default the feature\n            set's own" in doc
 
 
 def test_notebook_parameter_cell_uses_the_tables_defaults():
@@ -353,7 +359,7 @@ def test_notebook_parameter_cell_uses_the_tables_defaults():
     cell = next(c for c in notebook["cells"] if "parameters" in c["metadata"].get("tags", []))
     values: dict = {}
     exec("".join(cell["source"]), {}, values)  # literal assignments only
-    assert values["contamination"] == params.DEFAULT_CONTAMINATION
+    assert values["contamination"] is PARAMETERS["contamination"].default is None
 
 
 def test_every_bound_is_a_valid_value_and_one_past_it_is_not():
