@@ -91,7 +91,7 @@ MAX_DEMO_USERS, MAX_DEMO_DAYS = 2000, 60
 FEATURE_SET_NAMES = ("baseline", "habits", "seed")
 
 #: The feature set used when none is named.
-DEFAULT_FEATURE_SET = "baseline"
+DEFAULT_FEATURE_SET = "habits"
 
 #: Expected share of outliers among all user-days.
 DEFAULT_CONTAMINATION = 0.01

@@ -14,8 +14,8 @@ SPRAY_SOURCE, SPRAY_DAY = "10.99.60.209", pd.Timestamp("2024-03-21")
 
 @pytest.fixture(scope="module")
 def demo_hunt():
-    """The default demo company, hunted with the default feature set."""
-    return hunt(generate_demo().events)
+    """The default demo company, hunted with the default feature set at 1 %."""
+    return hunt(generate_demo().events, contamination=0.01)
 
 
 def _outliers(rows: list[dict]) -> pd.DataFrame:

@@ -298,7 +298,7 @@ def test_explain_outliers_with_no_anomalous_contribution_says_so(demo_table):
 def demo_hunt():
     from msticnb_iforest.sources.demo import generate_demo
 
-    return hunt(generate_demo().events)
+    return hunt(generate_demo().events, contamination=0.01)
 
 
 def _spray_rows(found) -> pd.DataFrame:
