@@ -37,6 +37,11 @@ COLUMN_NAMES = {
     "NovelSrcHost": "new source hosts",
     "NovelComputer": "new computers",
     "SrcIpFailedAccounts": "accounts its failing source failed against",
+    "NovelSrcNet": "new source networks",
+    "NtlmLogons": "NTLM logons",
+    "KerberosLogons": "Kerberos logons",
+    "NovelSrcHostOthers": "other accounts' workstations",
+    "FailedSrcIpDays": "days a new source kept failing",
 }
 
 #: Plain names of model features, and the input column holding each one's real value.
@@ -50,6 +55,12 @@ FEATURES = {
     "new_source_hosts": ("new source hosts", "NovelSrcHost"),
     "new_computers": ("new computers", "NovelComputer"),
     "spray_accounts": ("accounts its failing source failed against", "SrcIpFailedAccounts"),
+    "new_source_nets": ("new source networks", "NovelSrcNet"),
+    "off_hours": ("least usual logon hour (UTC)", "odd_hour"),
+    "ntlm_unusual": ("NTLM logons", "NtlmLogons"),
+    "others_workstation": ("other accounts' workstations", "NovelSrcHostOthers"),
+    "failing_days": ("days a new source kept failing", "FailedSrcIpDays"),
+    "dormant_days": ("days without a logon before", "quiet_days"),
 }
 
 

@@ -10,6 +10,7 @@ from msticnb_iforest.features import get_feature_set
 from msticnb_iforest.features.baseline import BASELINE_FEATURES
 from msticnb_iforest.features.habits import CROWD_SHARE, HABIT_FEATURES, HabitsFeatures, quiet_gaps
 from msticnb_iforest.features.habits_reasons import hours_text
+from msticnb_iforest.present.measures import bar_labels
 from tests.features.tables import account_day_table
 
 DAYS = pd.date_range("2024-03-01", periods=12, freq="D")
@@ -184,3 +185,13 @@ def test_two_other_accounts_failing_the_same_day_are_no_crowd():
     table, result, _ = _compute(rows)
     first = _at(result, table, "user0", 11)
     assert first["failed_crowd"] == 0.0 and first["failed_vs_usual"] > 0.5
+
+
+def test_every_habit_input_is_labelled_in_real_units_on_charts():
+    rows = _days("kerb", NtlmLogons=[0] * 11 + [3], SuccessHours=[OFFICE] * 11 + [1 << 3])
+    table, result, _ = _compute(rows + _days("other"))
+    row = pd.concat([table, result], axis=1)[(table["DstUser"] == "kerb").to_numpy()].iloc[-1]
+    labels = bar_labels(row, HABIT_FEATURES)
+    assert not any(" = " in text for text in labels.values())
+    assert labels["ntlm_unusual"] == "NTLM logons: 3"
+    assert labels["off_hours"] == "least usual logon hour (UTC): 3"
