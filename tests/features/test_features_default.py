@@ -10,6 +10,7 @@ from scipy.stats import poisson
 from msticnb_iforest.errors import ParameterError
 from msticnb_iforest.features import DEFAULT_FEATURE_SET, get_feature_set
 from msticnb_iforest.features.baseline import DISPERSION_FLOOR, NOVELTY_PRIOR, BaselineFeatures
+from msticnb_iforest.features.habits import HabitsFeatures
 from msticnb_iforest.features.history import loo_quantiles, poisson_surprise
 from msticnb_iforest.pipeline import ALLOW_LISTED, hunt
 
@@ -31,9 +32,10 @@ def _expected_deviation(values: list[float], row: int) -> float:
     return float(np.log1p(max(0.0, (logs[row] - q50) / scale)))
 
 
-def test_baseline_is_the_default():
-    assert DEFAULT_FEATURE_SET == "baseline"
-    assert isinstance(get_feature_set(None), BaselineFeatures)
+def test_habits_is_the_default():
+    assert DEFAULT_FEATURE_SET == "habits"
+    assert isinstance(get_feature_set(None), HabitsFeatures)
+    assert isinstance(get_feature_set(None), BaselineFeatures)  # it extends the baseline set
     assert get_feature_set("seed").name == "seed"
     assert get_feature_set(None).query_name == "account_day_summary"
     assert get_feature_set("seed").query_name == "user_day_summary"
@@ -222,18 +224,21 @@ def test_host_burst_is_named_in_the_explanation():
 
 def test_table_only_input_uses_what_it_has_and_says_what_is_missing(demo_table):
     result = hunt(demo_table, shap=False)
-    assert result.feature_set == "baseline"
+    assert result.feature_set == "habits"
     assert result.features == [
         "failed_logons",
         "failed_vs_usual",
         "successes_vs_usual",
         "computers_vs_usual",
         "sources_vs_usual",
+        "dormant_days",
     ]
     note = " ".join(result.notes)
     for missing in ("NovelSrcIp", "NovelSrcHost", "NovelComputer", "SrcIpFailedAccounts"):
         assert missing in note
-    for feature in ("new_source_ips", "new_computers", "spray_accounts"):
+    for missing in ("SuccessHours", "NtlmLogons", "NovelSrcNet", "FailedSrcIpDays"):
+        assert missing in note
+    for feature in ("new_source_ips", "new_computers", "spray_accounts", "off_hours"):
         assert feature in note
     top = result.user_days.sort_values("score", ascending=False).head(5)
     picked = {(u, f"{d:%Y-%m-%d}") for u, d in zip(top["DstUser"], top["Date"], strict=True)}

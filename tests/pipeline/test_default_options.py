@@ -10,6 +10,7 @@ from msticpy.common.timespan import TimeSpan
 
 from msticnb_iforest import AnomalousLogonUsers
 from msticnb_iforest.frontends.cli import main
+from msticnb_iforest.params import DEFAULT_FEATURE_SET
 from msticnb_iforest.pipeline import ALLOW_LISTED, hunt
 from msticnb_iforest.sources.demo import generate_demo
 from msticnb_iforest.sources.local import LOCAL_FILE_STEMS, local_folders, read_local
@@ -22,7 +23,7 @@ FAST = ["-shap", "-plot_outliers", "-plot_trends", "-account_links"]
 
 def test_notebooklet_passes_allow_accounts_and_min_history(nb_local, demo_table):
     plain = AnomalousLogonUsers().run(data=demo_table, options=FAST)
-    assert plain.feature_set == "baseline"
+    assert plain.feature_set == DEFAULT_FEATURE_SET
     assert "SRVACC-04" in set(plain.outliers["DstUser"])
     res = AnomalousLogonUsers().run(
         data=demo_table, options=FAST, allow_accounts=["CONTOSO\\srvacc-*"], min_history_days=3
@@ -73,7 +74,7 @@ def test_local_table_files_are_picked_per_feature_set(local_folder):
     span = TimeSpan(start="2022-09-06T00:00:00+00:00", end="2022-09-27T00:00:00+00:00")
     # Only a user_day_summary table: the default feature set uses it and says what is missing.
     res = AnomalousLogonUsers().run(timespan=span, options=FAST)
-    assert res.feature_set == "baseline" and len(res.user_days) == 135
+    assert res.feature_set == DEFAULT_FEATURE_SET and len(res.user_days) == 135
     assert any("NovelSrcIp" in note for note in res.notes)
     # A saved account_day_summary table wins for the default feature set, not for seed.
     demo = generate_demo(30, 8, seed=6)

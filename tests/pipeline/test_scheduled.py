@@ -111,7 +111,9 @@ def test_only_hunt_days_are_reported_and_the_forest_learns_from_the_baseline():
 
 
 def test_threshold_is_the_baseline_quantile():
-    found = _hunt(_table(), hunt_days=3, baseline_days=18, contamination=0.1)
+    found = _hunt(
+        _table(), hunt_days=3, baseline_days=18, contamination=0.1, feature_set="baseline"
+    )
     base = found.user_days[found.user_days["window"] == "baseline"]
     assert (base["score"] > 0).sum() == round(0.1 * len(base))
 

@@ -270,7 +270,7 @@ def test_real_rows_are_too_little_data_to_judge(real_events):
     )
     assert len(result.explanations) == 1
     reason = result.explanations["reason"].iloc[0]
-    assert "Baseline: none, too little data to judge" in reason
+    assert "too little data to judge" in reason
 
 
 # --------------------------------------------------------------------------
