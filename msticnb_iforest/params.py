@@ -307,7 +307,7 @@ PARAMETERS: dict[str, Param] = {
             None,
             Check(_feature_set_name, _feature_set_names),
             Check(_feature_set_instance, "a FeatureSet", python_only=True),
-            help="feature set; None is the package default ('baseline')",
+            help="feature set; None is the package default ('habits')",
         ),
         _param(
             "contamination",
@@ -369,11 +369,11 @@ PARAMETERS: dict[str, Param] = {
         ),
         _param(
             "min_history_days",
-            None,  # the feature set's own: DEFAULT_MIN_HISTORY_DAYS for 'baseline'
+            None,  # the feature set's own: DEFAULT_MIN_HISTORY_DAYS for 'baseline', 'habits'
             None,
             Interval(Integral, 0, MAX_HISTORY_DAYS),
             help="other days an account needs before it is compared with its usual "
-            f"(None: the feature set's, {DEFAULT_MIN_HISTORY_DAYS} for 'baseline')",
+            f"(None: the feature set's, {DEFAULT_MIN_HISTORY_DAYS} for 'baseline' and 'habits')",
         ),
         _param(
             "hunt_days",

@@ -56,7 +56,8 @@ accounts fail more than their usual (a password-change deadline, an outage):
 by ``1 - share / CROWD_SHARE`` (not below 0), where ``share`` is the part of
 the day's *other* accounts whose failures are at least one robust unit above
 their usual (0 when fewer than `CROWD_MIN` other accounts are: in a small table,
-one other account's mistyped password is no crowd). The magnitude (``failed_logons``) and the spray input are unchanged.
+one other account's mistyped password is no crowd). The magnitude
+(``failed_logons``) and the spray input are unchanged.
 
 Unless the caller sets ``contamination``, this set reports the top 0.5 %
 of account-days rather than 1 %: its inputs rank the careful kinds higher,

@@ -180,9 +180,10 @@ class AnomalousLogonUsers(Notebooklet):
     hunt without querying. Give `value` (an account) to report only that
     account's outliers.
 
-    Other keyword arguments of ``run``: feature_set ("baseline", the default,
-    compares each account-day with the account's usual; "seed" reproduces the
-    original algorithm), allow_accounts (known-benign accounts, e.g.
+    Other keyword arguments of ``run``: feature_set ("habits", the default,
+    compares each account-day with the account's usual counts and habits;
+    "baseline" without the habits; "seed" reproduces the original algorithm),
+    allow_accounts (known-benign accounts, e.g.
     ["svc-backup", "CONTOSO\svc-*"]: scored, never reported, counted in
     suppressed_outliers), min_history_days (5: other days an account needs
     before it is compared with its usual activity), contamination (the feature
@@ -258,9 +259,11 @@ class AnomalousLogonUsers(Notebooklet):
         Other Parameters
         ----------------
         feature_set : str
-            Feature set name: "baseline" (default) or "seed" (the original
-            algorithm's). It decides which query runs
-            (``account_day_summary`` or ``user_day_summary``).
+            Feature set name: "habits" (default), "baseline" (the habits
+            set without its hour, NTLM, network, borrowed-host, persistence
+            and quiet-spell inputs) or "seed" (the original algorithm's). It
+            decides which query runs (``account_day_summary`` or
+            ``user_day_summary``).
         allow_accounts : str or list of str
             Known-benign accounts: ``user``, ``DOMAIN\user`` or
             ``user@domain``, with ``*`` and ``?`` wildcards, case ignored
