@@ -455,7 +455,8 @@ def test_saved_notebook_leads_with_summary_incidents_and_the_browser():
 
 def test_introduction_describes_the_default_feature_set():
     intro = nbformat.read(NOTEBOOK, as_version=4).cells[0].source
-    assert "`baseline`" in intro and "same account's other days" in intro
+    assert "`habits`" in intro and "same account's other days" in intro
+    assert "NTLM where it uses Kerberos" in intro and "quiet spell" in intro
     assert "Baseline: 16 days" in intro  # the example reason is a baseline one
     # claims only true of the seed feature set are gone, seed is named as the original
     default = intro[: intro.index('feature_set="seed"')]
