@@ -175,24 +175,27 @@ def hour_surprise(
     0.15
 
     """
-    n_units = len(masks)
-    bits = ((masks[:, None] >> np.arange(24)) & 1).astype(bool)
-    wide = ((_spread(masks)[:, None] >> np.arange(24)) & 1).astype(np.float32)
-    active = (masks > 0).astype(np.float64)
-    per_account = np.zeros((int(account.max(initial=-1)) + 1, 24), dtype=np.float32)
-    np.add.at(per_account, account, wide)
-    others = per_account[account] - wide
-    days = loo_sums(account, active)
-    share = (others + NOVELTY_PRIOR[0]) / (days[:, None] + NOVELTY_PRIOR[1])
-    with np.errstate(divide="ignore"):
-        cost = np.where(bits, -np.log(np.clip(share, 1e-12, 1.0)), -1.0)
-    hour = np.where(masks > 0, cost.argmax(axis=1), -1)
-    rows = np.arange(n_units)
-    worst = np.where(masks > 0, cost[rows, np.maximum(hour, 0)], 0.0)
+    masks = np.asarray(masks, dtype=np.int64)
+    account = np.asarray(account, dtype=np.int64)
+    wide = _spread(masks)
+    days = loo_sums(account, (masks > 0).astype(np.float64))
+    floor = 0.1 * np.maximum(days, 1.0)
+    worst = np.full(len(masks), -1.0)
+    hour = np.full(len(masks), -1, dtype=np.int64)
+    seen = np.zeros(len(masks))
+    usual = np.zeros(len(masks), dtype=np.int64)
+    # One hour at a time: 24 passes over 1-D arrays, no (rows x 24) matrix.
+    for h in range(24):
+        near = ((wide >> h) & 1).astype(np.float64)
+        others = np.bincount(account, weights=near)[account] - near
+        usual |= (others >= floor).astype(np.int64) << h
+        own = ((masks >> h) & 1).astype(bool)
+        share = (others + NOVELTY_PRIOR[0]) / (days + NOVELTY_PRIOR[1])
+        cost = np.where(own, -np.log(np.clip(share, 1e-12, 1.0)), -1.0)
+        better = cost > worst
+        worst[better], hour[better], seen[better] = cost[better], h, others[better]
     value = np.log1p(np.maximum(worst, 0.0))
-    used = others >= 0.1 * np.maximum(days, 1.0)[:, None]
-    usual = (used.astype(np.int64) << np.arange(24)).sum(axis=1)
-    return value, hour, others[rows, np.maximum(hour, 0)] * (hour >= 0), usual, days
+    return value, hour, np.where(hour >= 0, seen, 0.0), usual, days
 
 
 def _day_numbers(dates: pd.Series) -> np.ndarray:
