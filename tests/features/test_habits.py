@@ -8,7 +8,7 @@ import pytest
 
 from msticnb_iforest.features import get_feature_set
 from msticnb_iforest.features.baseline import BASELINE_FEATURES
-from msticnb_iforest.features.habits import CROWD_SHARE, HABIT_FEATURES, HabitsFeatures, quiet_gaps
+from msticnb_iforest.features.habits import HABIT_FEATURES, LEFT_OUT, HabitsFeatures, quiet_gaps
 from msticnb_iforest.features.habits_reasons import hours_text
 from tests.features.tables import account_day_table
 
@@ -46,9 +46,11 @@ def _at(result: pd.DataFrame, table: pd.DataFrame, user: str, day: int) -> pd.Se
     return result[hit.to_numpy()].iloc[0]
 
 
-def test_the_set_is_registered_and_keeps_every_baseline_input_first():
+def test_the_set_is_registered_and_keeps_the_baseline_inputs_but_one_first():
     assert isinstance(get_feature_set("habits"), HabitsFeatures)
-    assert HABIT_FEATURES[: len(BASELINE_FEATURES)] == BASELINE_FEATURES
+    kept = [name for name in BASELINE_FEATURES if name not in LEFT_OUT]
+    assert LEFT_OUT == ("failed_vs_usual",)
+    assert HABIT_FEATURES[: len(kept)] == kept
     _, result, notes = _compute(_days("alice") + _days("bob"))
     assert [c for c in result.columns if c in HABIT_FEATURES] == HABIT_FEATURES
     assert not any("lacks" in note for note in notes)
@@ -105,20 +107,15 @@ def test_a_long_quiet_spell_scores_and_a_first_day_does_not():
     assert gap.tolist() == [0, 4, 0] and usual.tolist() == [7.0, 7.0, 7.0]
 
 
-def test_a_failure_burst_shared_by_many_accounts_counts_less_than_one_alone():
+def test_failures_are_weighed_once_and_still_told_against_the_usual():
     failures = [0] * 11 + [40]
-    crowd = [row for i in range(12) for row in _days(f"user{i}", FailedLogons=failures)]
-    alone = _days("user0", FailedLogons=failures)
-    alone += [row for i in range(1, 12) for row in _days(f"user{i}")]
-    table_c, shared, _ = _compute(crowd)
-    table_a, single, _ = _compute(alone)
-    assert _at(shared, table_c, "user0", 11)["failed_crowd"] == 1.0
-    assert _at(shared, table_c, "user0", 11)["failed_vs_usual"] == 0.0
-    lone = _at(single, table_a, "user0", 11)
-    assert lone["failed_crowd"] == 0.0 and CROWD_SHARE > 0
-    assert lone["failed_vs_usual"] > 0.5
-    # The magnitude is not discounted.
-    assert _at(shared, table_c, "user0", 11)["failed_logons"] == pytest.approx(np.log1p(40))
+    table, result, _ = _compute(_days("user0", FailedLogons=failures) + _days("user1"))
+    assert "failed_vs_usual" not in result.columns
+    burst = _at(result, table, "user0", 11)
+    assert burst["failed_logons"] == pytest.approx(np.log1p(40))
+    row = pd.concat([table[(table["DstUser"] == "user0").to_numpy()].iloc[11], burst])
+    clauses = HabitsFeatures().clauses(row, ["failed_logons"])
+    assert clauses[0]["text"] == "40 failed logons (usually 0 a day)"
 
 
 def test_missing_habit_columns_are_named_and_the_rest_computed():
