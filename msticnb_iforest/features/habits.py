@@ -30,7 +30,12 @@ Model inputs added to those of `msticnb_iforest.features.baseline`:
     NTLM where the account uses Kerberos: on a day with successful NTLM
     logons, ``log(1 - log p)`` where ``p`` is the share of the account's
     other days with successful logons that had any NTLM (prior: half a
-    day). An account that always authenticates with NTLM scores about 0.
+    day), times the NTLM share of the day's NTLM and Kerberos logons. An
+    account that always authenticates with NTLM scores about 0. A stray
+    NTLM logon among a day of Kerberos ones is how Windows falls back now
+    and then (a share reached by address, an old client) and scores little;
+    a day whose logons are all NTLM is another way of logging on, the way a
+    stolen hash or a tool logs on, and scores in full.
 ``others_workstation``
     ``log(1 + n)`` for the ``n`` source hosts new to the account that are
     another account's usual workstation (``NovelSrcHostOthers``): an admin
@@ -103,7 +108,7 @@ HABIT_FEATURES = [
 #: Columns each added input needs.
 _NEEDS = {
     "off_hours": ("SuccessHours",),
-    "ntlm_unusual": ("NtlmLogons", "SuccessfulLogons"),
+    "ntlm_unusual": ("NtlmLogons", "KerberosLogons", "SuccessfulLogons"),
     "others_workstation": ("NovelSrcHostOthers",),
     "failing_days": ("FailedSrcIpDays",),
 }
@@ -268,11 +273,14 @@ class HabitsFeatures(BaselineFeatures):
             context["usual_hours"] = units.to_rows(usual)
             context["hour_days"] = units.to_rows(active)
         if "ntlm_unusual" in have:
-            ntlm = units.unit_sum(_count(table, "NtlmLogons")) > 0
+            ntlm_logons = units.unit_sum(_count(table, "NtlmLogons"))
+            kerberos = units.unit_sum(_count(table, "KerberosLogons"))
+            ntlm = ntlm_logons > 0
+            share = ntlm_logons / np.maximum(ntlm_logons + kerberos, 1.0)
             success = (units.unit_sum(_count(table, "SuccessfulLogons")) > 0).astype(float)
             ntlm_days = loo_sums(units.unit_account, ntlm.astype(float))
             days = loo_sums(units.unit_account, success)
-            value = np.where(ntlm & enough, _surprise(ntlm_days, days), 0.0)
+            value = np.where(ntlm & enough, _surprise(ntlm_days, days) * share, 0.0)
             values["ntlm_unusual"] = units.to_rows(value)
             context["ntlm_days"] = units.to_rows(ntlm_days)
             context["logon_days"] = units.to_rows(days)

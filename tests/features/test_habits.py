@@ -78,9 +78,19 @@ def test_ntlm_scores_for_a_kerberos_account_not_for_an_ntlm_one():
     rows += _days("ntlm", NtlmLogons=[5] * 12, KerberosLogons=[0] * 12)
     table, result, _ = _compute(rows)
     kerb, ntlm = _at(result, table, "kerb", 11), _at(result, table, "ntlm", 11)
-    assert kerb["ntlm_unusual"] == pytest.approx(np.log1p(-np.log(0.5 / 12)))
+    # 3 NTLM logons next to the day's 10 Kerberos ones: scaled by their share.
+    assert kerb["ntlm_unusual"] == pytest.approx(np.log1p(-np.log(0.5 / 12)) * 3 / 13)
     assert ntlm["ntlm_unusual"] < 0.1
     assert _at(result, table, "kerb", 3)["ntlm_unusual"] == 0.0
+
+
+def test_a_stray_ntlm_logon_among_kerberos_ones_scores_by_its_share():
+    rows = _days("all", NtlmLogons=[0] * 11 + [3], KerberosLogons=[10] * 11 + [0])
+    rows += _days("stray", NtlmLogons=[0] * 11 + [1], KerberosLogons=[10] * 11 + [9])
+    table, result, _ = _compute(rows)
+    full = _at(result, table, "all", 11)["ntlm_unusual"]
+    assert full == pytest.approx(np.log1p(-np.log(0.5 / 12)))
+    assert _at(result, table, "stray", 11)["ntlm_unusual"] == pytest.approx(full / 10)
 
 
 def test_a_failing_source_that_comes_back_scores_unless_the_account_always_has_one():
