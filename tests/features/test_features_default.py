@@ -227,11 +227,11 @@ def test_table_only_input_uses_what_it_has_and_says_what_is_missing(demo_table):
     assert result.feature_set == "habits"
     assert result.features == [
         "failed_logons",
-        "failed_vs_usual",
         "successes_vs_usual",
         "computers_vs_usual",
         "sources_vs_usual",
         "dormant_days",
+        "failed_vs_usual",  # kept without FailedSrcIpDays, after the others
     ]
     note = " ".join(result.notes)
     for missing in ("NovelSrcIp", "NovelSrcHost", "NovelComputer", "SrcIpFailedAccounts"):

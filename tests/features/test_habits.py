@@ -8,7 +8,13 @@ import pytest
 
 from msticnb_iforest.features import get_feature_set
 from msticnb_iforest.features.baseline import BASELINE_FEATURES
-from msticnb_iforest.features.habits import CROWD_SHARE, HABIT_FEATURES, HabitsFeatures, quiet_gaps
+from msticnb_iforest.features.habits import (
+    CROWD_SHARE,
+    HABIT_FEATURES,
+    LEFT_OUT,
+    HabitsFeatures,
+    quiet_gaps,
+)
 from msticnb_iforest.features.habits_reasons import hours_text
 from msticnb_iforest.present.measures import bar_labels
 from tests.features.tables import account_day_table
@@ -47,9 +53,11 @@ def _at(result: pd.DataFrame, table: pd.DataFrame, user: str, day: int) -> pd.Se
     return result[hit.to_numpy()].iloc[0]
 
 
-def test_the_set_is_registered_and_keeps_every_baseline_input_first():
+def test_the_set_is_registered_and_keeps_the_baseline_inputs_but_one_first():
     assert isinstance(get_feature_set("habits"), HabitsFeatures)
-    assert HABIT_FEATURES[: len(BASELINE_FEATURES)] == BASELINE_FEATURES
+    kept = [name for name in BASELINE_FEATURES if name not in LEFT_OUT]
+    assert LEFT_OUT == ("failed_vs_usual",)
+    assert HABIT_FEATURES[: len(kept)] == kept
     _, result, notes = _compute(_days("alice") + _days("bob"))
     assert [c for c in result.columns if c in HABIT_FEATURES] == HABIT_FEATURES
     assert not any("lacks" in note for note in notes)
@@ -77,9 +85,19 @@ def test_ntlm_scores_for_a_kerberos_account_not_for_an_ntlm_one():
     rows += _days("ntlm", NtlmLogons=[5] * 12, KerberosLogons=[0] * 12)
     table, result, _ = _compute(rows)
     kerb, ntlm = _at(result, table, "kerb", 11), _at(result, table, "ntlm", 11)
-    assert kerb["ntlm_unusual"] == pytest.approx(np.log1p(-np.log(0.5 / 12)))
+    # 3 NTLM logons next to the day's 10 Kerberos ones: scaled by their share.
+    assert kerb["ntlm_unusual"] == pytest.approx(np.log1p(-np.log(0.5 / 12)) * 3 / 13)
     assert ntlm["ntlm_unusual"] < 0.1
     assert _at(result, table, "kerb", 3)["ntlm_unusual"] == 0.0
+
+
+def test_a_stray_ntlm_logon_among_kerberos_ones_scores_by_its_share():
+    rows = _days("all", NtlmLogons=[0] * 11 + [3], KerberosLogons=[10] * 11 + [0])
+    rows += _days("stray", NtlmLogons=[0] * 11 + [1], KerberosLogons=[10] * 11 + [9])
+    table, result, _ = _compute(rows)
+    full = _at(result, table, "all", 11)["ntlm_unusual"]
+    assert full == pytest.approx(np.log1p(-np.log(0.5 / 12)))
+    assert _at(result, table, "stray", 11)["ntlm_unusual"] == pytest.approx(full / 10)
 
 
 def test_a_failing_source_that_comes_back_scores_unless_the_account_always_has_one():
@@ -106,20 +124,15 @@ def test_a_long_quiet_spell_scores_and_a_first_day_does_not():
     assert gap.tolist() == [0, 4, 0] and usual.tolist() == [7.0, 7.0, 7.0]
 
 
-def test_a_failure_burst_shared_by_many_accounts_counts_less_than_one_alone():
+def test_failures_are_weighed_once_and_still_told_against_the_usual():
     failures = [0] * 11 + [40]
-    crowd = [row for i in range(12) for row in _days(f"user{i}", FailedLogons=failures)]
-    alone = _days("user0", FailedLogons=failures)
-    alone += [row for i in range(1, 12) for row in _days(f"user{i}")]
-    table_c, shared, _ = _compute(crowd)
-    table_a, single, _ = _compute(alone)
-    assert _at(shared, table_c, "user0", 11)["failed_crowd"] == 1.0
-    assert _at(shared, table_c, "user0", 11)["failed_vs_usual"] == 0.0
-    lone = _at(single, table_a, "user0", 11)
-    assert lone["failed_crowd"] == 0.0 and CROWD_SHARE > 0
-    assert lone["failed_vs_usual"] > 0.5
-    # The magnitude is not discounted.
-    assert _at(shared, table_c, "user0", 11)["failed_logons"] == pytest.approx(np.log1p(40))
+    table, result, _ = _compute(_days("user0", FailedLogons=failures) + _days("user1"))
+    assert "failed_vs_usual" not in result.columns
+    burst = _at(result, table, "user0", 11)
+    assert burst["failed_logons"] == pytest.approx(np.log1p(40))
+    row = pd.concat([table[(table["DstUser"] == "user0").to_numpy()].iloc[11], burst])
+    clauses = HabitsFeatures().clauses(row, ["failed_logons"])
+    assert clauses[0]["text"] == "40 failed logons (usually 0 a day)"
 
 
 def test_missing_habit_columns_are_named_and_the_rest_computed():
@@ -178,13 +191,24 @@ def test_reasons_speak_in_each_habits_terms():
     assert hours_text((1 << 23) | 1 | 2) == "23–01 UTC"
 
 
-def test_two_other_accounts_failing_the_same_day_are_no_crowd():
+def test_a_failure_burst_shared_by_many_accounts_weighs_less_than_one_alone():
     failures = [0] * 11 + [40]
-    rows = [row for i in range(3) for row in _days(f"user{i}", FailedLogons=failures)]
-    rows += [row for i in range(3, 12) for row in _days(f"user{i}")]
-    table, result, _ = _compute(rows)
-    first = _at(result, table, "user0", 11)
-    assert first["failed_crowd"] == 0.0 and first["failed_vs_usual"] > 0.5
+    crowd = [row for i in range(12) for row in _days(f"user{i}", FailedLogons=failures)]
+    alone = _days("user0", FailedLogons=failures)
+    alone += [row for i in range(1, 12) for row in _days(f"user{i}")]
+    few = [row for i in range(3) for row in _days(f"user{i}", FailedLogons=failures)]
+    few += [row for i in range(3, 12) for row in _days(f"user{i}")]
+
+    def last_day(rows: list[dict]) -> pd.Series:
+        table, result, _ = _compute(rows)
+        return _at(result, table, "user0", 11)
+
+    shared, single = last_day(crowd), last_day(alone)
+    pair = last_day(few)  # two other accounts are no crowd
+    assert shared["failed_crowd"] == 1.0 and shared["failed_logons"] == 0.0
+    assert single["failed_crowd"] == 0.0 and single["failed_logons"] == pytest.approx(np.log1p(40))
+    assert pair["failed_crowd"] == 0.0 and pair["failed_logons"] == pytest.approx(np.log1p(40))
+    assert CROWD_SHARE == 0.1
 
 
 def test_every_habit_input_is_labelled_in_real_units_on_charts():
