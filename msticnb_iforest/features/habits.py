@@ -70,13 +70,14 @@ the account's usual failures. A table without ``FailedSrcIpDays`` (the
 only input about the account's habit of failing.
 
 The magnitude, ``failed_logons``, is weighed against the population: it is
-scaled down on days when many accounts fail more than their usual (a
-password-change deadline, an outage), by ``1 - share / CROWD_SHARE`` (not
-below 0), where ``share`` is the part of the day's *other* accounts whose
-failures are at least one robust unit above their usual (0 when fewer than
-`CROWD_MIN` other accounts are: in a small table, one other account's
-mistyped password is no crowd). One account's burst alone keeps its full
-weight.
+scaled down on days when many more accounts than usual fail more than their
+own usual (a password-change deadline, an outage), by ``1 - excess /
+CROWD_SHARE`` (not below 0). ``excess`` is the part of the day's *other*
+accounts whose failures are at least one robust unit above their usual,
+minus that part on the window's median day (some accounts mistype every
+day); it is 0 when fewer than `CROWD_MIN` other accounts fail (in a small
+table, one other account's mistyped password is no crowd). One account's
+burst alone keeps its full weight.
 
 Unless the caller sets ``contamination``, this set reports the top 0.5 %
 of account-days rather than 1 %: its inputs rank the careful kinds higher,
@@ -103,7 +104,8 @@ from .history import AccountDays, loo_quantiles, loo_sums
 
 __all__ = ["HABIT_FEATURES", "LEFT_OUT", "HabitsFeatures"]
 
-#: A day on which this share of accounts fails more than usual explains a failure burst.
+#: A day on which this share of accounts more than on the median day fails more
+#: than usual explains a failure burst.
 CROWD_SHARE = 0.1
 #: ... when at least this many other accounts do (two other accounts are no crowd).
 CROWD_MIN = 3
@@ -362,7 +364,10 @@ class HabitsFeatures(BaselineFeatures):
         # The other accounts of the day: an account's own burst is not its excuse.
         others = busy[unit_day] - unit_high
         share = others / np.maximum(accounts[unit_day] - 1, 1)
-        crowd = units.to_rows(np.where(others >= CROWD_MIN, share, 0.0))
+        # Against the usual day: some accounts mistype every day.
+        usual = float(np.median(busy / np.maximum(accounts, 1))) if len(accounts) else 0.0
+        excess = np.maximum(share - usual, 0.0)
+        crowd = units.to_rows(np.where(others >= CROWD_MIN, excess, 0.0))
         magnitude = np.asarray(values["failed_logons"], dtype=np.float64)
         values["failed_logons"] = magnitude * np.clip(1.0 - crowd / CROWD_SHARE, 0.0, 1.0)
         context["failed_crowd"] = crowd
