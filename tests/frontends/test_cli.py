@@ -300,7 +300,7 @@ def test_console_script(tmp_path):
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("2 outlier(s) among 135 user-days")
+    assert proc.stdout.startswith("1 outlier(s) among 135 user-days")
     assert "Traceback" not in proc.stderr
     assert (out / "report.html").is_file()
 
