@@ -147,6 +147,11 @@ def account_codes(table: pd.DataFrame) -> np.ndarray:
     return pd.factorize(keys)[0][spelling].astype(np.int64)
 
 
+def account_days(table: pd.DataFrame) -> AccountDays:
+    """Return the table's (account, day) units, accounts by canonical key."""
+    return AccountDays(account_codes(table), pd.factorize(table["Date"].to_numpy())[0])
+
+
 def _constant(n_rows: int, text: str) -> pd.Categorical:
     """Return a column holding the same text on every row, stored as one category."""
     return pd.Categorical.from_codes(np.zeros(n_rows, dtype=np.int8), categories=[text])
@@ -156,7 +161,7 @@ def _has(table: pd.DataFrame, column: str) -> bool:
     return column in table.columns and table[column].notna().any()
 
 
-def _numbers(table: pd.DataFrame, column: str) -> np.ndarray:
+def count_column(table: pd.DataFrame, column: str) -> np.ndarray:
     """Return a count column as float64 with missing values as 0."""
     values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype="float64")
     return np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0).clip(min=0.0)
@@ -231,8 +236,10 @@ class BaselineFeatures(FeatureSet):
     # ------------------------------------------------------------------ compute
     def compute(self, table: pd.DataFrame) -> FeatureFrame:
         """Compute the features the table's columns allow, with context for explanations."""
-        day = pd.factorize(table["Date"].to_numpy())[0]
-        units = AccountDays(account_codes(table), day)
+        return self._compute_on(table, account_days(table))
+
+    def _compute_on(self, table: pd.DataFrame, units: AccountDays) -> FeatureFrame:
+        """`compute` over the table's account-days, which a subclass shares."""
         other_days = units.to_rows(units.other_days)
         enough = other_days >= self.min_history_days
         values: dict[str, np.ndarray] = {}
@@ -243,7 +250,7 @@ class BaselineFeatures(FeatureSet):
         notes: list[str] = []
         missing: dict[str, list[str]] = {}
 
-        failed = _numbers(table, "FailedLogons")
+        failed = count_column(table, "FailedLogons")
         values["failed_logons"] = np.log1p(failed)
         for feature, choices in _DEVIATIONS.items():
             use = next((c for c in choices if all(_has(table, col) for col in c)), None)
@@ -259,7 +266,7 @@ class BaselineFeatures(FeatureSet):
                 )
             deviations = []
             for column in use:
-                dev, low, high = self._deviation(units, _numbers(table, column))
+                dev, low, high = self._deviation(units, count_column(table, column))
                 dev[~enough] = 0.0  # too little history: no deviation
                 deviations.append(dev)
                 context[f"{column}_usual_low"] = low
@@ -271,7 +278,7 @@ class BaselineFeatures(FeatureSet):
             if not _has(table, column):
                 missing[feature] = [column]
                 continue
-            count = _numbers(table, column)
+            count = count_column(table, column)
             per_unit = units.unit_sum(count)
             others = units.to_rows(loo_sums(units.unit_account, per_unit))
             rate = (others + NOVELTY_PRIOR[0]) / (other_days + NOVELTY_PRIOR[1])
@@ -284,8 +291,8 @@ class BaselineFeatures(FeatureSet):
             context[f"{column}_usual_high"] = _usual_count(units.to_rows(q90), np.ceil)
 
         if all(_has(table, c) for c in _SPRAY_COLUMNS):
-            accounts = _numbers(table, "SrcIpFailedAccounts")
-            usual = _numbers(table, "SrcIpFailedAccountsUsual")
+            accounts = count_column(table, "SrcIpFailedAccounts")
+            usual = count_column(table, "SrcIpFailedAccountsUsual")
             values["spray_accounts"] = np.log1p(np.maximum(0.0, accounts - 1.0 - usual))
         else:
             missing["spray_accounts"] = [c for c in _SPRAY_COLUMNS if not _has(table, c)]

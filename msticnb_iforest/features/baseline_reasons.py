@@ -17,7 +17,7 @@ import pandas as pd
 
 from .clauses import clause, count_text, keep_telling, rank_clauses, usual_text
 
-__all__ = ["HOST_BURST", "baseline_sentence", "feature_clauses", "reason_clauses"]
+__all__ = ["HOST_BURST", "baseline_sentence", "feature_clauses", "reason_clauses", "row_number"]
 
 #: A source address sending at least this many workstation names in a day is a burst.
 HOST_BURST = 20
@@ -52,7 +52,7 @@ _BURST = "workstation names from one address"
 _NOT_A_DAY = "no other day to compare with"
 
 
-def _value(row: pd.Series, column: str) -> float:
+def row_number(row: pd.Series, column: str) -> float:
     """Return a row's number in `column`, 0 when missing or not a number."""
     number = row.get(column)
     try:
@@ -63,12 +63,12 @@ def _value(row: pd.Series, column: str) -> float:
 
 
 def _days(row: pd.Series) -> int:
-    return int(_value(row, "baseline_days"))
+    return int(row_number(row, "baseline_days"))
 
 
 def _count_clause(row: pd.Series, feature: str, column: str, aside: str = "") -> dict:
     """Set the day's count of `column` against the account's usual range on its other days."""
-    count = _value(row, column)
+    count = row_number(row, column)
     noun = NOUNS.get(column, column)
     low, high = row.get(f"{column}_usual_low"), row.get(f"{column}_usual_high")
     text = count_text(count, noun)
@@ -80,7 +80,7 @@ def _count_clause(row: pd.Series, feature: str, column: str, aside: str = "") ->
 
 def _novelty_clause(row: pd.Series, feature: str, column: str) -> dict:
     """Count the values the account used for the first time, against its usual new ones."""
-    count = _value(row, column)
+    count = row_number(row, column)
     noun = NOUNS[column]
     label = f"new {noun}s"
     low, high = row.get(f"{column}_usual_low"), row.get(f"{column}_usual_high")
@@ -94,7 +94,7 @@ def _novelty_clause(row: pd.Series, feature: str, column: str) -> dict:
 def _sourceless_text(row: pd.Series) -> str:
     """Say how many logons had no source address or came from the machine itself."""
     parts = []
-    none, local = _value(row, "NoSrcIpLogons"), _value(row, "LocalSrcIpLogons")
+    none, local = row_number(row, "NoSrcIpLogons"), row_number(row, "LocalSrcIpLogons")
     if none:
         parts.append(f"{count_text(none, 'logon')} without a source address")
     if local:
@@ -104,11 +104,11 @@ def _sourceless_text(row: pd.Series) -> str:
 
 def _burst(row: pd.Series) -> bool:
     """Tell whether the day's busiest source address sent a burst of workstation names."""
-    return _value(row, "SrcIpHosts") >= HOST_BURST
+    return row_number(row, "SrcIpHosts") >= HOST_BURST
 
 
 def _burst_clause(row: pd.Series, feature: str) -> dict:
-    hosts = _value(row, "SrcIpHosts")
+    hosts = row_number(row, "SrcIpHosts")
     many = "thousands of" if hosts >= 2000 else "hundreds of" if hosts >= 200 else f"{hosts:,.0f}"
     text = (
         f"{hosts:,.0f} distinct workstation names from one address "
@@ -119,8 +119,8 @@ def _burst_clause(row: pd.Series, feature: str) -> dict:
 
 
 def _spray_clause(row: pd.Series) -> dict:
-    accounts = _value(row, "SrcIpFailedAccounts")
-    mean = _value(row, "SrcIpFailedAccountsUsual")  # an average over the other days
+    accounts = row_number(row, "SrcIpFailedAccounts")
+    mean = row_number(row, "SrcIpFailedAccountsUsual")  # an average over the other days
     low, high = np.floor(mean + 1e-9), np.ceil(mean - 1e-9)
     source = str(row.get("FailedSrcIp", "") or "one source address")
     text = (
@@ -196,7 +196,7 @@ def reason_clauses(
         for name in names
         for item in feature_clauses(row, name, novelty, with_burst=False, extra=extra)
     ]
-    if _SPRAY not in names and _value(row, _SPRAY) > 0:
+    if _SPRAY not in names and row_number(row, _SPRAY) > 0:
         found.append(_spray_clause(row))
     if _burst(row):
         holders = [name for name in names if name in _BURST_HOLDERS]

@@ -97,7 +97,13 @@ import numpy as np
 import pandas as pd
 
 from .base import FeatureFrame
-from .baseline import BASELINE_FEATURES, NOVELTY_PRIOR, BaselineFeatures, account_codes
+from .baseline import (
+    BASELINE_FEATURES,
+    NOVELTY_PRIOR,
+    BaselineFeatures,
+    account_days,
+    count_column,
+)
 from .baseline_reasons import feature_clauses
 from .habits_reasons import HABIT_NOVELTY, habit_clauses, habit_feature_clauses
 from .history import AccountDays, loo_quantiles, loo_sums
@@ -135,11 +141,6 @@ _NEEDS = {
     "failing_days": ("FailedSrcIpDays",),
 }
 _ALL_HOURS = (1 << 24) - 1
-
-
-def _count(table: pd.DataFrame, column: str) -> np.ndarray:
-    values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype="float64")
-    return np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0).clip(min=0.0)
 
 
 def _surprise(share_days: np.ndarray, days: np.ndarray) -> np.ndarray:
@@ -282,10 +283,10 @@ class HabitsFeatures(BaselineFeatures):
 
     def compute(self, table: pd.DataFrame) -> FeatureFrame:
         """Compute the baseline inputs and the habit inputs the table's columns allow."""
-        base = super().compute(table)
+        units = account_days(table)
+        base = self._compute_on(table, units)
         values = dict(base.values.items())
         context = dict(base.context.items())
-        units = AccountDays(account_codes(table), pd.factorize(table["Date"].to_numpy())[0])
         enough = units.other_days >= self.min_history_days
         missing = [
             f"{feature} ({', '.join(c for c in cols if c not in table.columns)})"
@@ -303,11 +304,11 @@ class HabitsFeatures(BaselineFeatures):
             context["usual_hours"] = units.to_rows(usual)
             context["hour_days"] = units.to_rows(active)
         if "ntlm_unusual" in have:
-            ntlm_logons = units.unit_sum(_count(table, "NtlmLogons"))
-            kerberos = units.unit_sum(_count(table, "KerberosLogons"))
+            ntlm_logons = units.unit_sum(count_column(table, "NtlmLogons"))
+            kerberos = units.unit_sum(count_column(table, "KerberosLogons"))
             ntlm = ntlm_logons > 0
             share = ntlm_logons / np.maximum(ntlm_logons + kerberos, 1.0)
-            success = (units.unit_sum(_count(table, "SuccessfulLogons")) > 0).astype(float)
+            success = (units.unit_sum(count_column(table, "SuccessfulLogons")) > 0).astype(float)
             ntlm_days = loo_sums(units.unit_account, ntlm.astype(float))
             days = loo_sums(units.unit_account, success)
             value = np.where(ntlm & enough, _surprise(ntlm_days, days) * share, 0.0)
@@ -315,7 +316,7 @@ class HabitsFeatures(BaselineFeatures):
             context["ntlm_days"] = units.to_rows(ntlm_days)
             context["logon_days"] = units.to_rows(days)
         if "others_workstation" in have:
-            values["others_workstation"] = np.log1p(_count(table, "NovelSrcHostOthers"))
+            values["others_workstation"] = np.log1p(count_column(table, "NovelSrcHostOthers"))
         if "failing_days" in have:
             self._failing(table, units, values, context)
         gap, usual_gap = quiet_gaps(units.unit_account, self._unit_days(table, units))
@@ -375,9 +376,9 @@ class HabitsFeatures(BaselineFeatures):
     @staticmethod
     def _failing(table, units, values, context) -> None:
         """Score a failing source that comes back, less when the account often has one."""
-        days = units.unit_sum(_count(table, "FailedSrcIpDays")) > 0
+        days = units.unit_sum(count_column(table, "FailedSrcIpDays")) > 0
         per_unit = np.zeros(units.n_units)
-        np.maximum.at(per_unit, units.row_unit, _count(table, "FailedSrcIpDays"))
+        np.maximum.at(per_unit, units.row_unit, count_column(table, "FailedSrcIpDays"))
         usual = loo_sums(units.unit_account, days.astype(float))
         share = usual / np.maximum(units.other_days, 1)
         value = np.log1p(np.maximum(per_unit - 1.0, 0.0)) * (1.0 - np.clip(share, 0.0, 1.0))

@@ -12,25 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
 import pandas as pd
 
 from .baseline import _NOVELTY
-from .baseline_reasons import reason_clauses
+from .baseline_reasons import reason_clauses, row_number
 from .clauses import clause, count_text
 
 __all__ = ["HABIT_NOVELTY", "habit_clauses", "habit_feature_clauses", "hours_text"]
 
 #: Novelty inputs of the ``habits`` set and the count column each scores.
 HABIT_NOVELTY = {**_NOVELTY, "new_source_nets": "NovelSrcNet"}
-
-
-def _number(row: pd.Series, column: str) -> float:
-    try:
-        value = float(row.get(column))
-    except (TypeError, ValueError):
-        return 0.0
-    return 0.0 if np.isnan(value) else value
 
 
 def hours_text(mask: int) -> str:
@@ -67,12 +58,12 @@ def hours_text(mask: int) -> str:
 
 
 def _hours_clause(row: pd.Series) -> list[dict]:
-    hour = int(_number(row, "odd_hour")) if "odd_hour" in row.index else -1
+    hour = int(row_number(row, "odd_hour")) if "odd_hour" in row.index else -1
     if hour < 0:
         return []
-    days = _number(row, "odd_hour_days")
-    others = _number(row, "hour_days")
-    usual = hours_text(int(_number(row, "usual_hours")))
+    days = row_number(row, "odd_hour_days")
+    others = row_number(row, "hour_days")
+    usual = hours_text(int(row_number(row, "usual_hours")))
     text = (
         f"successful logons at {hour:02d}:00–{hour:02d}:59 UTC, an hour it logged on in "
         f"(or next to) on {days:,.0f} of its {others:,.0f} other days with logons (its "
@@ -82,21 +73,21 @@ def _hours_clause(row: pd.Series) -> list[dict]:
 
 
 def _ntlm_clause(row: pd.Series) -> list[dict]:
-    logons = _number(row, "NtlmLogons")
+    logons = row_number(row, "NtlmLogons")
     if logons <= 0:
         return []
-    days, of = _number(row, "ntlm_days"), _number(row, "logon_days")
+    days, of = row_number(row, "ntlm_days"), row_number(row, "logon_days")
     text = (
         f"{count_text(logons, 'NTLM logon')} (NTLM on {days:,.0f} of its {of:,.0f} other "
         "days with logons"
     )
-    kerberos = _number(row, "KerberosLogons")
+    kerberos = row_number(row, "KerberosLogons")
     text += f"; {count_text(kerberos, 'Kerberos logon')} that day)" if kerberos else ")"
     return [clause("ntlm_unusual", "NTLM logons", logons, text)]
 
 
 def _borrowed_clause(row: pd.Series) -> list[dict]:
-    hosts = _number(row, "NovelSrcHostOthers")
+    hosts = row_number(row, "NovelSrcHostOthers")
     if hosts <= 0:
         return []
     text = (
@@ -107,10 +98,10 @@ def _borrowed_clause(row: pd.Series) -> list[dict]:
 
 
 def _failing_clause(row: pd.Series) -> list[dict]:
-    days = _number(row, "FailedSrcIpDays")
+    days = row_number(row, "FailedSrcIpDays")
     if days < 2:
         return []
-    usual = _number(row, "failing_other_days")
+    usual = row_number(row, "failing_other_days")
     text = (
         f"one address failed for this account without a success on {days:,.0f} days of "
         f"the window (other days with such an address: {usual:,.0f})"
@@ -119,10 +110,10 @@ def _failing_clause(row: pd.Series) -> list[dict]:
 
 
 def _quiet_clause(row: pd.Series) -> list[dict]:
-    gap = _number(row, "quiet_days")
+    gap = row_number(row, "quiet_days")
     if gap <= 0:
         return []
-    usual = _number(row, "usual_gap")
+    usual = row_number(row, "usual_gap")
     text = (
         f"first logon after {gap:,.0f} days without one (its gaps are usually at most "
         f"{usual:,.0f} days)"

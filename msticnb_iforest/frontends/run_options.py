@@ -9,6 +9,7 @@ for a run from the query provider.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from msticpy.common.timespan import TimeSpan
@@ -16,6 +17,7 @@ from msticpy.common.timespan import TimeSpan
 from ..errors import ParameterError
 from ..features import get_feature_set
 from ..params import PARAMETERS, check_params
+from ..pipeline import hunt
 from ..sources.local import local_folders, scan_local
 from ..sources.query import fetch_user_days
 
@@ -101,20 +103,13 @@ def run_defaults() -> dict[str, Any]:
     return {name: PARAMETERS[name].default for name in RUN_PARAMETERS}
 
 
-#: The checked ``run`` keywords handed to `pipeline.hunt` as they are.
-_HUNT_KEYWORDS = (
-    "feature_set",
-    "contamination",
-    "n_estimators",
-    "random_state",
-    "allow_accounts",
-    "min_history_days",
-    "max_explained",
-    "n_jobs",
-    "memory_limit",
-    "hunt_days",
-    "baseline_days",
-    "max_alerts_per_day",
+#: ``run`` keywords that ``run`` itself settles before the hunt (the progress
+#: callback and the query window); the others of `pipeline.hunt` pass as they are.
+_SETTLED_BY_RUN = ("progress", "start", "end")
+_HUNT_KEYWORDS = tuple(
+    name
+    for name in RUN_PARAMETERS
+    if name in inspect.signature(hunt).parameters and name not in _SETTLED_BY_RUN
 )
 
 
