@@ -165,6 +165,27 @@ class AnomalousLogonUsersResult(NotebookletResult):
         self.account_summaries: dict[str, Any] = {}
         self.query: str | None = None
 
+    def to_sentinel(
+        self, incidents: Any, *, as_: str = "bookmark", sentinel: Any = None, **kwargs: Any
+    ) -> pd.DataFrame:
+        """
+        Send confirmed incidents to Microsoft Sentinel as hunting bookmarks (or incidents).
+
+        `incidents`: numbers, or "malicious" (incidents with a malicious verdict);
+        `as_`: "bookmark" or "incident"; `sentinel`: a connected msticpy
+        MicrosoftSentinel, by default the workspace this hunt ran on. Other
+        keywords (severity, table, connect options) and the errors are those of
+        `msticnb_iforest.frontends.sentinel.to_sentinel`.
+
+        Examples
+        --------
+        >>> result.to_sentinel(incidents=[1, 3])  # doctest: +SKIP
+
+        """
+        from .sentinel import to_sentinel
+
+        return to_sentinel(self, incidents, as_=as_, sentinel=sentinel, **kwargs)
+
 
 class AnomalousLogonUsers(Notebooklet):
     r"""

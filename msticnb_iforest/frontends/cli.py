@@ -41,6 +41,7 @@ from ..params import (
     window_time,
 )
 from ..present.display import safe_text
+from .sentinel_workspace import add_to_sentinel_flag
 
 __all__ = ["main"]
 
@@ -355,6 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
         "past it the engine spills to a temporary folder (default 2G)",
     )
     _hunt_options(run)
+    for command in (demo, run):
+        add_to_sentinel_flag(command)  # always a usage error: no workspace here
     return parser
 
 
