@@ -291,7 +291,7 @@ def sentinel_content(
     >>> found = hunt(generate_demo(n_users=80, n_days=14, seed=1).events, shap=False)
     >>> content = sentinel_content(found, [1])
     >>> content.loc[0, "name"]
-    'Anomalous logons: CONTOSO\\kenji.muller on 2024-03-27: 17 computers new to this account ...'
+    'Anomalous logons: CONTOSO\\kenji.muller on 2024-03-27: 20 computers (usually 1–5 a day)'
     >>> content.loc[0, "labels"]
     ['msticnb-iforest', 'single']
 
