@@ -19,7 +19,7 @@ __all__ = ["add_selftest_parser", "run_selftest"]
 
 
 def _names(allowed: Sequence[str], what: str):
-    """An argparse type for a comma-separated list of `allowed` names."""
+    """Return an argparse type for a comma-separated list of `allowed` names."""
 
     def convert(text: str) -> list[str]:
         names = [name.strip() for name in text.split(",") if name.strip()]
@@ -92,7 +92,7 @@ def add_selftest_parser(commands: Any) -> argparse.ArgumentParser:
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    """The hunt options given on the command line (those of `run`)."""
+    """Return the hunt options given on the command line (those of `run`)."""
     start, end = args.window
     return {
         "feature_set": args.feature_set,

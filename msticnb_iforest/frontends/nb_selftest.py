@@ -38,7 +38,7 @@ def wants_self_test(options: Any, kwargs: dict[str, Any]) -> bool:
 
 
 def _raw_events(data: Any) -> pd.DataFrame | None:
-    """The run's raw events as a frame (files are read), or None for a summary table."""
+    """Return the run's raw events as a frame (files are read), or None for a summary table."""
     from ..selftest.run import load_events
     from ..sources.readers import EventFiles
 
@@ -49,9 +49,7 @@ def _raw_events(data: Any) -> pd.DataFrame | None:
     return None
 
 
-def attach_self_test(
-    result: Any, data: Any, options: dict[str, Any], show: bool = True
-) -> None:
+def attach_self_test(result: Any, data: Any, options: dict[str, Any], show: bool = True) -> None:
     """
     Run the self-test on the run's raw events and attach it to `result`.
 

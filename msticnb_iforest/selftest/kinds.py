@@ -4,8 +4,8 @@ The attack kinds the self-test plants, each on the user's own accounts and hosts
 A `Planter` holds the `DataProfile`, a random generator and the rows planted
 so far. Each kind is a method ``kind(scale, day)`` that picks a fresh victim
 (never one used by another planted attack), builds the attack's logons and
-returns its label; it raises `Skip` with the reason when the data lacks what
-the kind needs. `KINDS` lists them in planting order: single-victim kinds
+returns its label; it raises `CannotPlantError` with the reason when the
+data lacks what the kind needs. `KINDS` lists them in planting order: single-victim kinds
 first, the sprays (which take many accounts) last.
 
 The demo's kinds (`sources.demo.attacks`) are ``brute_force``,
@@ -27,7 +27,7 @@ import pandas as pd
 from ..sources.demo._codes import random_names
 from .profile import DAY_NS, HOUR_NS, DataProfile, net_of
 
-__all__ = ["KINDS", "LOUD_KINDS", "Planter", "Skip"]
+__all__ = ["KINDS", "LOUD_KINDS", "Planter", "CannotPlantError"]
 
 #: Every kind, in planting order.
 KINDS: tuple[str, ...] = (
@@ -58,7 +58,7 @@ _OUTSIDE = ("203.0.113", "198.51.100", "192.0.2", "185.220.101", "45.155.205")
 _FAIL = ("0xc000006d", "0xc000006a")
 
 
-class Skip(Exception):
+class CannotPlantError(Exception):
     """The data lacks what a kind needs (the message says what)."""
 
 
@@ -102,16 +102,17 @@ class Planter:
 
     # ----------------------------------------------------------------- helpers
     def victim(self, mask: np.ndarray | pd.Series, what: str) -> tuple[str, str]:
-        """Pick an unused account where `mask` holds; Skip naming `what` if none is left."""
+        """Pick an unused account where `mask` holds (CannotPlantError naming `what` if none)."""
         table = self.p.accounts
         free = np.asarray(mask, dtype=bool) & ~table.index.isin(list(self.used))
         if not free.any():
-            raise Skip(f"no {what} left to use as a victim")
+            raise CannotPlantError(f"no {what} left to use as a victim")
         key = table.index[free][int(self.rng.integers(0, int(free.sum())))]
         self.used.add(key)
         return key
 
     def humans(self) -> np.ndarray:
+        """Mask of the accounts that are not service accounts."""
         return ~self.p.accounts["service"].to_numpy()
 
     def other_desk(self, key: tuple[str, str]) -> tuple[str, str]:
@@ -125,7 +126,7 @@ class Planter:
         return str(row["ip"]), str(row["ws"])
 
     def outside_address(self) -> str:
-        """An address outside every range seen in the data."""
+        """Return an address outside every range seen in the data."""
         return self._outside[int(self.rng.integers(0, len(self._outside)))]
 
     def _outside_addresses(self) -> list[str]:
@@ -138,7 +139,7 @@ class Planter:
         return found or [f"100.{i}.7.9" for i in range(64, 128)]
 
     def inside_address(self, key: tuple[str, str]) -> str:
-        """A new address in an internal range the account uses (else any range seen)."""
+        """Return a new address in a range the account uses (else any range seen)."""
         own = net_of(str(self.p.accounts.at[key, "ip"]))
         nets = sorted(self.p.nets)
         net = own or (nets[int(self.rng.integers(0, len(nets)))] if nets else "10.250.0.0/24")
@@ -150,9 +151,11 @@ class Planter:
         return candidate
 
     def usual_servers(self, key: tuple[str, str]) -> list[str]:
+        """Return the computers the account logs on to, most used first."""
         return self.p.servers.get(key, []) or self.p.computers[:1]
 
     def new_servers(self, key: tuple[str, str]) -> list[str]:
+        """Return the computers of the data the account never logged on to."""
         used = set(self.p.servers.get(key, []))
         return [c for c in self.p.computers if c not in used]
 
@@ -162,6 +165,7 @@ class Planter:
         return np.sort(day * DAY_NS + (hours * HOUR_NS).astype(np.int64))
 
     def work_hours(self, key: tuple[str, str]) -> tuple[float, float]:
+        """Return hours (UTC) around the account's busiest one."""
         hour = float(self.p.accounts.at[key, "hour"])
         return hour - 1.0, hour + 2.0
 
@@ -184,6 +188,7 @@ class Planter:
 
     # ------------------------------------------------------------ demo kinds
     def brute_force(self, scale: float, day: int, random_hosts: bool = False) -> Label:
+        """Plant 100 x scale failures in minutes on a user's usual server, then a success."""
         key = self.victim(self.humans(), "user account")
         n = max(5, round(100 * scale))
         start = float(self.rng.uniform(0.5, 22.0))
@@ -194,21 +199,35 @@ class Planter:
         else:
             ip, ws = self.outside_address(), "WIN-" + random_names(self.rng, 1, 11)[0]
         self.add(key, t, server, ip, ws, "NTLM", False)
-        self.add(key, t[-1:] + 2_000_000_000, server, ip, ws if np.ndim(ws) == 0 else ws[-1:], "NTLM", True)
+        self.add(
+            key,
+            t[-1:] + 2_000_000_000,
+            server,
+            ip,
+            ws if np.ndim(ws) == 0 else ws[-1:],
+            "NTLM",
+            True,
+        )
         return Label([key], day, n + 1, f"{n} failures then a success on {server} from {ip}")
 
     def brute_force_random_hosts(self, scale: float, day: int) -> Label:
+        """Plant a brute force from a new inside address, a random host name per attempt."""
         return self.brute_force(scale, day, random_hosts=True)
 
     def password_spray(self, scale: float, day: int, internal: bool = False) -> Label:
-        """Targets: user accounts no single-victim attack took, fresh ones first."""
+        """Plant 1-3 rounds of one failure per account on 30 x scale users, one server.
+
+        Targets are accounts no single-victim attack took, fresh ones first.
+        """
         table = self.p.accounts
         pool = self.humans() & ~table.index.isin(list(self.used - self.sprayed))
         fresh = pool & ~table.index.isin(list(self.sprayed))
         # at most a third of the accounts left, so that later sprays find fresh ones
         count = min(max(3, round((35 if internal else 30) * scale)), int(pool.sum()) // 3)
-        if count < 3:
-            raise Skip("fewer than 9 user accounts left to spray")
+        if count < 3 or not fresh.any():
+            raise CannotPlantError(
+                "fewer than 9 user accounts left to spray (or none not sprayed yet)"
+            )
         first = self.rng.permutation(np.flatnonzero(fresh))[:count]
         again = self.rng.permutation(np.flatnonzero(pool & ~fresh))[: count - first.size]
         keys = [table.index[i] for i in np.r_[first, again]]
@@ -220,7 +239,10 @@ class Planter:
             rounds, lo = 1, float(table.at[first, "hour"])
         else:
             ip, ws = self.outside_address(), "kali"
-            rounds, lo = (1 if scale < 0.5 else 2 if scale <= 1 else 3), float(self.rng.uniform(0, 20))
+            rounds, lo = (
+                (1 if scale < 0.5 else 2 if scale <= 1 else 3),
+                float(self.rng.uniform(0, 20)),
+            )
         server = self.p.computers[0]
         n = 0
         for r in range(rounds):
@@ -231,11 +253,12 @@ class Planter:
         return Label(keys, day, n, f"{rounds} round(s) against {count} accounts {where}")
 
     def lateral_movement(self, scale: float, day: int) -> Label:
+        """Plant NTLM logons to 15 x scale computers never used, from a colleague's desk."""
         key = self.victim(self.humans() & ~self.p.accounts["admin"].to_numpy(), "user account")
         ip, ws = self.other_desk(key)
         pool = self.new_servers(key)
         if not pool:
-            raise Skip("the victim already used every computer in the data")
+            raise CannotPlantError("the victim already used every computer in the data")
         want = min(len(pool), max(2, round(15 * scale)))
         targets = self.rng.choice(np.array(pool, dtype=object), want, replace=False)
         comp = np.repeat(targets, self.rng.integers(1, 4, want))
@@ -245,6 +268,7 @@ class Planter:
         return Label([key], day, n, f"{n} logons to {want} computers it never used from {ws}")
 
     def service_new_host(self, scale: float, day: int) -> Label:
+        """Plant a share of a service account's daily logons from a host it never used."""
         key = self.victim(self.p.accounts["service"], "service account")
         ip, ws = self.other_desk(key)
         daily = float(self.p.accounts.at[key, "daily"])
@@ -258,6 +282,7 @@ class Planter:
 
     # ------------------------------------------------------ careful intruder
     def distributed_brute(self, scale: float, day: int) -> Label:
+        """Plant 250 x scale failures from five outside addresses in a few hours."""
         key = self.victim(self.humans(), "user account")
         n = max(5, round(250 * scale))
         sources = [self.outside_address() for _ in range(5)]
@@ -269,9 +294,10 @@ class Planter:
         return Label([key], day, n, f"{n} failures from 5 outside addresses on {server}")
 
     def slow_brute(self, scale: float, day: int) -> Label:
+        """Plant 12 x scale failures a day for 3 to 5 days from one address, then a success."""
         span = min(int(self.rng.integers(3, 6)), day - self.p.first_day + 1)
         if span < 2:
-            raise Skip("needs at least 2 days of data")
+            raise CannotPlantError("needs at least 2 days of data")
         key = self.victim(self.humans(), "user account")
         ip, server, n = self.outside_address(), self.usual_servers(key)[0], 0
         for d in range(day - span + 1, day + 1):
@@ -281,12 +307,15 @@ class Planter:
         return Label([key], day, n, f"{n - 1} failures over {span} days from {ip}, then a success")
 
     def lateral_valid(self, scale: float, day: int) -> Label:
+        """Plant Kerberos logons to servers never used, from the user's own desk."""
         if not self.has_kerberos:
-            raise Skip("the data has no Kerberos logons (valid-ticket movement needs them)")
+            raise CannotPlantError(
+                "the data has no Kerberos logons (valid-ticket movement needs them)"
+            )
         key = self.victim(self.humans(), "user account")
         pool = self.new_servers(key)
         if not pool:
-            raise Skip("the victim already used every computer in the data")
+            raise CannotPlantError("the victim already used every computer in the data")
         want = min(len(pool), max(1, round(4 * scale)))
         chosen = self.rng.choice(np.array(pool, dtype=object), want, replace=False)
         comp = self.rng.permutation(np.repeat(chosen, self.rng.integers(1, 4, want)))
@@ -296,6 +325,7 @@ class Planter:
         return Label([key], day, n, f"{n} logons to {want} servers it never used, own desk")
 
     def pass_the_hash(self, scale: float, day: int) -> Label:
+        """Plant an admin's NTLM logons to its own servers from another user's desk."""
         admin = self.p.accounts["admin"].to_numpy()
         key = self.victim(admin, "administrator (an account using many servers)")
         ip, ws = self.other_desk(key)
@@ -305,22 +335,28 @@ class Planter:
         comp = np.repeat(chosen, self.rng.integers(1, 4, want))
         t = self.times(day, comp.size, *self.work_hours(key))
         n = self.add(key, t, comp, ip, ws, "NTLM", True)
-        return Label([key], day, n, f"NTLM from {ws}, another user's workstation, to {want} servers")
+        return Label(
+            [key], day, n, f"NTLM from {ws}, another user's workstation, to {want} servers"
+        )
 
     def service_from_workstation(self, scale: float, day: int) -> Label:
+        """Plant a few service-account logons from a user's workstation in office hours."""
         key = self.victim(self.p.accounts["service"], "service account")
         ip, ws = self.other_desk(key)
         n = max(1, round(4 * scale))
         servers = np.array(self.usual_servers(key), dtype=object)
         comp = servers[self.rng.integers(0, servers.size, n)]
-        auth = np.where(self.rng.random(n) < 0.5, "NTLM", "Kerberos" if self.has_kerberos else "NTLM")
+        auth = np.where(
+            self.rng.random(n) < 0.5, "NTLM", "Kerberos" if self.has_kerberos else "NTLM"
+        )
         start = float(self.rng.uniform(7, 16))
         self.add(key, self.times(day, n, start, start + 2), comp, ip, ws, auth, True)
         return Label([key], day, n, f"{n} logons from {ws}, a user's workstation")
 
     def dormant_revived(self, scale: float, day: int) -> Label:
+        """Plant logons of an account silent for a week or more, from a colleague's desk."""
         if day - self.p.first_day < DORMANT_GAP + 1:
-            raise Skip(f"too few days for dormancy (needs {DORMANT_GAP + 2} or more)")
+            raise CannotPlantError(f"too few days for dormancy (needs {DORMANT_GAP + 2} or more)")
         table = self.p.accounts
         silent = (table["last_day"] <= day - DORMANT_GAP).to_numpy() & self.humans()
         key = self.victim(silent, f"account silent for {DORMANT_GAP}+ days before the last one")
@@ -333,6 +369,7 @@ class Planter:
         return Label([key], day, n, f"back after {gap} silent days: {n} logons from {ws}")
 
     def off_hours(self, scale: float, day: int) -> Label:
+        """Plant a day worker's logons in the middle of its quiet hours, from its own desk."""
         table = self.p.accounts
         fits = self.humans() & (table["quiet_gap"] >= 8).to_numpy()
         key = self.victim(fits, "day worker (an account idle 8+ hours a day)")
@@ -344,4 +381,5 @@ class Planter:
         return Label([key], day, n, f"{n} logons at {int(hour):02d}:00 UTC from its own desk")
 
     def internal_spray(self, scale: float, day: int) -> Label:
+        """Plant one failure on each of 35 x scale accounts from a colleague's desk."""
         return self.password_spray(scale, day, internal=True)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..errors import InputDataError, ParameterError
 from ..schema import EVENT_COLUMNS, NETWORK_LOGON, clean_name, is_raw_events, is_summary_table
-from .kinds import KINDS, Label, Planter, Skip
+from .kinds import KINDS, CannotPlantError, Label, Planter
 from .profile import DAY_NS, DataProfile, learn_profile
 
 __all__ = ["INTENSITIES", "KINDS", "MARK_COLUMNS", "Planted", "plant_attacks"]
@@ -34,7 +34,7 @@ _LABEL_COLUMNS = ["id", "kind", "intensity", "account", "accounts", "day", "n_ev
 
 @dataclass
 class Planted:
-    """
+    r"""
     The user's events with synthetic attacks added (see `plant_attacks`).
 
     Attributes
@@ -46,7 +46,7 @@ class Planted:
         rows).
     attacks : pd.DataFrame
         One row per planted attack: ``id``, ``kind``, ``intensity``,
-        ``account`` (the victim, ``DOMAIN\\user``; the first one of a
+        ``account`` (the victim, ``DOMAIN\user``; the first one of a
         spray), ``accounts`` (list of (domain, user)), ``day`` (UTC date),
         ``n_events``, ``detail``.
     skipped : pd.DataFrame
@@ -179,7 +179,7 @@ def plant_attacks(
             before = len(planter.rows)
             try:
                 label: Label = getattr(planter, kind)(INTENSITIES[level], day)
-            except Skip as why:
+            except CannotPlantError as why:
                 skipped.append((kind, level, str(why)))
                 continue
             plant_id = len(labels) + 1
@@ -188,7 +188,9 @@ def plant_attacks(
                 marks.append((rows, kind, level, plant_id))
     attacks = pd.DataFrame(labels, columns=_LABEL_COLUMNS)
     attacks = _in_order(attacks, chosen, levels)
-    skips = _in_order(pd.DataFrame(skipped, columns=["kind", "intensity", "reason"]), chosen, levels)
+    skips = _in_order(
+        pd.DataFrame(skipped, columns=["kind", "intensity", "reason"]), chosen, levels
+    )
     combined = _combined(events, marks)
     return Planted(combined, attacks, skips, _account_days(marks), _skip_notes(skips), profile)
 
@@ -222,8 +224,10 @@ def _check_events(events: object) -> None:
         )
 
 
-def _plant_days(days: Sequence | None, profile: DataProfile, last_days: int, end: object) -> list[int]:
-    """The days to plant on, as days since 1970 (see `plant_attacks`)."""
+def _plant_days(
+    days: Sequence | None, profile: DataProfile, last_days: int, end: object
+) -> list[int]:
+    """Return the days to plant on, as days since 1970 (see `plant_attacks`)."""
     if days is not None and len(days):
         stamps = pd.to_datetime(pd.Series(list(days)), utc=True)
         return sorted({int(s.value // DAY_NS) for s in stamps})
@@ -252,7 +256,7 @@ def _skip_notes(skips: pd.DataFrame) -> list[str]:
 
 
 def _account_days(marks: list) -> pd.DataFrame:
-    """The distinct (attack, day, account) triples of the planted rows."""
+    """Return the distinct (attack, day, account) triples of the planted rows."""
     parts = [
         pd.DataFrame(
             {
@@ -270,7 +274,7 @@ def _account_days(marks: list) -> pd.DataFrame:
 
 
 def _combined(events: pd.DataFrame, marks: list) -> pd.DataFrame:
-    """The input rows (a copy, marked unplanted) followed by the planted rows."""
+    """Return the input rows (a copy, marked unplanted) followed by the planted rows."""
     base = events.assign(Planted=False, PlantedKind="", PlantedIntensity="", PlantedId=0)
     if not marks:
         return base.reset_index(drop=True)

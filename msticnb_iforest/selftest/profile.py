@@ -193,7 +193,7 @@ def _logons(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def _mode(values: pd.Series) -> Any:
-    """The most common value of a group, preferring real names over empty ones."""
+    """Return the most common value of a group, preferring real names over empty ones."""
     real = values[~values.isin(_EMPTY)]
     counts = (real if len(real) else values).value_counts()
     return counts.index[0] if len(counts) else ""

@@ -1,5 +1,5 @@
 """
-The self-test: would the hunt catch an attack planted in the user's own data?
+Self-test: would the hunt catch an attack planted in the user's own data.
 
 `self_test` plants attacks into a copy of the events (`plant_attacks`), hunts
 the copy with the real hunt's options, and reports for each planted attack
@@ -239,7 +239,7 @@ def self_test(
 
 
 def _allowed_accounts(events: pd.DataFrame, allow: Any) -> set[tuple[str, str]]:
-    """The allow-listed accounts of the data (never victims: they are never reported)."""
+    """Return the allow-listed accounts of the data (never victims: they are never reported)."""
     if not allow:
         return set()
     from ..identity import allow_list_mask
@@ -325,8 +325,12 @@ def _table(planted: Planted, found: dict[int, dict[str, Any]]) -> pd.DataFrame:
         )
     for skip in planted.skipped.itertuples(index=False):
         rows.append(
-            {"kind": skip.kind, "intensity": skip.intensity, "caught": False,
-             "note": f"not planted: {skip.reason}"}  # fmt: skip
+            {
+                "kind": skip.kind,
+                "intensity": skip.intensity,
+                "caught": False,
+                "note": f"not planted: {skip.reason}",
+            }  # fmt: skip
         )
     table = pd.DataFrame(rows).reindex(columns=TABLE_COLUMNS)
     table["caught"] = table["caught"].fillna(False).astype(bool)
@@ -381,6 +385,7 @@ def self_test_figure(table: pd.DataFrame) -> Any:
 
     """
     from matplotlib.figure import Figure
+    from matplotlib.ticker import ScalarFormatter
 
     kinds = list(dict.fromkeys(table["kind"]))
     figure = Figure(figsize=(max(6.0, 0.7 * len(kinds) + 2), 4.5), layout="constrained")
@@ -398,10 +403,12 @@ def self_test_figure(table: pd.DataFrame) -> Any:
         axes.axhline(max(line, 0.5), color="red", linestyle="--", linewidth=1,
                      label=f"threshold (rank {line:g})")  # fmt: skip
     axes.set_yscale("log")
-    axes.invert_yaxis()
+    deepest = float(ranked["n_scored"].max()) if len(ranked) else 10.0
+    axes.set_ylim(deepest * 1.3, 0.7)  # rank 1 on top
+    axes.yaxis.set_major_formatter(ScalarFormatter())
     axes.set_xticks(range(len(kinds)), kinds, rotation=35, ha="right", fontsize=8)
     axes.set_ylabel("rank of its best account-day (1 = most anomalous)")
     axes.set_title("Self-test: planted attacks (red edge: caught)")
     axes.grid(axis="y", which="both", alpha=0.3)
-    axes.legend(fontsize=8, loc="lower right")
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return figure
