@@ -44,8 +44,7 @@ def add_selftest_parser(commands: Any) -> argparse.ArgumentParser:
     'selftest'
 
     """
-    from ..selftest.kinds import KINDS
-    from ..selftest.plant import INTENSITIES
+    from ..selftest.names import INTENSITIES, KINDS
     from .cli import _hunt_options, _param_type, _positive, _size
 
     parser = commands.add_parser(

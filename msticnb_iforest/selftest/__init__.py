@@ -16,21 +16,28 @@ Examples
 >>> found.summary  # doctest: +SKIP
 """
 
-from .kinds import KINDS, LOUD_KINDS
-from .output import SELFTEST_FILES, write_self_test
-from .plant import INTENSITIES, Planted, plant_attacks
-from .run import SelfTest, load_events, self_test, self_test_figure
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "INTENSITIES",
-    "KINDS",
-    "LOUD_KINDS",
-    "SELFTEST_FILES",
-    "Planted",
-    "SelfTest",
-    "load_events",
-    "plant_attacks",
-    "self_test",
-    "self_test_figure",
-    "write_self_test",
-]
+from .names import INTENSITIES, KINDS, LOUD_KINDS
+
+# The rest is imported when first used, so that reading the names stays light.
+_WHERE = {
+    "SELFTEST_FILES": "output",
+    "write_self_test": "output",
+    "Planted": "plant",
+    "plant_attacks": "plant",
+    "SelfTest": "run",
+    "load_events": "run",
+    "self_test": "run",
+    "self_test_figure": "run",
+}
+
+__all__ = ["INTENSITIES", "KINDS", "LOUD_KINDS", *_WHERE]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the heavier parts on first use."""
+    if name in _WHERE:
+        return getattr(import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,29 +25,10 @@ import numpy as np
 import pandas as pd
 
 from ..sources.demo._codes import random_names
+from .names import KINDS, LOUD_KINDS
 from .profile import DAY_NS, HOUR_NS, DataProfile, net_of
 
 __all__ = ["KINDS", "LOUD_KINDS", "Planter", "CannotPlantError"]
-
-#: Every kind, in planting order.
-KINDS: tuple[str, ...] = (
-    "brute_force",
-    "brute_force_random_hosts",
-    "distributed_brute",
-    "slow_brute",
-    "lateral_movement",
-    "lateral_valid",
-    "pass_the_hash",
-    "service_new_host",
-    "service_from_workstation",
-    "dormant_revived",
-    "off_hours",
-    "password_spray",
-    "internal_spray",
-)
-
-#: Kinds whose high intensity any hunt should catch.
-LOUD_KINDS = ("brute_force", "password_spray")
 
 #: Days a revived account must have been silent.
 DORMANT_GAP = 7

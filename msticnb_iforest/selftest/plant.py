@@ -18,13 +18,11 @@ import pandas as pd
 
 from ..errors import InputDataError, ParameterError
 from ..schema import EVENT_COLUMNS, NETWORK_LOGON, clean_name, is_raw_events, is_summary_table
-from .kinds import KINDS, CannotPlantError, Label, Planter
+from .kinds import CannotPlantError, Label, Planter
+from .names import INTENSITIES, KINDS
 from .profile import DAY_NS, DataProfile, learn_profile
 
 __all__ = ["INTENSITIES", "KINDS", "MARK_COLUMNS", "Planted", "plant_attacks"]
-
-#: Intensities, and how much each scales an attack's failures, servers and logons.
-INTENSITIES: dict[str, float] = {"low": 0.3, "medium": 1.0, "high": 3.0}
 
 #: Columns added to every row of the combined events.
 MARK_COLUMNS = ("Planted", "PlantedKind", "PlantedIntensity", "PlantedId")
@@ -171,21 +169,24 @@ def plant_attacks(
     rng = np.random.default_rng([int(random_state), 0x5E1F])
     planter = Planter(profile, rng, set(exclude))
     labels, marks, skipped = [], [], []
-    # Intensity by intensity, strongest first: a kind with few possible
+    # Single-victim kinds before the sprays (which take many accounts), and
+    # intensity by intensity, strongest first: a kind with few possible
     # victims (service accounts, admins) gets its high intensity first.
-    for level in reversed(levels):
-        for kind in chosen:
-            day = int(plant_days[int(rng.integers(0, len(plant_days)))])
-            before = len(planter.rows)
-            try:
-                label: Label = getattr(planter, kind)(INTENSITIES[level], day)
-            except CannotPlantError as why:
-                skipped.append((kind, level, str(why)))
-                continue
-            plant_id = len(labels) + 1
-            labels.append(_label_row(plant_id, kind, level, label))
-            for rows in planter.rows[before:]:
-                marks.append((rows, kind, level, plant_id))
+    singles = [k for k in chosen if not k.endswith("spray")]
+    sprays = [k for k in chosen if k.endswith("spray")]
+    order = [(lv, k) for group in (singles, sprays) for lv in reversed(levels) for k in group]
+    for level, kind in order:
+        day = int(plant_days[int(rng.integers(0, len(plant_days)))])
+        before = len(planter.rows)
+        try:
+            label: Label = getattr(planter, kind)(INTENSITIES[level], day)
+        except CannotPlantError as why:
+            skipped.append((kind, level, str(why)))
+            continue
+        plant_id = len(labels) + 1
+        labels.append(_label_row(plant_id, kind, level, label))
+        for rows in planter.rows[before:]:
+            marks.append((rows, kind, level, plant_id))
     attacks = pd.DataFrame(labels, columns=_LABEL_COLUMNS)
     attacks = _in_order(attacks, chosen, levels)
     skips = _in_order(
