@@ -87,7 +87,9 @@ class Planter:
         table = self.p.accounts
         free = np.asarray(mask, dtype=bool) & ~table.index.isin(list(self.used))
         if not free.any():
-            raise CannotPlantError(f"no {what} left to use as a victim")
+            raise CannotPlantError(
+                f"no {what} free to be a victim (none in the data, or all taken)"
+            )
         key = table.index[free][int(self.rng.integers(0, int(free.sum())))]
         self.used.add(key)
         return key
