@@ -31,6 +31,7 @@ STAGES = [
     {"incidents"},
     {"pipeline"},
     {"present"},
+    {"selftest"},  # plants attacks in a copy of the events and hunts it (pipeline, present)
     {"frontends"},
     {"__main__"},  # ``python -m msticnb_iforest``: the command line
 ]

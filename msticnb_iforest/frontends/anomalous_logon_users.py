@@ -31,6 +31,7 @@ from ..schema import collect_input_notes
 from ..sources.query import DEFAULT_DAYS, default_timespan, ensure_queries
 from ..windows import query_start
 from . import cells
+from .nb_selftest import attach_self_test, wants_self_test
 from .registration import register
 from .run_options import RUN_PARAMETERS as RUN_PARAMETERS
 from .run_options import check_run, get_user_days, hunt_options, run_defaults
@@ -130,6 +131,13 @@ class AnomalousLogonUsersResult(NotebookletResult):
         The most outliers given SHAP values and reasons (None: all).
     trend_columns : list of str
         The columns each trend plot draws per day.
+    self_test : pd.DataFrame or None
+        With ``self_test=True`` (or option ``self_test``): per attack planted
+        in a copy of the raw events, whether a separate hunt of that copy
+        caught it and its rank (`msticnb_iforest.selftest.self_test`);
+        ``attrs["summary"]`` per kind. None otherwise.
+    self_test_figure : matplotlib.figure.Figure or None
+        The self-test's rank per kind and intensity.
 
     The attributes from `user_days` to `trend_columns`, and `input_files`,
     are those of `msticnb_iforest.pipeline.Hunt`, and the figures those of
@@ -164,6 +172,8 @@ class AnomalousLogonUsersResult(NotebookletResult):
         self.account_links: pd.DataFrame | None = None
         self.account_summaries: dict[str, Any] = {}
         self.query: str | None = None
+        self.self_test: pd.DataFrame | None = None
+        self.self_test_figure: Any = None
 
     def to_sentinel(
         self, incidents: Any, *, as_: str = "bookmark", sentinel: Any = None, **kwargs: Any
@@ -216,6 +226,8 @@ class AnomalousLogonUsers(Notebooklet):
     LocalData files of raw events), hunt_days and baseline_days (30: a
     scheduled hunt of the last hunt_days days against the baseline_days
     before them), max_alerts_per_day (a cap on outliers reported per day).
+    self_test (True: after the hunt, plant attacks in a copy of the raw events and
+    report in the result's self_test which a separate hunt caught).
     Each is checked before any work against
     `msticnb_iforest.params.PARAMETERS`, which holds the defaults and
     ranges; an unknown keyword is an error.
@@ -384,6 +396,7 @@ class AnomalousLogonUsers(Notebooklet):
         **kwargs,
     ) -> AnomalousLogonUsersResult:
         """Query (unless `data` is given), hunt, plot and display: the body of `run`."""
+        testing = wants_self_test((), kwargs)  # the self_test keyword; the option is read below
         opts = _check_run(value, kwargs)
         timespan = utc_timespan(timespan)
         kwargs = {**kwargs, **{k: opts[k] for k in ("start", "end") if k in kwargs}}
@@ -438,6 +451,9 @@ class AnomalousLogonUsers(Notebooklet):
         if result.account_links is not None and not result.account_links.empty:
             _show_account_links(result)
         self._last_result = result
+        if testing or "self_test" in self.options:  # a separate hunt of a planted copy
+            options = {**hunt_options(opts), **window}
+            attach_self_test(result, data, options, show=not self.silent)
         if "account_summary" in self.options and not found.outliers.empty:
             tops = found.outliers.drop_duplicates("DstUser").head(opts["max_account_summaries"])
             for _, row in tops.iterrows():

@@ -358,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     _hunt_options(run)
     for command in (demo, run):
         add_to_sentinel_flag(command)  # always a usage error: no workspace here
+    from .cli_selftest import add_selftest_parser
+
+    add_selftest_parser(commands)
     return parser
 
 
@@ -557,7 +560,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as stop:  # --help and --version
         return stop.code if isinstance(stop.code, int) else 0
     try:  # dates need pandas, but nothing heavier, to be checked
-        args.window = _window(args) if args.command == "run" else (None, None)
+        args.window = _window(args) if args.command in ("run", "selftest") else (None, None)
     except ParameterError as err:
         print(f"{PROG}: error: {_one_line(err)}", file=sys.stderr)
         return 2
@@ -570,6 +573,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "matplotlib.pyplot" not in sys.modules:
         matplotlib.use("Agg")
     progress = _Progress(not args.quiet and (args.verbose or sys.stderr.isatty()), started)
+    if args.command == "selftest":  # writes its own files (frontends/cli_selftest.py)
+        from .cli_selftest import run_selftest
+
+        return _with_warnings_shown_safely(run_selftest, args, progress)
     command = _cmd_demo if args.command == "demo" else _cmd_run
     try:
         _check_out(args.out, args.inputs if args.command == "run" else ())
