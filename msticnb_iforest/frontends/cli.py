@@ -41,6 +41,7 @@ from ..params import (
     window_time,
 )
 from ..present.display import safe_text
+from .cli_schedule import add_schedule_flags, exit_status, only_new
 
 __all__ = ["main"]
 
@@ -260,6 +261,7 @@ def _schedule_options(parser: argparse.ArgumentParser) -> None:
         flag = "--" + name.replace("_", "-")
         kind = _param_type(name, int)
         parser.add_argument(flag, type=kind, default=default(name), metavar="N", help=text)
+    add_schedule_flags(parser)  # --only-new, --fail-on-new
 
 
 def _output_options(parser: argparse.ArgumentParser, default: Any) -> None:
@@ -417,7 +419,7 @@ def _hunt(data, args: argparse.Namespace, progress: _Progress, start=None, end=N
 
 
 def _run_info(args: argparse.Namespace, argv: Sequence[str], **extra: Any) -> dict[str, Any]:
-    info = {"command": " ".join([PROG, *argv])}
+    info = {"command": " ".join([PROG, *argv]), "only_new": only_new(args)}
     info.update(extra)
     return info
 
@@ -478,8 +480,8 @@ def _cmd_demo(args: argparse.Namespace, argv: Sequence[str], progress: _Progress
         f"Labelled attack user-days among the outliers: {match['labelled_in_outliers']:,} of "
         f"{match['labelled_user_days']:,} (labels.csv lists them)."
     )
-    print("\n".join(summary_lines(result, paths, args.quiet, found)))
-    return 0
+    print("\n".join(summary_lines(result, paths, args.quiet, found, only_new(args))))
+    return exit_status(result, args)
 
 
 def _window(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -515,8 +517,8 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str], progress: _Progress,
     progress(f"Writing outputs to {_printable(args.out)}")
     paths = write_outputs(result, folder, figures=figures, run_info=info, started=progress.started)
     folder.publish()
-    print("\n".join(summary_lines(result, paths, args.quiet)))
-    return 0
+    print("\n".join(summary_lines(result, paths, args.quiet, only_new=only_new(args))))
+    return exit_status(result, args)
 
 
 def _one_line(error: BaseException) -> str:
@@ -537,8 +539,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 2 for bad arguments or unusable input, 130 when
-        interrupted.
+        0 on success, 3 with ``--fail-on-new`` when the run has a new
+        incident, 2 for bad arguments or unusable input, 130 when interrupted.
 
     """
     started = time.perf_counter()

@@ -337,7 +337,8 @@ def write_outputs(
     only_new : bool, default=False
         List only the new outliers and incidents (status "new") in
         outliers.csv, incidents.csv and the report; run.json and the
-        report's counts still count every one.
+        report's counts still count every one. ``run_info={"only_new":
+        True}`` does the same.
 
     Returns
     -------
@@ -382,6 +383,7 @@ def write_outputs(
             result, histogram=True, max_plots=DEFAULT_MAX_PLOTS if cap is None else cap
         )
     info = {"plot_cap": figures.plot_cap, "plot_note": figures.plot_note, **info}
+    only_new = bool(only_new or info.pop("only_new", False))
     begin = time.perf_counter()
     paths = {
         "outliers": folder.write_csv("outliers.csv", outlier_table(result, only_new)),
