@@ -399,7 +399,7 @@ def render_report(
     incident_counts = ""
     if summary.incidents and sum(summary.incidents.values()):
         incident_counts = _status_html(summary, "incident", only_new)
-    incidents = incidents_section(view, shown, incident_counts)
+    incidents = incidents_section(view, shown, incident_counts, result.outliers)
     if incidents:
         sections.append(("incidents", "Incidents", incidents))
     outlier_counts = _status_html(summary, "outlier", only_new)

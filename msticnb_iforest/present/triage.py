@@ -21,7 +21,7 @@ import pandas as pd
 from .links import outlier_pivots
 from .markup import attr, fmt_date, fmt_num, pre, section, text
 from .measures import feature_name
-from .status import statuses
+from .status import incident_marks, statuses
 
 __all__ = ["ChartIndex", "follow_up", "incidents_section", "outliers_section", "status_badge"]
 
@@ -100,9 +100,10 @@ def status_badge(status: Any, verdict: Any = "") -> str:
     return badge
 
 
-def _status_cells(frame: pd.DataFrame) -> list[str]:
+def _status_cells(frame: pd.DataFrame, verdicts: Any = None) -> list[str]:
     """Return the status cell of each row of `frame` (a missing status reads as new)."""
-    verdicts = frame["verdict"] if "verdict" in frame.columns else [""] * len(frame)
+    if verdicts is None:
+        verdicts = frame["verdict"] if "verdict" in frame.columns else [""] * len(frame)
     return [
         f'<td class="state">{status_badge(status, verdict)}</td>'
         for status, verdict in zip(statuses(frame), verdicts, strict=True)
@@ -135,13 +136,17 @@ def _accounts(accounts: Any) -> str:
     )
 
 
-def incidents_section(result: Any, shown: pd.DataFrame, counts: str = "") -> str:
+def incidents_section(
+    result: Any, shown: pd.DataFrame, counts: str = "", outliers: pd.DataFrame | None = None
+) -> str:
     """
     Render ``result.incidents`` (if the hunt has any) as ``table#incident-table``.
 
-    Each row carries its status badge (`status_badge`); `counts` (HTML) is
-    shown above the table. Returns "" when the result has no incidents
-    attribute or no incident (and no `counts` to show).
+    Each row carries its status badge (`status_badge`), and a malicious one
+    when a member of `outliers` (default ``result.outliers``) carries that
+    verdict; `counts` (HTML) is shown above the table. Returns "" when the
+    result has no incidents attribute or no incident (and no `counts` to
+    show).
     """
     incidents = getattr(result, "incidents", None)
     if not isinstance(incidents, pd.DataFrame) or incidents.empty:
@@ -149,7 +154,8 @@ def incidents_section(result: Any, shown: pd.DataFrame, counts: str = "") -> str
             return section("incidents", "Incidents (none listed)", "", counts)
         return ""
     ranks = {str(label): rank for rank, label in enumerate(shown.index, start=1)}
-    states = _status_cells(incidents)
+    marks = incident_marks(incidents, result.outliers if outliers is None else outliers)
+    states = _status_cells(incidents, marks.get("verdict"))
     rows = []
     # one dict per incident (a row Series each cost a millisecond at thousands of incidents)
     for pos, item in enumerate(incidents.to_dict("records")):
