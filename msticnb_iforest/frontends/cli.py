@@ -41,7 +41,6 @@ from ..params import (
     window_time,
 )
 from ..present.display import safe_text
-from .cli_schedule import add_schedule_flags, exit_status, only_new
 
 __all__ = ["main"]
 
@@ -196,6 +195,9 @@ def _hunt_options(parser: argparse.ArgumentParser) -> None:
         "(default: every core; results do not depend on it)",
     )
     _report_options(parser)
+    from .cli_schedule import add_schedule_flags  # --only-new, --fail-on-new
+
+    add_schedule_flags(parser)
     _output_options(parser, argparse.SUPPRESS)
 
 
@@ -261,7 +263,6 @@ def _schedule_options(parser: argparse.ArgumentParser) -> None:
         flag = "--" + name.replace("_", "-")
         kind = _param_type(name, int)
         parser.add_argument(flag, type=kind, default=default(name), metavar="N", help=text)
-    add_schedule_flags(parser)  # --only-new, --fail-on-new
 
 
 def _output_options(parser: argparse.ArgumentParser, default: Any) -> None:
@@ -419,9 +420,8 @@ def _hunt(data, args: argparse.Namespace, progress: _Progress, start=None, end=N
 
 
 def _run_info(args: argparse.Namespace, argv: Sequence[str], **extra: Any) -> dict[str, Any]:
-    info = {"command": " ".join([PROG, *argv]), "only_new": only_new(args)}
-    info.update(extra)
-    return info
+    only_new = getattr(args, "only_new", False)  # --only-new: run.json and write_outputs
+    return {"command": " ".join([PROG, *argv]), "only_new": only_new, **extra}
 
 
 def _check_out(folder: str, inputs: Sequence[str] = ()) -> None:
@@ -453,8 +453,8 @@ def _cmd_demo(args: argparse.Namespace, argv: Sequence[str], progress: _Progress
     import pandas as pd
 
     from ..present.outputs import write_outputs
-    from ..present.remarks import summary_lines
     from ..sources.demo import generate_demo, match_labels
+    from .cli_schedule import finish
 
     progress(f"Generating demo logons: {args.users} users, {args.days} days, seed {args.seed}")
     begin = time.perf_counter()
@@ -480,8 +480,7 @@ def _cmd_demo(args: argparse.Namespace, argv: Sequence[str], progress: _Progress
         f"Labelled attack user-days among the outliers: {match['labelled_in_outliers']:,} of "
         f"{match['labelled_user_days']:,} (labels.csv lists them)."
     )
-    print("\n".join(summary_lines(result, paths, args.quiet, found, only_new(args))))
-    return exit_status(result, args)
+    return finish(result, paths, args, found)
 
 
 def _window(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -495,9 +494,9 @@ def _window(args: argparse.Namespace) -> tuple[Any, Any]:
 
 def _cmd_run(args: argparse.Namespace, argv: Sequence[str], progress: _Progress, folder) -> int:
     from ..present.outputs import write_outputs
-    from ..present.remarks import summary_lines
     from ..schema import collect_input_notes
     from ..sources.readers import scan_tables
+    from .cli_schedule import finish
 
     start, end = args.window
     progress(f"Reading {len(args.inputs)} file(s)")
@@ -517,8 +516,7 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str], progress: _Progress,
     progress(f"Writing outputs to {_printable(args.out)}")
     paths = write_outputs(result, folder, figures=figures, run_info=info, started=progress.started)
     folder.publish()
-    print("\n".join(summary_lines(result, paths, args.quiet, only_new=only_new(args))))
-    return exit_status(result, args)
+    return finish(result, paths, args)
 
 
 def _one_line(error: BaseException) -> str:
@@ -539,8 +537,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 3 with ``--fail-on-new`` when the run has a new
-        incident, 2 for bad arguments or unusable input, 130 when interrupted.
+        0 on success (3 with --fail-on-new and a new incident), 2 for bad
+        arguments or unusable input, 130 when interrupted.
 
     """
     started = time.perf_counter()

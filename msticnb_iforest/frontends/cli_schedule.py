@@ -18,9 +18,11 @@ This module imports nothing heavy at load time, so ``--help`` stays fast.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-__all__ = ["EXIT_NEW", "EXIT_OK", "add_schedule_flags", "exit_status", "only_new"]
+__all__ = ["EXIT_NEW", "EXIT_OK", "add_schedule_flags", "exit_status", "finish", "only_new"]
 
 #: Exit status of a successful run.
 EXIT_OK = 0
@@ -108,3 +110,42 @@ def only_new(args: argparse.Namespace) -> bool:
 
     """
     return bool(getattr(args, "only_new", False))
+
+
+def finish(
+    result: Any, paths: Mapping[str, Path], args: argparse.Namespace, extra: str = ""
+) -> int:
+    """
+    Print the closing summary of a ``demo`` or ``run`` and return its exit status.
+
+    Parameters
+    ----------
+    result : Hunt
+        The finished hunt.
+    paths : mapping of str to Path
+        The files written (`msticnb_iforest.present.outputs.write_outputs`).
+    args : argparse.Namespace
+        The parsed command line (``quiet``, ``only_new``, ``fail_on_new``).
+    extra : str, optional
+        A sentence for after the counts (the demo's label match).
+
+    Returns
+    -------
+    int
+        `exit_status`: 3 under ``--fail-on-new`` with a new incident, else 0.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> import pandas as pd
+    >>> days = pd.DataFrame({"DstDomain": ["C"], "DstUser": ["u"]})
+    >>> found = SimpleNamespace(user_days=days, outliers=days.iloc[:0], feature_set="habits")
+    >>> finish(found, {"report": Path("out/report.html")}, argparse.Namespace(quiet=True))
+    0 outlier(s) among 1 user-days of 1 account(s) (feature set 'habits'). Report: out/report.html
+    0
+
+    """
+    from ..present.remarks import summary_lines
+
+    print("\n".join(summary_lines(result, paths, args.quiet, extra, only_new(args))))
+    return exit_status(result, args)
