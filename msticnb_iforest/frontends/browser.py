@@ -12,8 +12,14 @@ with their aspect ratio kept, side by side when both fit, else one above the
 other. Only standard widgets and their layout properties are used, so the
 view looks the same in JupyterLab and in VS Code's notebooks. The parts carry
 CSS classes (``alu-browser``, ``alu-incident``, ``alu-pick``, ``alu-reason``,
-``alu-summary``, ``alu-output``, ``alu-charts``, ``alu-shap``, ``alu-trend``)
-so that a page test can find them.
+``alu-summary``, ``alu-output``, ``alu-charts``, ``alu-shap``, ``alu-trend``,
+and those of the verdict controls, `browser_verdicts`) so that a page test
+can find them.
+
+When the hunt marked its outliers and incidents (``status``: new,
+recurring or seen), each option label shows the status (``[new]``), and
+the verdict controls record an analyst's verdict on the shown outlier or
+the picked incident (`browser_verdicts.VerdictControls`).
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ from IPython.display import display
 
 from ..present.display import account_label, safe_text
 from ..present.figures import outlier_figure, trend_figure
+from ..present.status import has_status, statuses
+from .browser_verdicts import VerdictControls
 
 __all__ = ["OutlierBrowser", "incident_numbers"]
 
@@ -48,9 +56,10 @@ def _figure_png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
-def _option(row: Any, incident: int | None = None) -> str:
-    """Return the pick list label of an outlier: incident, day, account (made safe, cut), score."""
+def _option(row: Any, incident: int | None = None, status: str | None = None) -> str:
+    """Return an outlier's pick list label: incident, status, day, account (safe, cut), score."""
     head = "" if incident is None else f"#{incident}  "
+    head += "" if status is None else f"[{status}]  "
     return (
         f"{head}{row.Date:%Y-%m-%d}  {account_label(row.DstDomain, row.DstUser)}  ({row.score:.3f})"
     )
@@ -155,6 +164,9 @@ class OutlierBrowser:
         The pick list of outliers (class ``alu-pick``).
     reason, shap_image, trend_image, button, output
         The reason panel, the two charts, the AccountSummary button and its output.
+    verdicts : VerdictControls
+        The note, scope and Benign / Malicious buttons (``result.set_verdict``);
+        disabled, saying why, for a result without ``state_path``.
 
     """
 
@@ -183,6 +195,7 @@ class OutlierBrowser:
             layout=widgets.Layout(width="auto", max_width="100%"),
         )
         self.output = widgets.Output(layout=widgets.Layout(max_width="100%"))
+        self.verdicts = VerdictControls(result, self._verdict_target)
         self.button.on_click(self._on_summary)
         self.select.observe(self._on_select, names="value")
         self.widget = self._assemble()
@@ -192,13 +205,14 @@ class OutlierBrowser:
             self.reason.value = "<b>No outliers to browse.</b>"
             self._set_image(self.shap_image, b"")
             self._set_image(self.trend_image, b"")
+            self.verdicts.refresh()
         if show:
             display(self.widget)
 
     def _assemble(self) -> widgets.VBox:
         """Lay the parts out and give each its CSS class."""
         details = widgets.VBox(
-            [self.reason, self.button, self.output],
+            [self.reason, self.button, self.output, self.verdicts.widget],
             layout=widgets.Layout(flex="1 1 320px", min_width="0", max_width="100%"),
         )
         head = widgets.Box(
@@ -237,9 +251,10 @@ class OutlierBrowser:
         if outliers is None or outliers.empty:
             return []
         numbers = self._numbers
+        marks = statuses(outliers) if has_status(outliers) else None
         if numbers is None:
             return [
-                (_option(row), idx)
+                (_option(row, None, None if marks is None else marks.loc[idx]), idx)
                 for idx, row in zip(outliers.index, outliers.itertuples(), strict=True)
             ]
         order = numbers.where(numbers > 0, numbers.max() + 1).sort_values(kind="stable")
@@ -247,7 +262,12 @@ class OutlierBrowser:
             order = order[numbers.loc[order.index] == incident]
         rows = outliers.loc[order.index]
         return [
-            (_option(row, int(numbers.loc[idx]) or None), idx)
+            (
+                _option(
+                    row, int(numbers.loc[idx]) or None, None if marks is None else marks.loc[idx]
+                ),
+                idx,
+            )
             for idx, row in zip(rows.index, rows.itertuples(), strict=True)
         ]
 
@@ -258,14 +278,16 @@ class OutlierBrowser:
             return None
         count = 0 if self.result.outliers is None else len(self.result.outliers)
         options = [(f"All {len(frame):,} incident(s) ({count:,} outliers)", ALL_INCIDENTS)]
-        for number, kind, lead, members in zip(
+        marks = statuses(frame) if has_status(frame) else pd.Series("", index=frame.index)
+        for number, mark, kind, lead, members in zip(
             frame["incident"],
+            marks.map(lambda name: f"[{name}] " if name else ""),
             frame.get("kind", pd.Series("", index=frame.index)),
             frame.get("lead", pd.Series("", index=frame.index)),
             frame.get("n_outliers", pd.Series(0, index=frame.index)),
             strict=True,
         ):
-            label = f"#{int(number)} {kind}, {int(members):,} outlier(s): {lead}"
+            label = f"#{int(number)} {mark}{kind}, {int(members):,} outlier(s): {lead}"
             options.append((safe_text(label, INCIDENT_LABEL_WIDTH), int(number)))
         dropdown = widgets.Dropdown(
             options=options,
@@ -299,6 +321,22 @@ class OutlierBrowser:
         )
         self._set_image(self.shap_image, self._shap_png(idx, row))
         self._set_image(self.trend_image, self._trend_png(row))
+        self.verdicts.refresh()
+
+    def _verdict_target(self) -> tuple[dict[str, Any], str]:
+        """Return what a verdict covers: the picked incident, else the shown outlier's finding."""
+        picked = ALL_INCIDENTS if self.incident is None else self.incident.value
+        if picked != ALL_INCIDENTS:
+            return {"incident": int(picked)}, f"incident {int(picked)} (all its outliers)"
+        idx = self.select.value
+        if idx is None:
+            raise ValueError("no outlier is shown")
+        row = self.result.outliers.loc[idx]
+        finding = row.get("finding")
+        if finding is None or pd.isna(finding) or not str(finding):
+            raise ValueError("this result gives its outliers no finding id")
+        account = account_label(row["DstDomain"], row["DstUser"])
+        return {"finding": str(finding)}, f"{account} on {row['Date']:%Y-%m-%d} (finding {finding})"
 
     @staticmethod
     def _set_image(image: widgets.Image, png: bytes) -> None:

@@ -196,6 +196,9 @@ def _hunt_options(parser: argparse.ArgumentParser) -> None:
         "(default: every core; results do not depend on it)",
     )
     _report_options(parser)
+    from .cli_schedule import add_schedule_flags  # --only-new, --fail-on-new
+
+    add_schedule_flags(parser)
     _output_options(parser, argparse.SUPPRESS)
 
 
@@ -423,9 +426,8 @@ def _hunt(data, args: argparse.Namespace, progress: _Progress, start=None, end=N
 
 
 def _run_info(args: argparse.Namespace, argv: Sequence[str], **extra: Any) -> dict[str, Any]:
-    info = {"command": " ".join([PROG, *argv])}
-    info.update(extra)
-    return info
+    only_new = getattr(args, "only_new", False)  # --only-new: run.json and write_outputs
+    return {"command": " ".join([PROG, *argv]), "only_new": only_new, **extra}
 
 
 def _check_out(folder: str, inputs: Sequence[str] = ()) -> None:
@@ -457,8 +459,8 @@ def _cmd_demo(args: argparse.Namespace, argv: Sequence[str], progress: _Progress
     import pandas as pd
 
     from ..present.outputs import write_outputs
-    from ..present.remarks import summary_lines
     from ..sources.demo import generate_demo, match_labels
+    from .cli_schedule import finish
 
     progress(f"Generating demo logons: {args.users} users, {args.days} days, seed {args.seed}")
     begin = time.perf_counter()
@@ -484,8 +486,7 @@ def _cmd_demo(args: argparse.Namespace, argv: Sequence[str], progress: _Progress
         f"Labelled attack user-days among the outliers: {match['labelled_in_outliers']:,} of "
         f"{match['labelled_user_days']:,} (labels.csv lists them)."
     )
-    print("\n".join(summary_lines(result, paths, args.quiet, found)))
-    return 0
+    return finish(result, paths, args, found)
 
 
 def _window(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -499,9 +500,9 @@ def _window(args: argparse.Namespace) -> tuple[Any, Any]:
 
 def _cmd_run(args: argparse.Namespace, argv: Sequence[str], progress: _Progress, folder) -> int:
     from ..present.outputs import write_outputs
-    from ..present.remarks import summary_lines
     from ..schema import collect_input_notes
     from ..sources.readers import scan_tables
+    from .cli_schedule import finish
 
     start, end = args.window
     progress(f"Reading {len(args.inputs)} file(s)")
@@ -521,8 +522,7 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str], progress: _Progress,
     progress(f"Writing outputs to {_printable(args.out)}")
     paths = write_outputs(result, folder, figures=figures, run_info=info, started=progress.started)
     folder.publish()
-    print("\n".join(summary_lines(result, paths, args.quiet)))
-    return 0
+    return finish(result, paths, args)
 
 
 def _one_line(error: BaseException) -> str:
@@ -543,8 +543,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 2 for bad arguments or unusable input, 130 when
-        interrupted.
+        0 on success (3 with --fail-on-new and a new incident), 2 for bad
+        arguments or unusable input, 130 when interrupted.
 
     """
     started = time.perf_counter()

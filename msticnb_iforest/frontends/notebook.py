@@ -48,6 +48,7 @@ from .notebook_views import (
     show_table,
 )
 from .notebook_views import _png as _png  # a figure as PNG bytes, for the notebook's own cells
+from .run_options import RUN_PARAMETERS
 from .timespans import hunt_window
 
 __all__ = [
@@ -69,6 +70,7 @@ __all__ = [
     "show_notes",
     "readable_table",
     "show_table",
+    "state_option",
     "write_notebook_outputs",
 ]
 
@@ -454,12 +456,41 @@ def demo_match(result: Any, source: DataSource) -> dict[str, Any] | None:
     return match_labels(result.outliers, source.demo.labels)
 
 
+def state_option(state_path: str | Path | None) -> dict[str, Any]:
+    """
+    Return the notebooklet's ``run`` keyword for the notebook's ``state_path``.
+
+    Parameters
+    ----------
+    state_path : str, Path or None
+        The state store that remembers earlier runs (created when missing);
+        None keeps no memory.
+
+    Returns
+    -------
+    dict
+        ``{"state": state_path}``; empty when `state_path` is None and the
+        notebooklet has no ``state`` keyword, so the notebook runs the same
+        with a package that keeps no state.
+
+    Examples
+    --------
+    >>> state_option("hunt.sqlite")
+    {'state': 'hunt.sqlite'}
+
+    """
+    if state_path is None and "state" not in RUN_PARAMETERS:
+        return {}
+    return {"state": state_path}
+
+
 def write_notebook_outputs(
     result: Any,
     source: DataSource,
     output_dir: str | Path,
     *,
     parameters: dict[str, Any] | None = None,
+    only_new: bool = False,
 ) -> dict[str, Path]:
     """
     Write the command line's output files for a notebook run.
@@ -479,6 +510,9 @@ def write_notebook_outputs(
         Folder to write into; created if missing.
     parameters : dict, optional
         The notebook's parameters, recorded in run.json.
+    only_new : bool, default=False
+        List only the new outliers and incidents in the tables and the
+        report (`outputs.write_outputs`); the counts still count every one.
 
     Returns
     -------
@@ -504,4 +538,4 @@ def write_notebook_outputs(
         info["inputs"] = [{"path": "generated demo events", "rows": len(events), "format": "demo"}]
         info["demo"] = {**source.settings, **(demo_match(result, source) or {})}
     labels = None if source.demo is None else source.demo.labels
-    return write_outputs(result, output_dir, run_info=info, labels=labels)
+    return write_outputs(result, output_dir, run_info=info, labels=labels, only_new=only_new)

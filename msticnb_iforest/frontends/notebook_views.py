@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from ..present.display import safe_text
-from ..present.remarks import dropped_line, held_line
+from ..present.remarks import dropped_line, held_line, status_lines
 
 __all__ = [
     "FIGURE_DPI",
@@ -84,6 +84,9 @@ def run_remarks(result: Any) -> list[str]:
     """
     Return the run's remarks as sentences: counts, files, notes, dropped and suppressed rows.
 
+    A run with a state store also says how many outliers and incidents are
+    new, recurring and seen (`remarks.status_lines`), after the counts.
+
     Parameters
     ----------
     result : AnomalousLogonUsersResult
@@ -97,6 +100,7 @@ def run_remarks(result: Any) -> list[str]:
         f"{outliers:,} outlier user-day(s) among {len(days):,} user-days of {accounts:,} "
         f"account(s), feature set '{result.feature_set}'."
     ]
+    lines.extend(status_lines(result))
     for info in result.input_files or []:
         lines.append(f"Read {info['rows']:,} rows from {info['path']} ({info['format']}).")
     lines.extend(f"Note: {note}" for note in result.notes)

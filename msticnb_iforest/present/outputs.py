@@ -25,6 +25,7 @@ from ..params import DEFAULT_MAX_PLOTS
 from .csvfiles import FORMULA_STARTS, csv_ready, csv_safe_text, write_csv
 from .figures import Figures, make_plots
 from .folder import MARKER, OUTPUT_FILES, OutputBusyError, OutputError, OutputFolder
+from .status import incident_marks, status_summary, statuses
 
 __all__ = [
     "FORMULA_STARTS",
@@ -57,6 +58,10 @@ LEAD_COLUMNS = [
     "top_features",
     "evidence",
     "incident",
+    "status",
+    "verdict",
+    "finding",
+    "evidence_id",
 ]
 
 
@@ -69,7 +74,7 @@ def joined(value: Any) -> str:
     return str(value)
 
 
-def outlier_table(result: Any) -> pd.DataFrame:
+def outlier_table(result: Any, only_new: bool = False) -> pd.DataFrame:
     """
     Return the reported outliers with their reasons, ready to save.
 
@@ -77,20 +82,29 @@ def outlier_table(result: Any) -> pd.DataFrame:
     ----------
     result : Hunt or AnomalousLogonUsersResult
         A finished hunt.
+    only_new : bool, default=False
+        Only the outliers whose status is "new" (`status.statuses`).
 
     Returns
     -------
     pd.DataFrame
         Date, DstDomain, DstUser, score, reason, top_features and evidence
         (lists joined with "; "), incident (the number of the outlier's row
-        in `incident_table`, when the result has incidents), then every
+        in `incident_table`, when the result has incidents), then, when the
+        hunt gave them, ``status``, ``verdict``, ``finding`` and
+        ``evidence_id`` (the hunt's ``evidence`` id of the outlier, renamed
+        so as not to clash with the explanation's evidence), then every
         other column of the outlier rows (input columns, features,
         context), highest score first.
 
     """
     outliers = result.outliers
+    if only_new:
+        outliers = outliers[statuses(outliers) == "new"]
     expl = result.explanations
     table = outliers.copy()
+    if "evidence" in table.columns:  # the hunt's id of the evidence, not its wording
+        table = table.rename(columns={"evidence": "evidence_id"})
     for col in ("reason", "top_features", "evidence"):
         if col in expl.columns and len(expl):
             table[col] = expl[col].reindex(outliers.index).map(joined).fillna("")
@@ -101,7 +115,7 @@ def outlier_table(result: Any) -> pd.DataFrame:
     return table[lead + rest].reset_index(drop=True)
 
 
-def incident_table(result: Any) -> pd.DataFrame | None:
+def incident_table(result: Any, only_new: bool = False) -> pd.DataFrame | None:
     """
     Return the result's incidents, ready to save (None for a result without them).
 
@@ -109,14 +123,20 @@ def incident_table(result: Any) -> pd.DataFrame | None:
     ----------
     result : Hunt or AnomalousLogonUsersResult
         A finished hunt.
+    only_new : bool, default=False
+        Only the incidents whose status is "new" (`status.statuses`).
 
     Returns
     -------
     pd.DataFrame or None
         One row per incident, as in ``result.incidents`` (``incident``,
         ``kind``, ``lead``, ``n_accounts``, ``accounts``, ``first_day``,
-        ``last_day``, ``sources``, ``score``, ``n_outliers``, ``members``),
-        the days as dates; None when the result holds no ``incidents``.
+        ``last_day``, ``sources``, ``score``, ``n_outliers``, ``members``,
+        and ``status`` when the hunt gave it), the days as dates, plus
+        ``finding`` (the member outliers' findings) and ``verdict``
+        ("malicious" when a member is known to be) when the outliers carry
+        them (`status.incident_marks`); None when the result holds no
+        ``incidents``.
 
     Examples
     --------
@@ -133,7 +153,11 @@ def incident_table(result: Any) -> pd.DataFrame | None:
     incidents = getattr(result, "incidents", None)
     if incidents is None:
         return None
-    table = incidents.reset_index(drop=True)
+    marks = incident_marks(incidents, getattr(result, "outliers", None))
+    table = incidents.drop(columns=list(marks.columns), errors="ignore").join(marks)
+    if only_new:
+        table = table[statuses(table) == "new"]
+    table = table.reset_index(drop=True)
     for day in ("first_day", "last_day"):
         if day in table.columns and pd.api.types.is_datetime64_any_dtype(table[day]):
             table[day] = table[day].dt.strftime("%Y-%m-%d")
@@ -231,7 +255,9 @@ def run_record(result: Any, run_info: dict[str, Any] | None = None) -> dict[str,
         What the caller knows beyond the result: ``inputs`` (list of
         {"path", "rows", "format"}), ``query`` (text), ``window``
         ({"start", "end"} requested), ``command``, ``plot_cap`` and any
-        other JSON-friendly keys, which are kept under ``run_info``.
+        other JSON-friendly keys, which are kept under ``run_info``;
+        ``only_new`` (bool) says the tables list only the new outliers and
+        incidents.
 
     Returns
     -------
@@ -256,6 +282,8 @@ def run_record(result: Any, run_info: dict[str, Any] | None = None) -> dict[str,
         "incidents": _incident_counts(result),
         "dropped": result.dropped_rows,
         "suppressed": result.suppressed_outliers,
+        **status_summary(result).record(),
+        "only_new": bool(info.pop("only_new", False)),
         "notes": [str(note) for note in result.notes],
         "plot_cap": info.pop("plot_cap", None),
         "plot_note": info.pop("plot_note", ""),
@@ -273,6 +301,7 @@ def write_outputs(
     run_info: dict[str, Any] | None = None,
     started: float | None = None,
     labels: pd.DataFrame | None = None,
+    only_new: bool = False,
 ) -> dict[str, Path]:
     """
     Write outliers.csv, incidents.csv, user_days.csv, report.html and run.json.
@@ -305,6 +334,11 @@ def write_outputs(
         they also include ``total``, the run's wall time up to run.json.
     labels : pd.DataFrame, optional
         The demo's labelled attack user-days, written as labels.csv.
+    only_new : bool, default=False
+        List only the new outliers and incidents (status "new") in
+        outliers.csv, incidents.csv and the report; run.json and the
+        report's counts still count every one. ``run_info={"only_new":
+        True}`` does the same.
 
     Returns
     -------
@@ -326,7 +360,13 @@ def write_outputs(
     if not isinstance(out_dir, OutputFolder):
         with OutputFolder(out_dir) as folder:
             paths = write_outputs(
-                result, folder, figures=figures, run_info=run_info, started=started, labels=labels
+                result,
+                folder,
+                figures=figures,
+                run_info=run_info,
+                started=started,
+                labels=labels,
+                only_new=only_new,
             )
             folder.publish()
         return paths
@@ -343,11 +383,12 @@ def write_outputs(
             result, histogram=True, max_plots=DEFAULT_MAX_PLOTS if cap is None else cap
         )
     info = {"plot_cap": figures.plot_cap, "plot_note": figures.plot_note, **info}
+    only_new = bool(only_new or info.pop("only_new", False))
     begin = time.perf_counter()
     paths = {
-        "outliers": folder.write_csv("outliers.csv", outlier_table(result)),
+        "outliers": folder.write_csv("outliers.csv", outlier_table(result, only_new)),
     }
-    incidents = incident_table(result)
+    incidents = incident_table(result, only_new)
     if incidents is not None:
         paths["incidents"] = folder.write_csv("incidents.csv", incidents)
     paths["user_days"] = folder.write_csv("user_days.csv", result.user_days)
@@ -355,9 +396,9 @@ def write_outputs(
         paths["labels"] = folder.write_csv("labels.csv", labels)
     written = {"write_tables": round(time.perf_counter() - begin, 4)}
     title = info.pop("title", None)
-    record = run_record(result, info)
+    record = run_record(result, {**info, "only_new": only_new})
     begin = time.perf_counter()
-    html = render_report(result, record, figures=figures, title=title)
+    html = render_report(result, record, figures=figures, title=title, only_new=only_new)
     paths["report"] = folder.write_text("report.html", html)
     written["report"] = round(time.perf_counter() - begin, 4)
     if started is not None:

@@ -33,6 +33,7 @@ from .markup import pre as _pre
 from .markup import section as _section
 from .markup import text as _e
 from .report_page import CSS, SCRIPT, content_security_policy
+from .status import StatusSummary, listed, status_summary
 from .triage import ChartIndex, follow_up, incidents_section, outliers_section, trend_anchor
 
 __all__ = ["figure_to_data_uri", "render_report"]
@@ -106,8 +107,11 @@ def _cards(record: dict[str, Any]) -> str:
     if span.get("start"):
         window = f"{span['start']} → {span['end']}"
     n_out = counts.get("outliers", 0)
+    marks = record.get("status_counts") or {}
+    n_new = int(marks.get("new", n_out) or 0)
     cards = [
         ("Outliers", f"{n_out:,}", " alert" if n_out else ""),
+        ("New", f"{n_new:,}", " alert" if n_new else ""),
         ("User-days scored", f"{counts.get('user_days', 0):,}", ""),
         ("Accounts", f"{counts.get('accounts', 0):,}", ""),
         ("Data span", window, " wide"),
@@ -122,6 +126,23 @@ def _cards(record: dict[str, Any]) -> str:
     notes = "".join(f'<div class="note">{_e(note)}</div>' for note in record.get("notes") or [])
     notes_html = f'<div class="card-notes">{notes}</div>' if notes else ""
     return f'<section class="cards">{html}{notes_html}</section>'
+
+
+def _status_html(summary: StatusSummary, what: str, only_new: bool) -> str:
+    """
+    Return the line of status counts above a table ("3 new, 2 recurring, 5 seen; ...").
+
+    Under `only_new` it says how many others are not listed; without a
+    state store it says that every outlier counts as new.
+    """
+    counts = summary.outliers if what == "outlier" else summary.incidents or {}
+    others = int(counts.get("recurring", 0)) + int(counts.get("seen", 0))
+    line = f"{what.capitalize()}s: {summary.line(what)}."
+    if only_new:
+        line += f" Only the new ones are listed; {others:,} recurring or seen not listed."
+    if summary.state_path is None:
+        line += " This hunt kept no memory (no state store): every one counts as new."
+    return f'<p class="statusline">{_e(line)}</p>'
 
 
 def _inputs(inputs: list[dict[str, Any]]) -> str:
@@ -322,9 +343,15 @@ def render_report(
     *,
     figures: Figures | None = None,
     title: str | None = None,
+    only_new: bool = False,
 ) -> str:
     """
     Build the HTML report of a hunt.
+
+    Incidents and outliers are listed new first, then recurring, then seen
+    (their order kept within each status), each with its status badge,
+    under a line of counts over all of them (and the outliers hidden by an
+    analyst's benign verdict).
 
     Parameters
     ----------
@@ -336,6 +363,9 @@ def render_report(
         The charts to embed (`figures.make_plots`); none by default.
     title : str, optional
         Page title; default "Anomalous logon users".
+    only_new : bool, default=False
+        List only the new incidents and outliers; the counts still count
+        the recurring and seen ones.
 
     Returns
     -------
@@ -361,15 +391,20 @@ def render_report(
         f"Isolation Forest hunt of Windows network logons · generated {created} · "
         f"msticnb-iforest {versions.get('msticnb-iforest', '')}"
     )
-    shown = result.outliers.head(MAX_TABLE_ROWS)
+    summary = status_summary(result)
+    view = listed(result, only_new)
+    shown = view.outliers.head(MAX_TABLE_ROWS)
     charts = ChartIndex.build(shown, figures)
     sections = []
-    incidents = incidents_section(result, shown)
+    incident_counts = ""
+    if summary.incidents and sum(summary.incidents.values()):
+        incident_counts = _status_html(summary, "incident", only_new)
+    incidents = incidents_section(view, shown, incident_counts, result.outliers)
     if incidents:
         sections.append(("incidents", "Incidents", incidents))
-    sections.append(
-        ("outliers", "Outliers", outliers_section(result, shown, charts, MAX_TABLE_ROWS))
-    )
+    outlier_counts = _status_html(summary, "outlier", only_new)
+    table = outliers_section(view, shown, charts, MAX_TABLE_ROWS, outlier_counts, only_new)
+    sections.append(("outliers", "Outliers", table))
     sections += _charts(figures, charts, result.shap_values is not None)
     if not shown.empty:
         sections.append(("follow-up", "Follow-up", follow_up(shown)))

@@ -99,6 +99,14 @@ button.copy:hover { background:#d9e2ec; }
 .pivot h3 { margin:0 0 6px; }
 .charts-one figure img { display:block; }
 figure .back { font-size:12.5px; }
+.status { display:inline-block; border-radius:4px; padding:0 7px; font-size:12px;
+  font-weight:600; white-space:nowrap; border:1px solid transparent; }
+.status-new { background:var(--alert-bg); color:var(--alert); border-color:#f5c2c0; }
+.status-recurring { background:#fff8e1; color:#8d6708; border-color:#f0d78c; }
+.status-seen { background:#eef2f7; color:var(--muted); }
+.verdict-malicious { background:var(--alert); color:#fff; }
+td.state { white-space:nowrap; }
+.statusline { font-weight:600; margin:0 0 10px; }
 
 @media print {
   nav, header p, .toolbar, button.copy, figure .back { display:none !important; }

@@ -21,8 +21,9 @@ import pandas as pd
 from .links import outlier_pivots
 from .markup import attr, fmt_date, fmt_num, pre, section, text
 from .measures import feature_name
+from .status import incident_marks, statuses
 
-__all__ = ["ChartIndex", "follow_up", "incidents_section", "outliers_section"]
+__all__ = ["ChartIndex", "follow_up", "incidents_section", "outliers_section", "status_badge"]
 
 
 def _label(domain: Any, user: Any, day: Any = None) -> str:
@@ -79,6 +80,36 @@ def trend_anchor(ranks: list[int]) -> str:
     return f"chart-trend-{ranks[0]}"
 
 
+# ------------------------------------------------------------------ status
+def status_badge(status: Any, verdict: Any = "") -> str:
+    """
+    Return the badge of an outlier's or incident's status (and of a malicious verdict).
+
+    Examples
+    --------
+    >>> status_badge("recurring")
+    '<span class="status status-recurring">recurring</span>'
+
+    """
+    name = text(status)
+    badge = f'<span class="status status-{name}">{name}</span>'
+    if str(verdict or "") == "malicious":
+        badge += (
+            ' <span class="status verdict-malicious" title="an earlier verdict">malicious</span>'
+        )
+    return badge
+
+
+def _status_cells(frame: pd.DataFrame, verdicts: Any = None) -> list[str]:
+    """Return the status cell of each row of `frame` (a missing status reads as new)."""
+    if verdicts is None:
+        verdicts = frame["verdict"] if "verdict" in frame.columns else [""] * len(frame)
+    return [
+        f'<td class="state">{status_badge(status, verdict)}</td>'
+        for status, verdict in zip(statuses(frame), verdicts, strict=True)
+    ]
+
+
 # ------------------------------------------------------------------ incidents
 def _members(members: Any, ranks: dict[str, int]) -> str:
     links = []
@@ -105,16 +136,26 @@ def _accounts(accounts: Any) -> str:
     )
 
 
-def incidents_section(result: Any, shown: pd.DataFrame) -> str:
+def incidents_section(
+    result: Any, shown: pd.DataFrame, counts: str = "", outliers: pd.DataFrame | None = None
+) -> str:
     """
     Render ``result.incidents`` (if the hunt has any) as ``table#incident-table``.
 
-    Returns "" when the result has no incidents attribute or no incident.
+    Each row carries its status badge (`status_badge`), and a malicious one
+    when a member of `outliers` (default ``result.outliers``) carries that
+    verdict; `counts` (HTML) is shown above the table. Returns "" when the
+    result has no incidents attribute or no incident (and no `counts` to
+    show).
     """
     incidents = getattr(result, "incidents", None)
     if not isinstance(incidents, pd.DataFrame) or incidents.empty:
+        if counts and isinstance(incidents, pd.DataFrame):
+            return section("incidents", "Incidents (none listed)", "", counts)
         return ""
     ranks = {str(label): rank for rank, label in enumerate(shown.index, start=1)}
+    marks = incident_marks(incidents, result.outliers if outliers is None else outliers)
+    states = _status_cells(incidents, marks.get("verdict"))
     rows = []
     # one dict per incident (a row Series each cost a millisecond at thousands of incidents)
     for pos, item in enumerate(incidents.to_dict("records")):
@@ -123,7 +164,7 @@ def incidents_section(result: Any, shown: pd.DataFrame) -> str:
         days = first if first == last else f"{first} → {last}"
         n_out = item.get("n_outliers", "")
         rows.append(
-            f'<tr id="incident-{text(number)}"><td class="num">{text(number)}</td>'
+            f'<tr id="incident-{text(number)}"><td class="num">{text(number)}</td>{states[pos]}'
             f'<td class="lead">{text(item.get("lead", ""))}</td>'
             f"<td>{text(item.get('kind', ''))}</td>"
             f'<td class="num">{text(item.get("n_accounts", ""))}</td>'
@@ -136,7 +177,8 @@ def incidents_section(result: Any, shown: pd.DataFrame) -> str:
             f"{_members(item.get('members'), ranks)}</td></tr>"
         )
     head = (
-        '<thead><tr><th data-sort="num">#</th><th data-sort="text">What happened</th>'
+        '<thead><tr><th data-sort="num">#</th><th>Status</th>'
+        '<th data-sort="text">What happened</th>'
         '<th data-sort="text">Kind</th><th data-sort="num">Accounts</th><th>Who</th>'
         '<th data-sort="text">Days</th><th data-sort="text">Sources</th>'
         '<th data-sort="num">Score</th><th data-sort="num">Outliers</th></tr></thead>'
@@ -150,7 +192,7 @@ def incidents_section(result: Any, shown: pd.DataFrame) -> str:
         f"Incidents ({len(incidents):,})",
         "Outliers that share a source, target computers or a day pattern, grouped; start "
         "at the top. A lone outlier is an incident of one.",
-        table,
+        counts + table,
     )
 
 
@@ -190,6 +232,7 @@ def _links(rank: int, charts: ChartIndex, kql: str) -> str:
 def _outlier_rows(result: Any, shown: pd.DataFrame, charts: ChartIndex, kql: list[str]) -> str:
     expl = result.explanations
     has_incident = "incident" in shown.columns
+    states = _status_cells(shown)
     rows = []
     for rank in range(1, len(shown) + 1):
         idx, row = shown.index[rank - 1], shown.iloc[rank - 1]
@@ -204,7 +247,7 @@ def _outlier_rows(result: Any, shown: pd.DataFrame, charts: ChartIndex, kql: lis
             incident = f'<td class="num" data-value="{text(number)}">{link}</td>'
         day = text(fmt_date(row.get("Date")))
         rows.append(
-            f'<tr id="outlier-{rank}"><td class="num">{rank}</td>'
+            f'<tr id="outlier-{rank}"><td class="num">{rank}</td>{states[rank - 1]}'
             f'<td class="day" data-value="{day}">{day}</td><td class="acct">{account}</td>'
             f'<td class="num" data-value="{text(row.get("score"))}">'
             f"{text(fmt_num(row.get('score')))}</td>{incident}"
@@ -214,11 +257,26 @@ def _outlier_rows(result: Any, shown: pd.DataFrame, charts: ChartIndex, kql: lis
     return "".join(rows)
 
 
-def outliers_section(result: Any, shown: pd.DataFrame, charts: ChartIndex, limit: int) -> str:
-    """Render the sortable, filterable ``table#outlier-table`` of the shown outliers."""
+def outliers_section(
+    result: Any,
+    shown: pd.DataFrame,
+    charts: ChartIndex,
+    limit: int,
+    counts: str = "",
+    only_new: bool = False,
+) -> str:
+    """
+    Render the sortable, filterable ``table#outlier-table`` of the shown outliers.
+
+    Each row carries its status badge (`status_badge`); `counts` (HTML) is
+    shown above the table; `only_new` says ``result.outliers`` holds only
+    the new ones.
+    """
     n_out = len(result.outliers)
     if n_out == 0:
-        body = '<p class="muted">No user-day was reported as an outlier.</p>'
+        none = "No user-day was reported as an outlier."
+        none = "No new outlier in this run." if only_new else none
+        body = f'{counts}<p class="muted">{none}</p>'
     else:
         more = ""
         if n_out > limit:
@@ -228,7 +286,7 @@ def outliers_section(result: Any, shown: pd.DataFrame, charts: ChartIndex, limit
             )
         incident = '<th data-sort="num">Incident</th>' if "incident" in shown.columns else ""
         head = (
-            '<thead><tr><th data-sort="num">#</th><th data-sort="text">Date</th>'
+            '<thead><tr><th data-sort="num">#</th><th>Status</th><th data-sort="text">Date</th>'
             '<th data-sort="text">Account</th><th data-sort="num">Score</th>'
             f'{incident}<th data-sort="text">Why it stands out (top features)</th>'
             '<th class="links">Charts, queries</th></tr></thead>'
@@ -240,12 +298,15 @@ def outliers_section(result: Any, shown: pd.DataFrame, charts: ChartIndex, limit
             f'<span id="outlier-count" class="muted">{len(shown):,} shown</span></div>'
         )
         body = (
-            f'{toolbar}<div class="scroll"><table id="outlier-table" class="sortable">{head}'
+            f"{counts}{toolbar}"
+            f'<div class="scroll"><table id="outlier-table" class="sortable">{head}'
             f"<tbody>{_outlier_rows(result, shown, charts, kql)}</tbody></table></div>{more}"
         )
+    title = f"New outliers ({n_out:,})" if only_new else f"Outliers ({n_out:,})"
     return (
-        f'<section id="outliers"><h2>Outliers ({n_out:,})</h2>'
-        '<p class="muted">Highest score first; click a header to sort. A score above 0 means '
+        f'<section id="outliers"><h2>{title}</h2>'
+        '<p class="muted">New ones first, then recurring, then seen; highest score first '
+        "within each. Click a header to sort. A score above 0 means "
         "the Isolation Forest isolated the user-day faster than the chosen share of most "
         "unusual days; the reason compares the day with the account's usual values.</p>"
         f"{body}</section>"
