@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from msticnb_iforest.summarize.account_days import ACCOUNT_DAY_COLUMNS
+from msticnb_iforest.summarize.account_days import ACCOUNT_DAY_COLUMNS, NEW_NAMES_MAX
 
 DOMAINS = np.array(["CONTOSO", "FABRIKAM", "WOODGROVE", "NORTHWIND"], dtype=object)
 START = pd.Timestamp("2024-03-01", tz="UTC")
@@ -149,6 +149,14 @@ def _with_account_day_columns(
     table["NovelSrcHostOthers"] = np.minimum(table["NovelSrcHost"], rng.poisson(0.01, n_rows))
     slow = (rng.random(n_rows) < 0.01) * rng.integers(1, 5, n_rows)
     table["FailedSrcIpDays"] = failing * (1 + slow)
+    # The names of the new sources: the first NEW_NAMES_MAX of a fixed pool (no draws).
+    for column, novel, pool in (
+        ("NewSrcIps", "NovelSrcIp", ips),
+        ("NewSrcHosts", "NovelSrcHost", [f"ws{i:02d}" for i in range(NEW_NAMES_MAX)]),
+        ("NewComputers", "NovelComputer", [f"srv{i:02d}" for i in range(NEW_NAMES_MAX)]),
+    ):
+        joined = np.array([",".join(sorted(pool[:k])) for k in range(NEW_NAMES_MAX + 1)], object)
+        table[column] = joined[np.minimum(table[novel].to_numpy(), NEW_NAMES_MAX)]
     if sorted(table.columns) != sorted(ACCOUNT_DAY_COLUMNS):
         raise AssertionError("synthetic columns drifted from the account_day_summary query")
     return table[ACCOUNT_DAY_COLUMNS]

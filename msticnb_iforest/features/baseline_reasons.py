@@ -40,6 +40,9 @@ NOUNS = {
     "NovelSrcNet": "source network",
 }
 
+#: The column naming the values each novelty count counts (account-day tables only).
+_NAMED = {"NovelSrcIp": "NewSrcIps", "NovelSrcHost": "NewSrcHosts", "NovelComputer": "NewComputers"}
+
 #: Tells the clauses of features the baseline words do not know (row, feature).
 ExtraClauses = Callable[[pd.Series, str], list[dict]]
 
@@ -85,10 +88,21 @@ def _novelty_clause(row: pd.Series, feature: str, column: str) -> dict:
     label = f"new {noun}s"
     low, high = row.get(f"{column}_usual_low"), row.get(f"{column}_usual_high")
     text = f"{count_text(count, noun)} new to this account"
+    names = _names_text(row, column, count)
     if _days(row) == 0 or pd.isna(low) or pd.isna(high):
-        return clause(feature, label, count, f"{text} ({_NOT_A_DAY})")
+        return clause(feature, label, count, f"{text} ({_NOT_A_DAY}){names}")
     usual = usual_text(low, high, "new a day")
-    return clause(feature, label, count, f"{text} ({usual})", low, high)
+    return clause(feature, label, count, f"{text} ({usual}){names}", low, high)
+
+
+def _names_text(row: pd.Series, column: str, count: float) -> str:
+    """Name the new values when the row has them (``": a, b and 3 more"``), else ""."""
+    names = row.get(_NAMED.get(column, ""))
+    if not isinstance(names, str) or not names.strip():
+        return ""
+    listed = names.split(",")
+    more = int(count) - len(listed)
+    return ": " + ", ".join(listed) + (f" and {more:,} more" if more > 0 else "")
 
 
 def _sourceless_text(row: pd.Series) -> str:

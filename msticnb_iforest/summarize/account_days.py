@@ -19,6 +19,10 @@ for data where every account has one spelling they equal it. Added:
     computers of the day that the account used on no other day of the
     window (normalized: trimmed, lower-cased; placeholders and the machine's
     own addresses never count).
+``NewSrcIps``, ``NewSrcHosts``, ``NewComputers``
+    The normalized values those three columns count, sorted by code point
+    and joined with ``,``, the first `NEW_NAMES_MAX` (10) of each; "" when
+    none. Not features: they name the new machines for the analyst.
 ``SrcIps``, ``SrcHosts``
     Distinct real source addresses and workstation names of the day.
 ``NoSrcIpLogons``, ``LocalSrcIpLogons``, ``NoSrcHostLogons``
@@ -105,11 +109,23 @@ from .account_extras import (
     source_extras,
     success_hours,
 )
-from .account_sources import failed_sources, hosts_per_source, novel_per_group
+from .account_sources import busiest_source, failed_sources, joined_names, novel_pairs
 from .decode import decode_rows, text_codes
 from .events import DROP_REASONS, select_network_logons
 
-__all__ = ["ACCOUNT_DAY_COLUMNS", "PROFILE_COLUMNS", "account_day_summary"]
+__all__ = [
+    "ACCOUNT_DAY_COLUMNS",
+    "NAME_COLUMNS",
+    "NEW_NAMES_MAX",
+    "PROFILE_COLUMNS",
+    "account_day_summary",
+]
+
+#: The most names a ``New*`` column lists (the first ones in sorted order).
+NEW_NAMES_MAX = 10
+
+#: The columns naming what ``NovelSrcIp``, ``NovelSrcHost``, ``NovelComputer`` count.
+NAME_COLUMNS = ["NewSrcIps", "NewSrcHosts", "NewComputers"]
 
 #: Columns added to the ``user_day_summary`` columns, in query order.
 PROFILE_COLUMNS = [
@@ -129,6 +145,7 @@ PROFILE_COLUMNS = [
     "HostsSrcIp",
     "WindowDays",
     *EXTRA_COLUMNS,
+    *NAME_COLUMNS,
 ]
 
 #: Every column of ``account_day_summary``, in query order.
@@ -144,6 +161,7 @@ _TEXT = (
     "AccountKey",
     "FailedSrcIp",
     "HostsSrcIp",
+    *NAME_COLUMNS,
 )
 _FLOAT = ("SrcIpFailedAccountsUsual",)
 _TIME = ("MAX_TimeGenerated", "MIN_TimeGenerated")
@@ -338,9 +356,16 @@ class _Groups:
 
         With `counted` (a mask over the value codes), only those values count.
         """
+        where, _ = self.novel_pairs(pairs, n_values, counted)
+        return np.bincount(where, minlength=self.n).astype(np.int64)
+
+    def novel_pairs(
+        self, pairs: np.ndarray, n_values: int, counted: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return the group and value code of each value `novel` counts."""
         width = max(n_values, 1)
         keys = self.keys[pairs // width]
-        return novel_per_group(
+        return novel_pairs(
             keys % self.n_accounts,
             pairs % width,
             n_values,
@@ -419,7 +444,7 @@ def _source_columns(
         groups.n_days,
         groups.keys,
     )
-    burst, burst_ip = _busiest_source(
+    burst, burst_ip = busiest_source(
         groups, ip, len(ip_labels), host, len(host_labels), real_ip & real_host, src_hosts
     )
     ip_text = np.append(ip_labels, "").astype(object)
@@ -431,10 +456,15 @@ def _source_columns(
         (host, len(host_labels), real_host),
         host_pairs,
     )
+    for kind, pairs, labels in (
+        ("SrcIp", ip_pairs, ip_labels),
+        ("SrcHost", host_pairs, host_labels),
+        ("Computer", computer_pairs, computer_labels),
+    ):
+        where, value = groups.novel_pairs(pairs, len(labels))
+        extra[f"Novel{kind}"] = np.bincount(where, minlength=n_groups).astype(np.int64)
+        extra[f"New{kind}s"] = joined_names(where, value, labels, n_groups, NEW_NAMES_MAX)
     return extra | {
-        "NovelSrcIp": groups.novel(ip_pairs, len(ip_labels)),
-        "NovelSrcHost": groups.novel(host_pairs, len(host_labels)),
-        "NovelComputer": groups.novel(computer_pairs, len(computer_labels)),
         "SrcIps": src_ips,
         "SrcHosts": src_hosts,
         "NoSrcIpLogons": groups.logons(ip_kind == SOURCE_NONE),
@@ -447,36 +477,6 @@ def _source_columns(
         "HostsSrcIp": ip_text[burst_ip],
         "WindowDays": np.full(n_groups, groups.n_days, dtype=np.int64),
     }
-
-
-def _busiest_source(
-    groups: _Groups,
-    ip: np.ndarray,
-    n_ips: int,
-    host: np.ndarray,
-    n_hosts: int,
-    both: np.ndarray,
-    src_hosts: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """
-    Find, per group, the most workstation names one source address sent, and that address.
-
-    `both` marks the rows with a real address and a real name; `src_hosts`
-    is each group's count of distinct names.
-    """
-    group, n_groups = groups.group, groups.n
-    # Only days with two or more workstation names can have a source that sent several.
-    several = both & (src_hosts > 1)[group]
-    burst, burst_ip = hosts_per_source(
-        group[several], ip[several], n_ips, host[several], n_hosts, n_groups
-    )
-    single = (burst == 0) & (np.bincount(group[both], minlength=n_groups) > 0)
-    if single.any():
-        first_ip = np.full(n_groups, n_ips, dtype=np.int64)
-        np.minimum.at(first_ip, group[both], ip[both])
-        burst[single] = 1
-        burst_ip[single] = first_ip[single]
-    return burst, burst_ip
 
 
 class _Accounts:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..errors import InputDataError
@@ -31,11 +32,11 @@ from ..schema import (
 )
 from ..sources.readers.scan import EventFiles
 from ..wording import counts_text
-from .account_days import account_day_summary
+from .account_days import NAME_COLUMNS, account_day_summary
 from .columnar import engine_summary
 from .user_days import user_day_summary
 
-__all__ = ["SUMMARIZERS", "Prepared", "empty_note", "prepare"]
+__all__ = ["SUMMARIZERS", "Prepared", "empty_note", "name_text", "prepare"]
 
 #: How raw events become each table a feature set can ask for, by query name.
 SUMMARIZERS: dict[str, Callable[..., Any]] = {
@@ -141,7 +142,7 @@ def prepare(
     with collect_input_notes() as notes:
         if isinstance(data, pd.DataFrame) and is_summary_table(data):
             prepared, dropped = prepare_summary(data, return_dropped=True)
-            prepared, outside = rows_in_window(prepared, start, end)
+            prepared, outside = rows_in_window(name_text(prepared), start, end)
             dropped = {**dropped, **outside}
         else:
             if isinstance(data, EventFiles):
@@ -163,6 +164,43 @@ def prepare(
     if prepared.empty:
         notes.append(empty_note(dropped))
     return Prepared(prepared, dict(dropped), notes, timings, inputs)
+
+
+def name_text(table: pd.DataFrame) -> pd.DataFrame:
+    """
+    Make the optional name columns (`NAME_COLUMNS`) of a summary table text, in place.
+
+    A table read back from a file may hold them as numbers (a lone name
+    of digits) or with missing values (NaN for an empty name): numbers
+    become their text (whole numbers without ``.0``), missing values "".
+    Absent columns stay absent; the table is returned.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"NewSrcHosts": ["laptop1,laptop2", float("nan")],
+    ...                       "NewComputers": [1234.0, float("nan")]})
+    >>> name_text(table).to_dict("list")
+    {'NewSrcHosts': ['laptop1,laptop2', ''], 'NewComputers': ['1234', '']}
+
+    """
+    for col in NAME_COLUMNS:
+        if col not in table.columns:
+            continue
+        values = table[col]
+        if values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) == "string":
+            continue
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)  # once per distinct value
+        words = [_name_word(value) for value in np.asarray(uniques, dtype=object)]
+        table[col] = np.array([*words, ""], dtype=object)[codes]
+    return table
+
+
+def _name_word(value: object) -> str:
+    """Return one name value as text (numbers read from a file without ``.0``)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _neither(data: pd.DataFrame) -> InputDataError:

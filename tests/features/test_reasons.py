@@ -224,3 +224,30 @@ def test_seed_clauses_speak_the_seeds_terms(demo_table):
         .baseline_text(row)
         .endswith("too little data to judge (fewer than 5 other days)")
     )
+
+
+def test_novelty_clauses_name_the_new_values_when_the_table_has_them():
+    hosts = ",".join(f"ws-{i:02d}" for i in range(10))
+    last = {"NovelSrcHost": 12, "NewSrcHosts": hosts, "NovelComputer": 1, "NewComputers": "db7"}
+    row = _row(_days("nina", last))
+    texts = {
+        c["feature"]: c["text"]
+        for c in BaselineFeatures().clauses(row, ["new_source_hosts", "new_computers"])
+    }
+    assert texts["new_source_hosts"] == (
+        "12 source hosts new to this account (usually 0 new a day): "
+        + ", ".join(f"ws-{i:02d}" for i in range(10))
+        + " and 2 more"
+    )
+    assert texts["new_computers"] == "1 computer new to this account (usually 0 new a day): db7"
+    # Without the name columns (older exports) or with none to name, the count alone.
+    for gone in ({}, {"NewSrcHosts": "", "NewComputers": float("nan")}):
+        plain = _row(_days("nina", {"NovelSrcHost": 12, "NovelComputer": 1, **gone}))
+        said = [
+            c["text"]
+            for c in BaselineFeatures().clauses(plain, ["new_source_hosts", "new_computers"])
+        ]
+        assert said == [
+            "12 source hosts new to this account (usually 0 new a day)",
+            "1 computer new to this account (usually 0 new a day)",
+        ]

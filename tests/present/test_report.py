@@ -237,3 +237,21 @@ def test_report_table_shows_exactly_the_explained_outliers_by_default():
     from msticnb_iforest.present.report import MAX_TABLE_ROWS
 
     assert MAX_TABLE_ROWS == DEFAULT_MAX_EXPLAINED
+
+
+def test_outliers_csv_names_the_new_sources(tmp_path):
+    from msticnb_iforest.sources.demo import generate_demo
+    from msticnb_iforest.summarize.account_days import NAME_COLUMNS
+
+    events = generate_demo(n_users=20, n_days=6, seed=2).events
+    result = hunt(events, feature_set="baseline", shap=False)
+    assert set(NAME_COLUMNS) <= set(result.outliers.columns)
+    paths = write_outputs(result, tmp_path, figures=Figures())
+    expected = outlier_table(result)
+    table = pd.read_csv(paths["outliers"], keep_default_na=False, dtype=str)
+    for col in NAME_COLUMNS:
+        assert table[col].tolist() == expected[col].tolist(), col
+    novel = expected[["NovelSrcIp", "NovelSrcHost", "NovelComputer"]].to_numpy()
+    named = (expected[NAME_COLUMNS] != "").to_numpy()
+    assert len(expected) > 0 and named.any()
+    assert (named == (novel > 0)).all()

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msticnb_iforest.summarize.account_days import PROFILE_COLUMNS
+from msticnb_iforest.summarize.account_days import NAME_COLUMNS, NEW_NAMES_MAX, PROFILE_COLUMNS
 from msticnb_iforest.summarize.account_extras import (
     EXTRA_COLUMNS,
     IPV4_OCTET,
@@ -121,8 +121,11 @@ def _bits(*hours: int) -> int:
 
 
 def test_columns_are_appended_in_order():
+    assert PROFILE_COLUMNS[-len(NAME_COLUMNS) :] == NAME_COLUMNS
+    assert NAME_COLUMNS == ["NewSrcIps", "NewSrcHosts", "NewComputers"]
+    assert NEW_NAMES_MAX == 10
     assert (
-        PROFILE_COLUMNS[-len(EXTRA_COLUMNS) :]
+        PROFILE_COLUMNS[-len(EXTRA_COLUMNS) - len(NAME_COLUMNS) : -len(NAME_COLUMNS)]
         == EXTRA_COLUMNS
         == [
             "SuccessHours",
@@ -257,6 +260,84 @@ def test_the_window_is_the_history():
 
 
 # --------------------------------------------------------------------------
+# The names of the new sources and computers
+# --------------------------------------------------------------------------
+def _names(row) -> list[str]:
+    return [row["NewSrcIps"], row["NewSrcHosts"], row["NewComputers"]]
+
+
+def test_new_names_of_the_fixture(table):
+    # carol's one day: placeholders and the machine's own address are never named;
+    # odd address text is named as written (lower-cased), in code point order.
+    carol = table.loc[(D[0], "carol")]
+    assert carol["NewSrcIps"] == "010.5.5.7,10.5.5.5,10.5.5.500,10.5.5.6,not-an-ip"
+    assert carol["NovelSrcIp"] == 5
+    assert _names(carol)[1:] == ["lt-carol", "fs1"]
+    # alice: the addresses new on day 2 are named on day 2 only; her workstation,
+    # under three spellings, on every day is never new.
+    assert [table.loc[(day, "alice"), "NewSrcIps"] for day in D[:3]] == [
+        "",
+        "",
+        "10.1.1.20,192.168.7.1,192.168.7.2",
+    ]
+    assert [table.loc[(day, "alice"), "NewSrcHosts"] for day in D[:3]] == ["", "", ""]
+    # svc, day 2: "\\LT-Alice" is named as alice's lt-alice.
+    assert table.loc[(D[2], "svc"), "NewSrcHosts"] == "lt-alice,lt-bob,lt-carol,newbox"
+
+
+def test_more_than_ten_new_names_keeps_the_first_ten_sorted():
+    # 12 hosts, addresses and computers on day 0; day 1 only repeats two of each.
+    hosts = [f"WS-{i}" for i in range(12)]  # code point order: ws-0, ws-1, ws-10, ws-11, ws-2...
+    rows = [
+        {**_logon(0, f"{i}min", "zed", f"10.0.{i}.1", host), "Computer": f"SRV{i:02d}"}
+        for i, host in enumerate(hosts)
+    ]
+    rows += [
+        {**_logon(1, "8h", "zed", f"10.0.{i}.1", hosts[i]), "Computer": f"SRV{i:02d}"}
+        for i in (0, 11)
+    ]
+    row = assert_same(pd.DataFrame(rows)).set_index("Date")
+    day0 = row.loc[D[0]]
+    assert day0[["NovelSrcIp", "NovelSrcHost", "NovelComputer"]].tolist() == [10, 10, 10]
+    expected_hosts = sorted(h.lower() for h in hosts[1:11])
+    assert day0["NewSrcHosts"] == ",".join(expected_hosts)
+    assert expected_hosts[:3] == ["ws-1", "ws-10", "ws-2"]
+    assert day0["NewSrcIps"] == ",".join(sorted(f"10.0.{i}.1" for i in range(1, 11)))
+    assert day0["NewComputers"] == ",".join(f"srv{i:02d}" for i in range(1, 11))
+    # Past the cap: 12 new names on a day, the first NEW_NAMES_MAX listed.
+    rows = [_logon(0, f"{i}min", "yan", "10.9.9.9", f"H{i:02d}") for i in range(12)]
+    day = assert_same(pd.DataFrame(rows)).iloc[0]
+    assert day["NovelSrcHost"] == 12
+    assert day["NewSrcHosts"].split(",") == [f"h{i:02d}" for i in range(10)]  # h10, h11 cut
+
+
+def test_placeholders_and_local_addresses_are_never_named():
+    sources = ["-", "", "0.0.0.0", "::", "::1", "127.0.0.1", "fe80::1", " - "]
+    rows = [
+        _logon(0, "8h", "kim", ip, host)
+        for ip, host in zip(sources, ["-", "", " ", "-"] * 2, strict=True)
+    ]
+    rows.append(_logon(0, "9h", "kim", "::ffff:10.2.2.2", "LT-KIM"))
+    day = assert_same(pd.DataFrame(rows)).iloc[0]
+    assert _names(day) == ["10.2.2.2", "lt-kim", "fs1"]
+    assert day[["NovelSrcIp", "NovelSrcHost", "NovelComputer"]].tolist() == [1, 1, 1]
+
+
+def test_spelling_variants_give_one_name_on_the_day_it_is_new():
+    spellings = [
+        ("LT-X", "10.3.3.3", "FS1"),
+        (" lt-x ", " 10.3.3.3", "fs1 "),
+        ("\\\\Lt-X", "10.3.3.3 ", " Fs1"),
+    ]
+    rows = [_logon(0, "8h", "lee", "10.3.3.1", "LT-OLD")]
+    rows += [{**_logon(1, "8h", "lee", ip, host), "Computer": comp} for host, ip, comp in spellings]
+    rows.append(_logon(2, "8h", "lee", "10.3.3.1", "LT-OLD"))
+    row = assert_same(pd.DataFrame(rows)).set_index("Date")
+    assert _names(row.loc[D[1]]) == ["10.3.3.3", "lt-x", ""]  # fs1 was seen on day 0
+    assert _names(row.loc[D[0]]) == _names(row.loc[D[2]]) == ["", "", ""]
+
+
+# --------------------------------------------------------------------------
 # The pieces
 # --------------------------------------------------------------------------
 def test_hour_masks():
@@ -328,3 +409,18 @@ def test_kql_extra_columns(sentinel):  # noqa: F811
     ipv4 = re.search(r'SrcIp matches regex @"\^([^"]*)\$"', kql.split("SrcNet = case", 1)[1])
     assert ipv4 and ipv4.group(1) == "\\.".join([IPV4_OCTET] * 4)
     assert 'SrcIp matches regex @"^[0-9a-f:.]+$"' in kql
+
+
+def test_kql_name_columns(sentinel):  # noqa: F811
+    kql = _render(sentinel)
+    for novel, column, value in (
+        ("NovelSrcIp", "NewSrcIps", "SrcIp"),
+        ("NovelSrcHost", "NewSrcHosts", "SrcHost"),
+        ("NovelComputer", "NewComputers", "ComputerKey"),
+    ):
+        # The values the count counts, every one (no make_set limit), sorted, the first 10.
+        assert f"| summarize {novel} = count(), {column} = make_set({value}) by Date" in kql
+        assert (
+            f'| extend {column} = strcat_array(array_slice(array_sort_asc({column}), 0, 9), ",");'
+        ) in kql
+    assert kql.rstrip().endswith("NewSrcIps, NewSrcHosts, NewComputers")

@@ -76,7 +76,8 @@ def test_kql_novelty_and_population_expressions(sentinel):
         assert (
             f'| where {source} != "" | summarize First = min(Day), Last = max(Day) by '
             f"AccountKey, {source} | where First == Last | summarize {column} = "
-            'count() by Date = format_datetime(First, "yyyy-MM-dd"), AccountKey' in kql
+            f"count(), New{source}s = make_set({source}) "
+            'by Date = format_datetime(First, "yyyy-MM-dd"), AccountKey' in kql
         )
     assert (
         "summarize First = min(Day), Last = max(Day) by AccountKey, ComputerKey "

@@ -17,7 +17,12 @@ import pytest
 from msticnb_iforest.errors import InputDataError, ParameterError
 from msticnb_iforest.sources.demo import generate_demo
 from msticnb_iforest.sources.readers import read_table
-from msticnb_iforest.summarize.account_days import ACCOUNT_DAY_COLUMNS, account_day_summary
+from msticnb_iforest.summarize.account_days import (
+    ACCOUNT_DAY_COLUMNS,
+    NAME_COLUMNS,
+    NEW_NAMES_MAX,
+    account_day_summary,
+)
 from msticnb_iforest.summarize.account_extras import EXTRA_COLUMNS
 from msticnb_iforest.summarize.columnar import engine_account_day_summary
 
@@ -36,7 +41,21 @@ def assert_same(data, oracle: pd.DataFrame | None = None, **kwargs) -> pd.DataFr
     assert set(EXTRA_COLUMNS) <= set(found.columns)  # compared with the rest
     pd.testing.assert_frame_equal(found, expected, check_exact=True)
     assert dropped == expected_dropped
+    assert_names_match_counts(found)
     return found
+
+
+def assert_names_match_counts(table: pd.DataFrame) -> None:
+    """Each ``New*`` column lists min(count, 10) distinct sorted names of its ``Novel*`` count."""
+    for novel, column in zip(
+        ("NovelSrcIp", "NovelSrcHost", "NovelComputer"), NAME_COLUMNS, strict=True
+    ):
+        assert table[column].map(type).eq(str).all(), column
+        for count, names in zip(table[novel].tolist(), table[column].tolist(), strict=True):
+            listed = names.split(",") if count else []
+            assert names == ",".join(listed), (column, count, names)
+            assert len(listed) == min(count, NEW_NAMES_MAX), (column, count, names)
+            assert listed == sorted(set(listed)), (column, names)
 
 
 def assert_same_error(data, **kwargs) -> None:
@@ -96,6 +115,11 @@ def test_hand_checked_profile():
     # 09:00-12:59 UTC, all NTLM; bob's 203.0.113.7 failed on days 1 and 2.
     assert row.loc[("2024-05-04", "alice"), ["SuccessHours", "NtlmLogons"]].tolist() == [7680, 4]
     assert row.loc[("2024-05-03", "bob"), "FailedSrcIpDays"] == 2
+    # dave's 25 invented workstation names: counted in full, the first 10 named.
+    dave = row.loc[("2024-05-04", "dave")]
+    assert dave["NovelSrcHost"] == 25
+    assert dave["NewSrcHosts"].split(",") == sorted(dave["NewSrcHosts"].split(","))
+    assert len(dave["NewSrcHosts"].split(",")) == 10
 
 
 def test_spellings_and_sources():
@@ -127,6 +151,7 @@ def test_generated_company(window):
     # every failing address also succeeds that day, so FailedSrcIpDays stays 0).
     used = EXTRA_COLUMNS[:-1] if window else EXTRA_COLUMNS
     assert (found[used] > 0).any().all(), found[EXTRA_COLUMNS].max()
+    assert (found[list(NAME_COLUMNS)] != "").any().all()
 
 
 def test_hostile_values():
