@@ -25,6 +25,7 @@ time spans are parsed with pandas inside their checks.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -172,6 +173,14 @@ def _any_text(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError
     return value
+
+
+def _state_path(value: Any) -> str:
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if isinstance(value, str) and value.strip() and "\0" not in value:
+        return value
+    raise ValueError
 
 
 def _feature_set_name(value: Any) -> str:
@@ -395,6 +404,14 @@ PARAMETERS: dict[str, Param] = {
             None,
             Interval(Integral, 1, MAX_ALERTS_PER_DAY),
             help="most outliers reported per day, highest score first; None: no cap",
+        ),
+        _param(
+            "state",
+            None,
+            None,
+            Check(_state_path, "a path (str or os.PathLike) of the state store"),
+            help="SQLite file remembering earlier runs and analyst verdicts (created when "
+            "missing); None remembers nothing",
         ),
         _param(
             "memory_limit",

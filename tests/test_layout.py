@@ -29,6 +29,7 @@ STAGES = [
     {"features"},
     {"explain"},
     {"incidents"},
+    {"state"},
     {"pipeline"},
     {"present"},
     {"frontends"},

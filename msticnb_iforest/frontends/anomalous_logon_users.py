@@ -29,6 +29,7 @@ from ..present.figures import Figures, make_plots
 from ..present.links import account_links, kql_string, pivot_window
 from ..schema import collect_input_notes
 from ..sources.query import DEFAULT_DAYS, default_timespan, ensure_queries
+from ..state.step import record_verdict
 from ..windows import query_start
 from . import cells
 from .registration import register
@@ -130,6 +131,15 @@ class AnomalousLogonUsersResult(NotebookletResult):
         The most outliers given SHAP values and reasons (None: all).
     trend_columns : list of str
         The columns each trend plot draws per day.
+    status_counts, incident_status_counts : dict
+        Reported outliers and incidents by status ("new", "recurring",
+        "seen" against earlier runs of the state store; all "new" without one).
+    verdict_suppressed : pd.DataFrame
+        Outliers hidden by an analyst's benign verdict (kwarg `state`).
+    state_path : str or None
+        The state store of the run (kwarg `state`; None: no memory).
+    run_id : int or None
+        The store's id of this run.
 
     The attributes from `user_days` to `trend_columns`, and `input_files`,
     are those of `msticnb_iforest.pipeline.Hunt`, and the figures those of
@@ -164,6 +174,18 @@ class AnomalousLogonUsersResult(NotebookletResult):
         self.account_links: pd.DataFrame | None = None
         self.account_summaries: dict[str, Any] = {}
         self.query: str | None = None
+
+    def set_verdict(self, **kwargs: Any) -> pd.DataFrame:
+        """
+        Record an analyst's verdict in the run's state store (see `Hunt.set_verdict`).
+
+        Returns
+        -------
+        pd.DataFrame
+            The verdict rows written.
+
+        """
+        return record_verdict(self, **kwargs)
 
 
 class AnomalousLogonUsers(Notebooklet):
@@ -330,6 +352,11 @@ class AnomalousLogonUsers(Notebooklet):
             the rest are listed in ``user_days`` with ``suppressed`` "alert
             budget" and counted in ``suppressed_outliers``. Default None: no
             cap.
+        state : str or os.PathLike
+            A SQLite state store (created when missing): outliers an analyst
+            marked benign are not reported, the others are marked new,
+            recurring or seen against earlier runs, and the run is recorded.
+            Default None: nothing remembered.
 
         Numbers are Python or numpy numbers (a string of digits is refused),
         and every time, including `timespan`'s ends, must lie between

@@ -41,6 +41,7 @@ from ..params import (
     window_time,
 )
 from ..present.display import safe_text
+from . import cli_state
 
 __all__ = ["main"]
 
@@ -260,6 +261,7 @@ def _schedule_options(parser: argparse.ArgumentParser) -> None:
         flag = "--" + name.replace("_", "-")
         kind = _param_type(name, int)
         parser.add_argument(flag, type=kind, default=default(name), metavar="N", help=text)
+    cli_state.add_state_option(parser)
 
 
 def _output_options(parser: argparse.ArgumentParser, default: Any) -> None:
@@ -355,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
         "past it the engine spills to a temporary folder (default 2G)",
     )
     _hunt_options(run)
+    cli_state.add_commands(commands)
     return parser
 
 
@@ -408,6 +411,7 @@ def _hunt(data, args: argparse.Namespace, progress: _Progress, start=None, end=N
         hunt_days=args.hunt_days,
         baseline_days=args.baseline_days,
         max_alerts_per_day=args.max_alerts_per_day,
+        state=args.state,
     )
     progress(f"Drawing plots (up to {args.max_plots} per kind)")
     begin = time.perf_counter()
@@ -553,6 +557,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except SystemExit as stop:  # --help and --version
         return stop.code if isinstance(stop.code, int) else 0
+    if args.command in cli_state.COMMANDS:
+        return cli_state.run_command(args)
     try:  # dates need pandas, but nothing heavier, to be checked
         args.window = _window(args) if args.command == "run" else (None, None)
     except ParameterError as err:
