@@ -366,17 +366,17 @@ class StateStore:
         self, *, keep_runs: int | None = None, before: str | None = None, verdicts: bool = False
     ) -> dict[str, int]:
         """
-        Drop old runs with their findings and incidents; with `verdicts`, old verdicts too.
+        Drop old runs with their findings and incidents; with `verdicts`, their verdicts too.
 
         Parameters
         ----------
         keep_runs : int, optional
             Keep only the latest this many runs.
         before : str, optional
-            Drop the runs started before this UTC time (ISO text).
+            Drop the runs started before this UTC time (ISO text, as `utc_now`).
         verdicts : bool, default=False
-            Also drop the verdicts created before the oldest run kept (with
-            `keep_runs`) or before `before`.
+            Also drop the verdicts given on findings of the dropped runs
+            (otherwise they keep hiding what they cover in later runs).
 
         Returns
         -------
@@ -386,33 +386,23 @@ class StateStore:
         """
         if (keep_runs is None) == (before is None):
             raise StateError("Prune by keep_runs or by before, one of the two.")
+        if keep_runs is not None:
+            where, args = "id NOT IN (SELECT id FROM runs ORDER BY id DESC LIMIT ?)", (keep_runs,)
+        else:
+            where, args = "started < ?", (before,)
+        old = f"SELECT id FROM runs WHERE {where}"
         with self.transaction() as db:
-            if keep_runs is not None:
-                kept = db.execute(
-                    "SELECT id, started FROM runs ORDER BY id DESC LIMIT ?", (keep_runs,)
-                ).fetchall()
-                first_id = kept[-1][0] if kept else None
-                cutoff = kept[-1][1] if kept else utc_now()
-                where, args = ("id < ?", (first_id,)) if kept else ("1", ())
-            else:
-                cutoff = before
-                where, args = "started < ?", (before,)
-            old = f"SELECT id FROM runs WHERE {where}"
             counts = {
-                "findings": db.execute(
-                    f"DELETE FROM findings WHERE run_id IN ({old})", args
-                ).rowcount,
-                "incidents": db.execute(
-                    f"DELETE FROM incidents WHERE run_id IN ({old})", args
-                ).rowcount,
-                "runs": db.execute(f"DELETE FROM runs WHERE {where}", args).rowcount,
-                "verdicts": 0,
+                table: db.execute(f"DELETE FROM {table} WHERE run_id IN ({old})", args).rowcount
+                for table in ("findings", "incidents")
             }
-            if verdicts:
-                counts["verdicts"] = db.execute(
-                    "DELETE FROM verdicts WHERE created < ?", (cutoff,)
-                ).rowcount
-        return counts
+            counts["verdicts"] = (
+                db.execute(f"DELETE FROM verdicts WHERE run_id IN ({old})", args).rowcount
+                if verdicts
+                else 0
+            )
+            counts["runs"] = db.execute(f"DELETE FROM runs WHERE {where}", args).rowcount
+        return {name: counts[name] for name in ("runs", "findings", "incidents", "verdicts")}
 
     # -- reading ------------------------------------------------------------------------
 
