@@ -25,7 +25,6 @@ time spans are parsed with pandas inside their checks.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -33,6 +32,7 @@ from numbers import Integral, Real
 from typing import Any
 
 from .constraints import (
+    STATE_PATH,
     Check,
     Constraint,
     Interval,
@@ -173,14 +173,6 @@ def _any_text(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError
     return value
-
-
-def _state_path(value: Any) -> str:
-    if isinstance(value, os.PathLike):
-        value = os.fspath(value)
-    if isinstance(value, str) and value.strip() and "\0" not in value:
-        return value
-    raise ValueError
 
 
 def _feature_set_name(value: Any) -> str:
@@ -405,14 +397,7 @@ PARAMETERS: dict[str, Param] = {
             Interval(Integral, 1, MAX_ALERTS_PER_DAY),
             help="most outliers reported per day, highest score first; None: no cap",
         ),
-        _param(
-            "state",
-            None,
-            None,
-            Check(_state_path, "a path (str or os.PathLike) of the state store"),
-            help="SQLite file remembering earlier runs and analyst verdicts (created when "
-            "missing); None remembers nothing",
-        ),
+        _param("state", None, None, STATE_PATH, help="the SQLite state store; None: no memory"),
         _param(
             "memory_limit",
             None,

@@ -375,8 +375,7 @@ def hunt(
 
     features = list(frame.values.columns)
     with timer.stage("assemble", "Collecting outliers"):
-        picked = _selected(ready.table, frame, scores, reasons, opts, window)
-        memory_step.hold_back(picked, memory)
+        picked = _selected(ready.table, frame, scores, reasons, opts, window, memory)
     notes += picked.notes
     limit = opts["max_explained"]
 
@@ -402,11 +401,8 @@ def hunt(
         trend_columns=list(fset.trend_columns) or list(frame.values.columns),
         input_files=ready.inputs,
     )
-    if window is not None:
-        _mark_new_accounts(hunted, window)
-    hunted = _grouped(hunted, timer)
-    with timer.stage("state", "Marking new, recurring and seen outliers"):
-        return memory_step.remember(hunted, memory)
+    _mark_new_accounts(hunted, window)
+    return _grouped(hunted, timer, memory)
 
 
 def _prepared(data: Any, fset: FeatureSet, opts: dict[str, Any], timer: _Timer) -> Prepared:
@@ -465,6 +461,8 @@ def _scheduled(ready: Prepared, opts: dict[str, Any], notes: list[str]) -> Any:
 
 def _mark_new_accounts(hunted: Hunt, window: Any) -> None:
     """Say which hunt-day accounts have no baseline day: in notes and their reasons."""
+    if window is None:  # a whole-window hunt: no baseline to be new to
+        return
     new = pd.Series(windows.new_accounts(hunted.user_days, window), index=hunted.user_days.index)
     if not new.any():
         return
@@ -491,9 +489,13 @@ def _selected(
     reasons: pd.Series,
     opts: dict,
     window: Any = None,
+    memory: memory_step.Memory | None = None,
 ) -> Selection:
     """
     Run `select_outliers` on the hunt's own table, moving the feature set's columns into it.
+
+    Then give the outliers their ids and hold back those an analyst's benign
+    verdict covers (`state.step.hold_back`), before they are explained.
 
     The columns are moved (not copied) unless a context column shares a
     feature's name; `frame.values` then reads the features back from the
@@ -515,17 +517,19 @@ def _selected(
     )
     if take:
         frame.values = pd.DataFrame({name: picked.user_days[name] for name in features}, copy=False)
+    memory_step.hold_back(picked, memory or memory_step.Memory())
     return picked
 
 
-def _grouped(hunted: Hunt, timer: _Timer) -> Hunt:
-    """Group the hunt's outliers into incidents and number each outlier's (the last stage)."""
+def _grouped(hunted: Hunt, timer: _Timer, memory: memory_step.Memory) -> Hunt:
+    """Group the outliers into incidents, then mark them new, recurring or seen (last stages)."""
     with timer.stage("incidents", "Grouping the outliers into incidents"):
         hunted.incidents, incident = group_incidents(
             hunted.outliers, hunted.user_days, hunted.explanations
         )
     hunted.outliers = hunted.outliers.assign(incident=incident)
-    return hunted
+    with timer.stage("state", "Marking new, recurring and seen outliers"):
+        return memory_step.remember(hunted, memory)
 
 
 def _configured(opts: dict[str, Any]) -> tuple[FeatureSet, list[str]]:
