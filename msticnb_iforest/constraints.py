@@ -9,6 +9,7 @@ numbers, a set of options, or a named check, any of which may allow None.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,6 +71,28 @@ def parse_size(text: str) -> int:
 
 #: The least memory limit the columnar engine accepts.
 MIN_MEMORY_LIMIT = 64 * 2**20
+
+
+def state_path(value: Any) -> str:
+    """
+    Read the path of a state store: non-empty text or an ``os.PathLike``, returned as text.
+
+    Raises
+    ------
+    ValueError
+        If `value` is not a path.
+
+    Examples
+    --------
+    >>> state_path("runs/state.sqlite")
+    'runs/state.sqlite'
+
+    """
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if isinstance(value, str) and value.strip() and "\0" not in value:
+        return value
+    raise ValueError
 
 
 def memory_size(value: Any) -> int:
@@ -318,3 +341,7 @@ class Param:
             except ValueError:
                 continue
         raise ParameterError(self.message(value, label=label))
+
+
+#: The state store's path (`state_path`), as the parameter table checks it.
+STATE_PATH = Check(state_path, "a path (str or os.PathLike) of the state store")

@@ -15,3 +15,7 @@ class ParameterError(AnomalousLogonsError):
 
 class QueryError(AnomalousLogonsError):
     """A data query could not run or returned something unusable."""
+
+
+class StateError(AnomalousLogonsError):
+    """The scheduled hunt's state store cannot be used (not a store, too new, missing)."""

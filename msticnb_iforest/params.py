@@ -32,6 +32,7 @@ from numbers import Integral, Real
 from typing import Any
 
 from .constraints import (
+    STATE_PATH,
     Check,
     Constraint,
     Interval,
@@ -396,6 +397,7 @@ PARAMETERS: dict[str, Param] = {
             Interval(Integral, 1, MAX_ALERTS_PER_DAY),
             help="most outliers reported per day, highest score first; None: no cap",
         ),
+        _param("state", None, None, STATE_PATH, help="the SQLite state store; None: no memory"),
         _param(
             "memory_limit",
             None,

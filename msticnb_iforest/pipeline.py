@@ -31,6 +31,7 @@ from .params import (
     DEFAULT_RANDOM_STATE,
     check_params,
 )
+from .state import step as memory_step
 from .summarize.prepare import Prepared, prepare
 
 __all__ = [
@@ -105,6 +106,20 @@ class Hunt:
     input_files : list of dict
         The files of raw events summarized from disk (path, rows and format
         of each); empty when the hunt was given a DataFrame.
+    status_counts, incident_status_counts : dict
+        Reported outliers and incidents by ``status`` ({"new": n, "recurring":
+        n, "seen": n}): an outlier is "seen" when an earlier run of the state
+        store reported its account-day, "recurring" when it reported the same
+        account and evidence on another day, else "new" (always, without a
+        store); an incident is new if any member is, seen if all are. Outliers
+        also carry ``finding``, ``evidence`` (12-hex ids) and ``verdict``.
+    verdict_suppressed : pd.DataFrame
+        Outliers a benign analyst verdict hides (finding, account, day,
+        verdict_id, scope, note); in user_days as "analyst verdict".
+    state_path : str or None
+        The state store read and written (None: no memory).
+    run_id : int or None
+        The store's id of this run.
 
     """
 
@@ -125,6 +140,22 @@ class Hunt:
     max_explained: int | None = DEFAULT_MAX_EXPLAINED
     trend_columns: list[str] = field(default_factory=list)
     input_files: list[dict[str, Any]] = field(default_factory=list)
+    status_counts: dict[str, int] = field(default_factory=dict)
+    incident_status_counts: dict[str, int] = field(default_factory=dict)
+    verdict_suppressed: pd.DataFrame = field(default_factory=memory_step.empty_verdict_suppressed)
+    state_path: str | None = None
+    run_id: int | None = None
+
+    def set_verdict(self, **kwargs: Any) -> pd.DataFrame:
+        """
+        Record a verdict in the state store; see `msticnb_iforest.state.step.record_verdict`.
+
+        Examples
+        --------
+        >>> found.set_verdict(incident=2, verdict="benign", note="backup")  # doctest: +SKIP
+
+        """
+        return memory_step.record_verdict(self, **kwargs)
 
     # The names these attributes had before the notebooklet's result and the
     # hunt's were made one; kept so that older notebooks keep working.
@@ -185,6 +216,7 @@ def hunt(
     hunt_days: int | None = None,
     baseline_days: int = DEFAULT_BASELINE_DAYS,
     max_alerts_per_day: int | None = None,
+    state: Any = None,
 ) -> Hunt:
     r"""
     Score every user-day and explain the outliers.
@@ -273,6 +305,13 @@ def hunt(
         the rest are listed in ``user_days`` with ``suppressed`` "alert
         budget", counted in `Hunt.suppressed_outliers`, and a note says how
         many on which days. None (the default): no cap.
+    state : str or os.PathLike, optional
+        The SQLite state store of a scheduled hunt (created when missing).
+        Outliers covered by an analyst's benign verdict are not reported
+        (``suppressed`` "analyst verdict", listed in `Hunt.verdict_suppressed`);
+        the others are marked new, recurring or seen against earlier runs,
+        and the run is recorded in the store. None (the default): nothing
+        is read or written and every outlier is new.
 
     Returns
     -------
@@ -305,13 +344,14 @@ def hunt(
     given = dict(locals())  # every parameter but the data, checked once, together
     opts = check_params(**{name: value for name, value in given.items() if name != "data"})
     fset, notes = _configured(opts)
+    memory = memory_step.open_memory(opts["state"])
     timer = _Timer(opts["progress"])
     ready = _prepared(data, fset, opts, timer)
     notes += ready.notes
     parameters = _parameters(opts, fset)
     window = _scheduled(ready, opts, notes)
     if ready.table.empty:
-        return _empty_hunt(ready, fset, notes, parameters, timer)
+        return memory_step.remember(_empty_hunt(ready, fset, notes, parameters, timer), memory)
 
     with timer.stage("features", f"Computing '{fset.name}' features"):
         frame = fset.compute(ready.table)
@@ -335,7 +375,7 @@ def hunt(
 
     features = list(frame.values.columns)
     with timer.stage("assemble", "Collecting outliers"):
-        picked = _selected(ready.table, frame, scores, reasons, opts, window)
+        picked = _selected(ready.table, frame, scores, reasons, opts, window, memory)
     notes += picked.notes
     limit = opts["max_explained"]
 
@@ -361,9 +401,8 @@ def hunt(
         trend_columns=list(fset.trend_columns) or list(frame.values.columns),
         input_files=ready.inputs,
     )
-    if window is not None:
-        _mark_new_accounts(hunted, window)
-    return _grouped(hunted, timer)
+    _mark_new_accounts(hunted, window)
+    return _grouped(hunted, timer, memory)
 
 
 def _prepared(data: Any, fset: FeatureSet, opts: dict[str, Any], timer: _Timer) -> Prepared:
@@ -422,6 +461,8 @@ def _scheduled(ready: Prepared, opts: dict[str, Any], notes: list[str]) -> Any:
 
 def _mark_new_accounts(hunted: Hunt, window: Any) -> None:
     """Say which hunt-day accounts have no baseline day: in notes and their reasons."""
+    if window is None:  # a whole-window hunt: no baseline to be new to
+        return
     new = pd.Series(windows.new_accounts(hunted.user_days, window), index=hunted.user_days.index)
     if not new.any():
         return
@@ -448,9 +489,13 @@ def _selected(
     reasons: pd.Series,
     opts: dict,
     window: Any = None,
+    memory: memory_step.Memory | None = None,
 ) -> Selection:
     """
     Run `select_outliers` on the hunt's own table, moving the feature set's columns into it.
+
+    Then give the outliers their ids and hold back those an analyst's benign
+    verdict covers (`state.step.hold_back`), before they are explained.
 
     The columns are moved (not copied) unless a context column shares a
     feature's name; `frame.values` then reads the features back from the
@@ -472,17 +517,19 @@ def _selected(
     )
     if take:
         frame.values = pd.DataFrame({name: picked.user_days[name] for name in features}, copy=False)
+    memory_step.hold_back(picked, memory or memory_step.Memory())
     return picked
 
 
-def _grouped(hunted: Hunt, timer: _Timer) -> Hunt:
-    """Group the hunt's outliers into incidents and number each outlier's (the last stage)."""
+def _grouped(hunted: Hunt, timer: _Timer, memory: memory_step.Memory) -> Hunt:
+    """Group the outliers into incidents, then mark them new, recurring or seen (last stages)."""
     with timer.stage("incidents", "Grouping the outliers into incidents"):
         hunted.incidents, incident = group_incidents(
             hunted.outliers, hunted.user_days, hunted.explanations
         )
     hunted.outliers = hunted.outliers.assign(incident=incident)
-    return hunted
+    with timer.stage("state", "Marking new, recurring and seen outliers"):
+        return memory_step.remember(hunted, memory)
 
 
 def _configured(opts: dict[str, Any]) -> tuple[FeatureSet, list[str]]:
@@ -516,6 +563,7 @@ def _parameters(opts: dict[str, Any], fset: FeatureSet) -> dict[str, Any]:
         "hunt_days": opts["hunt_days"],
         "baseline_days": opts["baseline_days"] if opts["hunt_days"] is not None else None,
         "max_alerts_per_day": opts["max_alerts_per_day"],
+        "state": opts["state"],
     }
 
 

@@ -29,6 +29,7 @@ STAGES = [
     {"features"},
     {"explain"},
     {"incidents"},
+    {"state"},
     {"pipeline"},
     {"present"},
     {"selftest"},  # plants attacks in a copy of the events and hunts it (pipeline, present)

@@ -29,6 +29,7 @@ from ..present.figures import Figures, make_plots
 from ..present.links import account_links, kql_string, pivot_window
 from ..schema import collect_input_notes
 from ..sources.query import DEFAULT_DAYS, default_timespan, ensure_queries
+from ..state.step import record_verdict
 from ..windows import query_start
 from . import cells
 from .nb_selftest import attach_self_test, wants_self_test
@@ -138,6 +139,15 @@ class AnomalousLogonUsersResult(NotebookletResult):
         ``attrs["summary"]`` per kind. None otherwise.
     self_test_figure : matplotlib.figure.Figure or None
         The self-test's rank per kind and intensity.
+    status_counts, incident_status_counts : dict
+        Reported outliers and incidents by status ("new", "recurring",
+        "seen" against earlier runs of the state store; all "new" without one).
+    verdict_suppressed : pd.DataFrame
+        Outliers hidden by an analyst's benign verdict (kwarg `state`).
+    state_path : str or None
+        The state store of the run (kwarg `state`; None: no memory).
+    run_id : int or None
+        The store's id of this run.
 
     The attributes from `user_days` to `trend_columns`, and `input_files`,
     are those of `msticnb_iforest.pipeline.Hunt`, and the figures those of
@@ -195,6 +205,18 @@ class AnomalousLogonUsersResult(NotebookletResult):
         from .sentinel import to_sentinel
 
         return to_sentinel(self, incidents, as_=as_, sentinel=sentinel, **kwargs)
+
+    def set_verdict(self, **kwargs: Any) -> pd.DataFrame:
+        """
+        Record an analyst's verdict in the run's state store (see `Hunt.set_verdict`).
+
+        Returns
+        -------
+        pd.DataFrame
+            The verdict rows written.
+
+        """
+        return record_verdict(self, **kwargs)
 
 
 class AnomalousLogonUsers(Notebooklet):
@@ -363,6 +385,11 @@ class AnomalousLogonUsers(Notebooklet):
             the rest are listed in ``user_days`` with ``suppressed`` "alert
             budget" and counted in ``suppressed_outliers``. Default None: no
             cap.
+        state : str or os.PathLike
+            A SQLite state store (created when missing): outliers an analyst
+            marked benign are not reported, the others are marked new,
+            recurring or seen against earlier runs, and the run is recorded.
+            Default None: nothing remembered.
 
         Numbers are Python or numpy numbers (a string of digits is refused),
         and every time, including `timespan`'s ends, must lie between

@@ -17,7 +17,7 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +37,15 @@ from ..params import (
     MAX_PLOTS_LIMIT,
     PARAMETERS,
     default,
-    short_repr,
     window_time,
 )
 from ..present.display import safe_text
+from . import cli_args, cli_state
 from .sentinel_workspace import add_to_sentinel_flag
 
 __all__ = ["main"]
 
 PROG = "msticnb-iforest"
-
-#: Outliers listed in the closing summary.
 
 
 class _UsageError(Exception):
@@ -74,74 +72,6 @@ class _Progress:
             print(f"[{elapsed:6.1f}s] {_printable(message)}", file=sys.stderr, flush=True)
 
 
-def _param_type(
-    name: str, parse: Callable[[str], Any] | None = None, words: dict[str, Any] | None = None
-) -> Callable[[str], Any]:
-    """
-    Return an argparse type for hunt parameter `name` of `params.PARAMETERS`.
-
-    The text is parsed (`parse`, e.g. ``int``; or one of `words`, e.g.
-    ``{"auto": "auto"}``, case ignored), then checked with the parameter's
-    own constraints, so the command line accepts what Python accepts and
-    says the same range: ``argument --n-estimators: must be an integer in
-    [1, 10000], got '0'``.
-    """
-    param = PARAMETERS[name]
-    words = words or {}
-    alternatives = "".join(f" or {word!r}" for word, value in words.items() if value is None)
-
-    def convert(text: str) -> Any:
-        try:
-            word = text.strip().lower()
-            value = words[word] if word in words else (parse or str)(text)
-            return param.check(value)
-        except (ValueError, OverflowError):  # ParameterError is a ValueError
-            raise argparse.ArgumentTypeError(
-                f"must be {param.allowed(cli=True)}{alternatives}, got {short_repr(text)}"
-            ) from None
-
-    convert.__name__ = name  # argparse names the type in some of its messages
-    return convert
-
-
-def _contamination(text: str) -> float | str:
-    """Parse --contamination: a number in (0, 0.5] or 'auto'."""
-    return _param_type("contamination", float, {"auto": "auto"})(text)
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = _non_negative(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("must be 1 or more, got 0")
-    return value
-
-
-def _out_folder(text: str) -> str:
-    if not text.strip():
-        raise argparse.ArgumentTypeError(f"must name a folder, got {text!r}")
-    return text
-
-
-def _size(text: str) -> int:
-    from ..errors import ParameterError
-    from ..sources.readers import parse_size
-
-    try:
-        return parse_size(text)
-    except ParameterError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
 def _hunt_options(parser: argparse.ArgumentParser) -> None:
     """
     Add the options that `demo` and `run` share.
@@ -153,13 +83,13 @@ def _hunt_options(parser: argparse.ArgumentParser) -> None:
         "--out",
         "-o",
         required=True,
-        type=_out_folder,
+        type=cli_args.out_folder,
         metavar="DIR",
         help="folder for the output files (replaced as a set; see the README)",
     )
     parser.add_argument(
         "--feature-set",
-        type=_param_type("feature_set"),
+        type=cli_args.param_type("feature_set"),
         default=default("feature_set"),
         metavar="NAME",
         help=f"feature set: {PARAMETERS['feature_set'].allowed(cli=True)} (default "
@@ -167,7 +97,7 @@ def _hunt_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--contamination",
-        type=_contamination,
+        type=cli_args.contamination,
         default=default("contamination"),
         metavar="X",
         help="expected share of outliers among user-days, in (0, 0.5], or 'auto' "
@@ -175,21 +105,21 @@ def _hunt_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--n-estimators",
-        type=_param_type("n_estimators", int),
+        type=cli_args.param_type("n_estimators", int),
         default=default("n_estimators"),
         metavar="N",
         help=f"trees in the forest, 1 to {MAX_ESTIMATORS:,} (default: the feature set's rule)",
     )
     parser.add_argument(
         "--random-state",
-        type=_param_type("random_state", int),
+        type=cli_args.param_type("random_state", int),
         default=default("random_state"),
         metavar="N",
         help=f"model seed, 0 to 2**32-1 (default {default('random_state')})",
     )
     parser.add_argument(
         "--n-jobs",
-        type=_param_type("n_jobs", int),
+        type=cli_args.param_type("n_jobs", int),
         default=default("n_jobs"),
         metavar="N",
         help=f"threads, 1 to {MAX_JOBS}, or -1 for every core, -2 all but one, ... "
@@ -224,7 +154,7 @@ def _report_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--min-history-days",
-        type=_param_type("min_history_days", int),
+        type=cli_args.param_type("min_history_days", int),
         default=default("min_history_days"),
         metavar="N",
         help="other days an account needs before a day is compared with its usual "
@@ -232,7 +162,7 @@ def _report_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-plots",
-        type=_param_type("max_plots", int),
+        type=cli_args.param_type("max_plots", int),
         default=default("max_plots"),
         metavar="N",
         help=f"most per-outlier and trend plots in the report, 0 to {MAX_PLOTS_LIMIT} "
@@ -240,7 +170,7 @@ def _report_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-explained",
-        type=_param_type("max_explained", int, {"all": None}),
+        type=cli_args.param_type("max_explained", int, {"all": None}),
         default=default("max_explained"),
         metavar="N",
         help="most outliers given SHAP values and reasons, top by score, 0 to "
@@ -262,8 +192,9 @@ def _schedule_options(parser: argparse.ArgumentParser) -> None:
     }
     for name, text in helps.items():
         flag = "--" + name.replace("_", "-")
-        kind = _param_type(name, int)
+        kind = cli_args.param_type(name, int)
         parser.add_argument(flag, type=kind, default=default(name), metavar="N", help=text)
+    cli_state.add_state_option(parser)
 
 
 def _output_options(parser: argparse.ArgumentParser, default: Any) -> None:
@@ -299,21 +230,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--users",
-        type=_param_type("demo_users", int),
+        type=cli_args.param_type("demo_users", int),
         default=default("demo_users"),
         metavar="N",
         help=f"human users, 1 to {MAX_DEMO_USERS} (default {default('demo_users')})",
     )
     demo.add_argument(
         "--days",
-        type=_param_type("demo_days", int),
+        type=cli_args.param_type("demo_days", int),
         default=default("demo_days"),
         metavar="N",
         help=f"days of logs, 1 to {MAX_DEMO_DAYS} (default {default('demo_days')})",
     )
     demo.add_argument(
         "--seed",
-        type=_param_type("demo_seed", int),
+        type=cli_args.param_type("demo_seed", int),
         default=default("demo_seed"),
         metavar="N",
         help=f"demo data seed, 0 to 2**32-1 (default {default('demo_seed')})",
@@ -340,19 +271,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--max-bytes",
-        type=_size,
+        type=cli_args.size,
         metavar="SIZE",
         help="most text per CSV/TSV/JSON file after decompression, e.g. 8G (default 4G)",
     )
     run.add_argument(
         "--max-rows",
-        type=_positive,
+        type=cli_args.positive,
         metavar="N",
         help="most rows per input file (default 1,000,000,000)",
     )
     run.add_argument(
         "--memory-limit",
-        type=_param_type("memory_limit"),
+        type=cli_args.param_type("memory_limit"),
         default=default("memory_limit"),
         metavar="SIZE",
         help="memory for summarizing raw-event files (Parquet, CSV, TSV, .evtx), e.g. 4G; "
@@ -364,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_selftest import add_selftest_parser
 
     add_selftest_parser(commands)
+    cli_state.add_commands(commands)
     return parser
 
 
@@ -417,6 +349,7 @@ def _hunt(data, args: argparse.Namespace, progress: _Progress, start=None, end=N
         hunt_days=args.hunt_days,
         baseline_days=args.baseline_days,
         max_alerts_per_day=args.max_alerts_per_day,
+        state=args.state,
     )
     progress(f"Drawing plots (up to {args.max_plots} per kind)")
     begin = time.perf_counter()
@@ -559,6 +492,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except SystemExit as stop:  # --help and --version
         return stop.code if isinstance(stop.code, int) else 0
+    if args.command in cli_state.COMMANDS:
+        return cli_state.run_command(args)
     try:  # dates need pandas, but nothing heavier, to be checked
         args.window = _window(args) if args.command in ("run", "selftest") else (None, None)
     except ParameterError as err:

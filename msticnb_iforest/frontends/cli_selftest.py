@@ -45,7 +45,8 @@ def add_selftest_parser(commands: Any) -> argparse.ArgumentParser:
 
     """
     from ..selftest.names import INTENSITIES, KINDS
-    from .cli import _hunt_options, _param_type, _positive, _size
+    from .cli import _hunt_options
+    from .cli_args import param_type, positive, size
 
     parser = commands.add_parser(
         "selftest",
@@ -58,8 +59,8 @@ def add_selftest_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="raw event file(s) or folder(s)")
     parser.add_argument("--start", metavar="TIME", help="keep data from this time (as in run)")
     parser.add_argument("--end", metavar="TIME", help="keep data up to this time (as in run)")
-    parser.add_argument("--max-bytes", type=_size, metavar="SIZE", help="as in run")
-    parser.add_argument("--max-rows", type=_positive, metavar="N", help="as in run")
+    parser.add_argument("--max-bytes", type=size, metavar="SIZE", help="as in run")
+    parser.add_argument("--max-rows", type=positive, metavar="N", help="as in run")
     parser.add_argument(
         "--kinds",
         type=_names(KINDS, "attack kinds"),
@@ -76,7 +77,7 @@ def add_selftest_parser(commands: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--seed",
-        type=_param_type("demo_seed", int),
+        type=param_type("demo_seed", int),
         default=0,
         metavar="N",
         help="seed of the planted attacks (default 0)",

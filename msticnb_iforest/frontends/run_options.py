@@ -54,6 +54,7 @@ RUN_PARAMETERS = (
     "hunt_days",
     "baseline_days",
     "max_alerts_per_day",
+    "state",
 )
 
 #: msticnb's own keyword arguments of ``run``, passed through unchecked.
