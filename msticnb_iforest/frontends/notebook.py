@@ -48,7 +48,6 @@ from .notebook_views import (
     show_table,
 )
 from .notebook_views import _png as _png  # a figure as PNG bytes, for the notebook's own cells
-from .run_options import RUN_PARAMETERS
 from .timespans import hunt_window
 
 __all__ = [
@@ -70,7 +69,6 @@ __all__ = [
     "show_notes",
     "readable_table",
     "show_table",
-    "state_option",
     "write_notebook_outputs",
 ]
 
@@ -454,34 +452,6 @@ def demo_match(result: Any, source: DataSource) -> dict[str, Any] | None:
     if source.demo is None or result.outliers is None:
         return None
     return match_labels(result.outliers, source.demo.labels)
-
-
-def state_option(state_path: str | Path | None) -> dict[str, Any]:
-    """
-    Return the notebooklet's ``run`` keyword for the notebook's ``state_path``.
-
-    Parameters
-    ----------
-    state_path : str, Path or None
-        The state store that remembers earlier runs (created when missing);
-        None keeps no memory.
-
-    Returns
-    -------
-    dict
-        ``{"state": state_path}``; empty when `state_path` is None and the
-        notebooklet has no ``state`` keyword, so the notebook runs the same
-        with a package that keeps no state.
-
-    Examples
-    --------
-    >>> state_option("hunt.sqlite")
-    {'state': 'hunt.sqlite'}
-
-    """
-    if state_path is None and "state" not in RUN_PARAMETERS:
-        return {}
-    return {"state": state_path}
 
 
 def write_notebook_outputs(

@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from msticnb_iforest.frontends import notebook as nbs
-from msticnb_iforest.frontends.run_options import RUN_PARAMETERS
 from msticnb_iforest.pipeline import hunt
 from msticnb_iforest.sources.demo import generate_demo
 
@@ -31,18 +30,12 @@ def test_parameters_sit_next_to_the_window_and_reach_run_and_writer():
     assert lines[at - 1] == "hunt_days = None"
     assert lines[at + 1 : at + 3] == ["state_path = None", "only_new = False"]
     run = next(cell for cell in code if "hunter.run(" in cell)
-    assert "**nbs.state_option(state_path)" in run
+    assert "state=state_path," in run
     written = next(cell for cell in code if "write_notebook_outputs(" in cell)
     assert "only_new=only_new," in written
     assert '"state_path": state_path' in written and '"only_new": only_new' in written
     described = notebook.cells[1].source  # the parameters' explanation
     assert "* `state_path`:" in described and "* `only_new`:" in described
-
-
-def test_state_option_passes_the_path_as_the_run_keyword():
-    assert nbs.state_option("hunt.sqlite") == {"state": "hunt.sqlite"}
-    # no path: nothing passed to a notebooklet without the keyword, None to one with it
-    assert nbs.state_option(None) == ({"state": None} if "state" in RUN_PARAMETERS else {})
 
 
 @pytest.fixture(scope="module")

@@ -108,6 +108,7 @@ def test_metadata_and_options():
         "account_links",
         "account_summary",
         "score_histogram",
+        "self_test",
     }
     for word in ("logon", "account", "anomaly", "isolation forest", "windows"):
         assert word in meta.keywords
