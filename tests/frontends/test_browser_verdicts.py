@@ -120,3 +120,31 @@ def test_option_labels_show_the_status():
     # a result without statuses keeps its labels as they were
     plain = OutlierBrowser(_result(), print, show=False)
     assert not any("[" in label for label, _ in plain.select.options)
+
+
+def test_benign_button_records_in_a_real_store_and_the_next_hunt_hides_it(tmp_path):
+    from msticnb_iforest import hunt
+    from msticnb_iforest.sources.demo import generate_demo
+
+    events = generate_demo(60, 14, seed=3).events
+    store = str(tmp_path / "state.sqlite")
+    first = hunt(events, state=store, shap=False, n_jobs=1)
+    assert len(first.outliers), "the demo must report something to judge"
+    from types import SimpleNamespace
+
+    result = SimpleNamespace(**vars(first), outlier_plots=[], trend_plots=[])
+    result.set_verdict = first.set_verdict  # the real store behind the buttons
+    browser = OutlierBrowser(result, print, show=False)
+    shown = first.outliers.index[0]
+    browser.select.value = shown
+    browser.verdicts.note.value = "known admin work"
+    browser.verdicts.scope.value = "day"
+    part(browser.widget, "alu-benign").click()
+    finding = first.outliers.loc[shown, "finding"]
+    outcome = browser.verdicts.outcome.value
+    assert finding in outcome and "not recorded" not in outcome
+
+    second = hunt(events, state=store, shap=False, n_jobs=1)
+    assert finding not in set(second.outliers["finding"])
+    assert second.suppressed_outliers.get("analyst verdict") == 1
+    assert list(second.verdict_suppressed["finding"]) == [finding]
