@@ -494,8 +494,10 @@ def _selected(
     """
     Run `select_outliers` on the hunt's own table, moving the feature set's columns into it.
 
-    Then give the outliers their ids and hold back those an analyst's benign
-    verdict covers (`state.step.hold_back`), before they are explained.
+    Flagged rows an analyst's benign verdict covers are held back first
+    (`state.step.verdict_reasons`: counted, never taking a place of the
+    alert budget); then the outliers get their ids (`state.step.hold_back`),
+    before they are explained.
 
     The columns are moved (not copied) unless a context column shares a
     feature's name; `frame.values` then reads the features back from the
@@ -503,6 +505,10 @@ def _selected(
     """
     features = list(frame.values.columns)
     take = not set(features) & set(frame.context.columns)
+    memory = memory or memory_step.Memory()
+    candidates = None if window is None else window == windows.HUNT
+    flagged = scores.is_outlier if candidates is None else scores.is_outlier & candidates
+    reasons = memory_step.verdict_reasons(table, flagged, reasons, memory)
     picked = select_outliers(
         table,
         frame.values,
@@ -512,12 +518,12 @@ def _selected(
         allow_accounts=opts["allow_accounts"],
         account=opts["account"],
         take_columns=take,
-        candidates=None if window is None else window == windows.HUNT,
+        candidates=candidates,
         max_alerts_per_day=opts["max_alerts_per_day"],
     )
     if take:
         frame.values = pd.DataFrame({name: picked.user_days[name] for name in features}, copy=False)
-    memory_step.hold_back(picked, memory or memory_step.Memory())
+    memory_step.hold_back(picked, memory)
     return picked
 
 

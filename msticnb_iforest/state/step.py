@@ -37,6 +37,7 @@ __all__ = [
     "open_memory",
     "record_verdict",
     "remember",
+    "verdict_reasons",
     "verdict_rows",
 ]
 
@@ -97,14 +98,69 @@ def open_memory(path: str | os.PathLike | None) -> Memory:
         return Memory(path=str(path), verdicts=store.verdicts())
 
 
+def verdict_reasons(
+    table: pd.DataFrame, flagged: np.ndarray, reasons: pd.Series, memory: Memory
+) -> pd.Series:
+    """
+    Add "analyst verdict" to the reasons of the flagged rows a benign verdict covers.
+
+    Called between scoring and selection, so that `model.select_outliers`
+    holds these rows back like any other suppressed row: they are counted
+    in its ``suppressed`` counts and never take a place of the alert budget
+    (``max_alerts_per_day``). `memory.held` lists them (`verdict_suppressed`).
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        The scored account-days (not modified).
+    flagged : np.ndarray of bool
+        The rows that could be reported (model outliers of the hunted days).
+    reasons : pd.Series
+        The feature set's suppression reasons, aligned to `table` (not
+        modified; a changed copy is returned when a verdict covers a row).
+    memory : Memory
+        The hunt's memory, with its active verdicts.
+
+    Returns
+    -------
+    pd.Series
+
+    Examples
+    --------
+    >>> reasons = verdict_reasons(table, flagged, reasons, memory)  # doctest: +SKIP
+
+    """
+    memory.held = empty_verdict_suppressed()
+    if memory.verdicts is None or memory.verdicts.empty:
+        return reasons
+    open_rows = np.asarray(flagged, dtype=bool) & (reasons.to_numpy() == "")
+    if not open_rows.any():
+        return reasons
+    prints = fingerprints(table[open_rows])
+    cover = covered(prints, memory.verdicts)
+    hidden = cover["hidden"].to_numpy(dtype=bool)
+    if not hidden.any():
+        return reasons
+    labels = prints.index[hidden]
+    memory.held = prints.loc[labels, ["finding", "account", "day"]].assign(
+        verdict_id=cover.loc[labels, "verdict_id"].astype("int64"),
+        scope=cover.loc[labels, "scope"],
+        note=cover.loc[labels, "note"],
+    )
+    marked = reasons.copy()
+    marked.loc[labels] = ANALYST_VERDICT
+    return marked
+
+
 def hold_back(picked: Any, memory: Memory) -> None:
     """
-    Give the selected outliers their ids and hold back those a benign verdict covers.
+    Give the selected outliers their ids and say what the verdicts held back.
 
     `picked` is the hunt's `model.Selection`, changed in place: its
-    ``outliers`` get ``finding`` and ``evidence`` and lose the covered rows,
-    which in ``user_days`` become ``suppressed`` "analyst verdict" (no longer
-    ``is_outlier``); its ``suppressed`` counts and ``notes`` say how many.
+    ``outliers`` get ``finding`` and ``evidence``; `memory` learns which
+    carry an earlier malicious verdict; a note says how many outliers a
+    benign verdict held back (`verdict_reasons` marked them before the
+    selection, so they are already counted in ``suppressed``).
 
     Examples
     --------
@@ -112,29 +168,16 @@ def hold_back(picked: Any, memory: Memory) -> None:
 
     """
     prints = fingerprints(picked.outliers)
-    outliers = picked.outliers.assign(finding=prints["finding"], evidence=prints["evidence"])
-    memory.held = empty_verdict_suppressed()
-    cover = covered(prints, memory.verdicts)
-    hidden = cover["hidden"].to_numpy(dtype=bool)
-    memory.malicious = cover["malicious"][~hidden]
-    picked.outliers = outliers[~hidden]
-    if not hidden.any():
-        return
-    labels = outliers.index[hidden]
-    picked.user_days.loc[labels, "suppressed"] = ANALYST_VERDICT
-    picked.user_days.loc[labels, "is_outlier"] = False
-    picked.suppressed[ANALYST_VERDICT] = int(hidden.sum())
-    held = prints.loc[labels, ["finding", "account", "day"]].assign(
-        verdict_id=cover.loc[labels, "verdict_id"].astype("int64"),
-        scope=cover.loc[labels, "scope"],
-        note=cover.loc[labels, "note"],
-    )
-    memory.held = held
-    picked.notes.append(
-        f"Analyst verdicts: {len(held):,} outlier(s) covered by a benign verdict are not "
-        "reported (listed in verdict_suppressed; user_days has them with suppressed "
-        f"'{ANALYST_VERDICT}')."
-    )
+    picked.outliers = picked.outliers.assign(finding=prints["finding"], evidence=prints["evidence"])
+    memory.malicious = covered(prints, memory.verdicts)["malicious"]
+    if memory.held is None:
+        memory.held = empty_verdict_suppressed()
+    if len(memory.held):
+        picked.notes.append(
+            f"Analyst verdicts: {len(memory.held):,} outlier(s) covered by a benign verdict are "
+            "not reported (listed in verdict_suppressed; user_days has them with suppressed "
+            f"'{ANALYST_VERDICT}')."
+        )
 
 
 def remember(hunted: Any, memory: Memory) -> Any:

@@ -231,3 +231,22 @@ def test_notebooklet_run_takes_state_and_records_verdicts(nb_local, demo_table, 
     )
     assert again.run_id == 2 and set(again.outliers["status"]) == {"seen"}
     assert again.outliers["verdict"].iloc[0] == "malicious"
+
+
+def test_what_a_verdict_hides_takes_no_place_of_the_alert_budget(demo, tmp_path):
+    path = tmp_path / "state.sqlite"
+    first = _daily(demo, _last(demo), state=path, max_alerts_per_day=2)
+    day = first.outliers["Date"].value_counts().idxmax()
+    shown = first.outliers[first.outliers["Date"] == day]
+    assert len(shown) == 2 and first.suppressed_outliers.get("alert budget", 0) >= 1
+    top = shown.index[0]
+    first.set_verdict(finding=first.outliers.loc[top, "finding"], verdict="benign", scope="day")
+
+    again = _daily(demo, _last(demo), state=path, max_alerts_per_day=2)
+    # the covered outlier is held back before the cap: the day still shows two others
+    assert (again.outliers["Date"] == day).sum() == 2
+    assert first.outliers.loc[top, "finding"] not in set(again.outliers["finding"])
+    assert again.suppressed_outliers[ANALYST_VERDICT] == 1
+    assert again.user_days.loc[top, "suppressed"] == ANALYST_VERDICT
+    budget = first.suppressed_outliers["alert budget"]
+    assert again.suppressed_outliers.get("alert budget", 0) == budget - 1
