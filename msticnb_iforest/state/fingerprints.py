@@ -63,6 +63,8 @@ def short_hash(texts: pd.Series | list[str]) -> np.ndarray:
     """
     Return the first 12 hex digits of the SHA-256 of each text (UTF-8).
 
+    A lone surrogate (a name decoded from broken text) is hashed as it is.
+
     Examples
     --------
     >>> short_hash(["alice"]).tolist()
@@ -70,7 +72,10 @@ def short_hash(texts: pd.Series | list[str]) -> np.ndarray:
 
     """
     return np.array(
-        [hashlib.sha256(str(text).encode("utf-8")).hexdigest()[:ID_LENGTH] for text in texts],
+        [
+            hashlib.sha256(str(text).encode("utf-8", "surrogatepass")).hexdigest()[:ID_LENGTH]
+            for text in texts
+        ],
         dtype=object,
     )
 

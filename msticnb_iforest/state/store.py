@@ -498,7 +498,13 @@ def _rows(frame: pd.DataFrame, columns: Sequence[str], as_json: Sequence[str]) -
 
 
 def _plain(value: Any) -> Any:
-    """Return a value sqlite3 can bind (numpy scalars become Python ones)."""
+    """Return a value sqlite3 can bind: numpy scalars as Python ones, lone surrogates replaced."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return value
     return value.item() if hasattr(value, "item") else value
 
 

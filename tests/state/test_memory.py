@@ -37,6 +37,23 @@ def test_ids_are_stable_hex_and_name_the_account_day():
     assert keyed["account_key"].tolist() == ["k\\1", "k\\1", "k\\2"]
 
 
+def test_hostile_names_get_distinct_ids_and_are_stored(tmp_path):
+    from msticnb_iforest.state import StateStore
+
+    rows = _days(DstUser=["a\x00b", "a\ud800", "a\ud801"], NewSrcHosts=["w\ud800", "", "x\ny"])
+    prints = fingerprints(rows)
+    assert prints["finding"].nunique() == 3
+    findings = prints.assign(score=0.5, status="new", verdict="", incident=1)
+    findings = findings.assign(is_incident_member=0, reason="")
+    run = {"started": "s", "finished": "f", "version": "v", "parameters": {}, "user_days": 3}
+    run |= {"outliers": 3, "incidents": 0, "new": 3, "recurring": 0, "seen": 0}
+    with StateStore(tmp_path / "s.sqlite") as store:
+        store.write_run(run | {"verdict_suppressed": 0}, findings, pd.DataFrame())
+        stored = store.findings()
+        assert sorted(stored["finding"]) == sorted(prints["finding"])
+        assert "\ufffd" in "".join(stored["account"])  # the broken text, replaced
+
+
 def test_evidence_is_the_account_named_items_and_failure_bucket():
     rows = _days(NewSrcHosts=["", "WS-2, ws-1", ""], FailedSrcIp=[None, None, "203.0.113.9"])
     prints = fingerprints(rows)
