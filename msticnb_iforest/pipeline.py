@@ -488,27 +488,22 @@ def _selected(
     scores: ModelScores,
     reasons: pd.Series,
     opts: dict,
-    window: Any = None,
-    memory: memory_step.Memory | None = None,
+    window: Any,
+    memory: memory_step.Memory,
 ) -> Selection:
     """
     Run `select_outliers` on the hunt's own table, moving the feature set's columns into it.
 
-    Flagged rows an analyst's benign verdict covers are held back first
-    (`state.step.verdict_reasons`: counted, never taking a place of the
-    alert budget); then the outliers get their ids (`state.step.hold_back`),
-    before they are explained.
-
-    The columns are moved (not copied) unless a context column shares a
-    feature's name; `frame.values` then reads the features back from the
-    table, without a copy.
+    Flagged rows a benign verdict covers are held back first, never taking
+    a place of the alert budget (`state.step.verdict_reasons`); the outliers
+    then get their ids (`state.step.hold_back`). The columns are moved (not
+    copied) unless a context column shares a feature's name; `frame.values`
+    then reads the features back from the table, without a copy.
     """
     features = list(frame.values.columns)
     take = not set(features) & set(frame.context.columns)
-    memory = memory or memory_step.Memory()
     candidates = None if window is None else window == windows.HUNT
-    flagged = scores.is_outlier if candidates is None else scores.is_outlier & candidates
-    reasons = memory_step.verdict_reasons(table, flagged, reasons, memory)
+    reasons = memory_step.verdict_reasons(table, scores.is_outlier, reasons, memory, candidates)
     picked = select_outliers(
         table,
         frame.values,

@@ -290,13 +290,18 @@ def build_parser() -> argparse.ArgumentParser:
         "past it the engine spills to a temporary folder (default 2G)",
     )
     _hunt_options(run)
+    _other_commands(commands, demo, run)
+    return parser
+
+
+def _other_commands(commands: Any, demo: argparse.ArgumentParser, run: argparse.ArgumentParser):
+    """Add the commands kept in modules of their own: selftest, state, verdict; --to-sentinel."""
     for command in (demo, run):
         add_to_sentinel_flag(command)  # always a usage error: no workspace here
     from .cli_selftest import add_selftest_parser
 
     add_selftest_parser(commands)
     cli_state.add_commands(commands)
-    return parser
 
 
 def _printable(value: Any, width: int | None = None) -> str:

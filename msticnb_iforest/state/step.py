@@ -99,7 +99,11 @@ def open_memory(path: str | os.PathLike | None) -> Memory:
 
 
 def verdict_reasons(
-    table: pd.DataFrame, flagged: np.ndarray, reasons: pd.Series, memory: Memory
+    table: pd.DataFrame,
+    flagged: np.ndarray,
+    reasons: pd.Series,
+    memory: Memory,
+    candidates: np.ndarray | None = None,
 ) -> pd.Series:
     """
     Add "analyst verdict" to the reasons of the flagged rows a benign verdict covers.
@@ -114,12 +118,15 @@ def verdict_reasons(
     table : pd.DataFrame
         The scored account-days (not modified).
     flagged : np.ndarray of bool
-        The rows that could be reported (model outliers of the hunted days).
+        The model's outliers.
     reasons : pd.Series
         The feature set's suppression reasons, aligned to `table` (not
         modified; a changed copy is returned when a verdict covers a row).
     memory : Memory
         The hunt's memory, with its active verdicts.
+    candidates : np.ndarray of bool, optional
+        The rows that may be reported at all (a scheduled hunt's hunt days);
+        None: every row.
 
     Returns
     -------
@@ -127,13 +134,15 @@ def verdict_reasons(
 
     Examples
     --------
-    >>> reasons = verdict_reasons(table, flagged, reasons, memory)  # doctest: +SKIP
+    >>> reasons = verdict_reasons(table, scores.is_outlier, reasons, memory)  # doctest: +SKIP
 
     """
     memory.held = empty_verdict_suppressed()
     if memory.verdicts is None or memory.verdicts.empty:
         return reasons
     open_rows = np.asarray(flagged, dtype=bool) & (reasons.to_numpy() == "")
+    if candidates is not None:
+        open_rows &= np.asarray(candidates, dtype=bool)
     if not open_rows.any():
         return reasons
     prints = fingerprints(table[open_rows])
