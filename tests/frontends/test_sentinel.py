@@ -51,16 +51,18 @@ def test_content_of_a_spray_incident(found):
     assert item["name"] == f"Anomalous logons: {row['lead']}"
     assert item["labels"] == ["msticnb-iforest", "password spray"]
     assert item["accounts"] == row["accounts"].split(", ") and len(item["accounts"]) == len(members)
-    assert "203.0.113.152" in item["ips"] and item["hosts"] == []
+    assert "203.0.113.152" in item["ips"]
+    # the account-day summary names the new hosts: the spray's tool host and the target
+    assert item["hosts"] == ["dc04.contoso.com", "kali"]
     assert item["start"] == pd.Timestamp("2024-03-28", tz="UTC")
     assert item["end"] == pd.Timestamp("2024-03-29", tz="UTC") - pd.Timedelta(1, "ns")
     assert item["start"] <= item["first_activity"] <= item["last_activity"] <= item["end"]
-    # the notes: the lead, every member's reason, the entities (no host is named)
+    # the notes: the lead, every member's reason, the entities
     notes = item["notes"]
     assert notes.startswith(row["lead"])
     for reason in found.explanations.loc[members.index, "reason"]:
         assert reason[:200] in notes
-    assert "Hosts: none named" in notes and "IP addresses: 203.0.113.152" in notes
+    assert "Hosts: dc04.contoso.com, kali" in notes and "IP addresses: 203.0.113.152" in notes
     rows = json.loads(item["query_result"])
     assert [r["Account"] for r in rows] == item["accounts"]
     assert {r["Date"] for r in rows} == {"2024-03-28"}

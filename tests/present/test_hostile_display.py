@@ -326,7 +326,8 @@ def test_browser_shows_names_escaped(nb_local, demo_table):
     labels = [label for label, _ in select.options]
     assert len(labels) == 2
     assert not _hidden("".join(labels))
-    assert max(map(len, labels)) < LABEL_WIDTH + 30  # day, account label, score
+    status = len("[recurring]  ")  # the longest status mark
+    assert max(map(len, labels)) < LABEL_WIDTH + 30 + status  # day, account label, score
     assert any("admin\\u202egnp.exe" in label for label in labels)
     for _, idx in select.options:
         select.value = idx

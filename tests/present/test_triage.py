@@ -204,7 +204,8 @@ def test_no_incidents_section_without_incidents(found, incidents):
         vars(result).pop("incidents", None)
     else:
         empty = pd.DataFrame(columns=["incident", "kind", "lead", "score", "members"])
-        result = _with(found, incidents=empty)
+        nothing = {"new": 0, "recurring": 0, "seen": 0}  # and no count says otherwise
+        result = _with(found, incidents=empty, incident_status_counts=nothing)
     html = render_report(result, {})
     parsed = _parse(html)
     assert not parsed.find("section", id="incidents")
