@@ -14,6 +14,11 @@ from msticnb_iforest.frontends import notebook as nbs
 from msticnb_iforest.pipeline import hunt
 from msticnb_iforest.sources.demo import generate_demo
 
+from . import test_notebook
+from .test_notebook import DEMO_ARGS, _errors, _execute
+
+kernel_env = test_notebook.kernel_env  # the fixture that runs the notebook on this interpreter
+
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "AnomalousLogonUsers.ipynb"
 
 
@@ -74,3 +79,32 @@ def test_only_new_reaches_the_files_and_the_counts_stay_whole(demo_run, tmp_path
     assert run["only_new"] is True and run["run_info"]["notebook"]["only_new"] is True
     assert run["status_counts"] == {"new": 1, "recurring": 1, "seen": 1}
     assert run["counts"]["outliers"] == 3
+
+
+@pytest.mark.slow
+def test_the_daily_papermill_run_remembers_the_morning_before(kernel_env, tmp_path):
+    """The README's daily run, twice: the second run has seen everything, and lists only new."""
+    store = tmp_path / "state.sqlite"
+    daily = {"hunt_days": 2, "baseline_days": 10, "state_path": str(store), "silent": True}
+    daily["contamination"] = 0.05  # a small demo: enough reported days to remember
+    runs = []
+    for morning, only_new in (("first", False), ("second", True)):
+        out = tmp_path / morning
+        executed = _execute(
+            tmp_path,
+            data_source="demo",
+            output_dir=str(out),
+            only_new=only_new,
+            **daily,
+            **DEMO_ARGS,
+        )
+        assert _errors(executed) == []
+        runs.append((json.loads((out / "run.json").read_text()), pd.read_csv(out / "outliers.csv")))
+    (first, first_rows), (second, second_rows) = runs
+    reported = first["status_counts"]["new"]
+    assert reported > 0 and first["status_counts"] == {"new": reported, "recurring": 0, "seen": 0}
+    assert set(first_rows["status"]) == {"new"}
+    assert (first["state_run_id"], second["state_run_id"]) == (1, 2)
+    assert second["status_counts"] == {"new": 0, "recurring": 0, "seen": reported}
+    assert second["only_new"] is True and second_rows.empty  # nothing new to list
+    assert first["parameters"]["hunt_days"] == 2 == second["parameters"]["hunt_days"]
