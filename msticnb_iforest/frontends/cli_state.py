@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from ..errors import AnomalousLogonsError, ParameterError
 from ..params import PARAMETERS, short_repr, window_time
 from ..present.display import safe_text
+from . import cli_args
 
 __all__ = ["COMMANDS", "add_commands", "add_state_option", "run_command"]
 
@@ -42,16 +41,6 @@ def _store_path(text: str) -> str:
         return PARAMETERS["state"].check(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must name a file, got {short_repr(text)}") from None
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return value
 
 
 def add_state_option(parser: argparse.ArgumentParser) -> None:
@@ -104,7 +93,9 @@ def add_commands(commands: Any) -> None:
     prune = actions.add_parser("prune", help="drop old runs (and, asked, old verdicts)")
     _required_store(prune)
     which = prune.add_mutually_exclusive_group(required=True)
-    which.add_argument("--keep-runs", type=_count, metavar="N", help="keep the latest N runs")
+    which.add_argument(
+        "--keep-runs", type=cli_args.positive, metavar="N", help="keep the latest N runs"
+    )
     which.add_argument("--before", metavar="DATE", help="drop the runs started before DATE")
     prune.add_argument(
         "--verdicts", action="store_true", help="also drop the verdicts older than the runs kept"
@@ -122,8 +113,10 @@ def _verdict_command(commands: Any) -> None:
     _required_store(verdict)
     what = verdict.add_mutually_exclusive_group(required=True)
     what.add_argument("--finding", nargs="+", metavar="ID", help="finding id(s)")
-    what.add_argument("--incident", type=_count, metavar="N", help="an incident number")
-    verdict.add_argument("--run", type=_count, metavar="RUN_ID", help="the run of --incident")
+    what.add_argument("--incident", type=cli_args.positive, metavar="N", help="an incident number")
+    verdict.add_argument(
+        "--run", type=cli_args.positive, metavar="RUN_ID", help="the run of --incident"
+    )
     said = verdict.add_mutually_exclusive_group(required=True)
     said.add_argument("--benign", dest="verdict", action="store_const", const="benign")
     said.add_argument("--malicious", dest="verdict", action="store_const", const="malicious")
@@ -190,18 +183,12 @@ def _show(store: Any) -> int:
 
 
 def _write_json(path: Path, content: Any) -> None:
-    """Write JSON to `path` atomically (a temporary file in its folder, then a rename)."""
+    """Write JSON to `path` atomically (`present.folder.write_file_atomically`)."""
+    from ..present.folder import write_file_atomically  # pandas: not for --help
+
     folder = path.parent if str(path.parent) else Path(".")
-    number, name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with open(number, "w", encoding="utf-8") as handle:
-            json.dump(content, handle, indent=1)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(name, path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
+    text = json.dumps(content, indent=1)
+    write_file_atomically(folder / path.name, text.encode("utf-8"))
 
 
 def _export(store: Any, out: str) -> int:

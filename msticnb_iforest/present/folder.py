@@ -4,6 +4,7 @@ An output folder that holds a complete set of files, or the previous set.
 `OutputFolder` writes a run's files aside and moves them in as one set, under
 a lock, so a killed or failed run never leaves files that look complete and
 two runs never interleave. run.json (`MARKER`) is written last.
+`write_file_atomically` does the same for one file on its own.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 import secrets
 import stat
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -528,3 +530,30 @@ def _lock_file(fd: int) -> None:
             raise BlockingIOError(str(err)) from err
         return
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def write_file_atomically(path: Path, data: bytes) -> None:
+    """
+    Write one file whole or not at all: a temporary file in its folder, synced, then renamed.
+
+    For a file on its own (a set of files that belong together goes through
+    `OutputFolder`). The file gets the permissions of an ordinary new file.
+
+    Examples
+    --------
+    >>> write_file_atomically(Path("state.json"), b"{}")  # doctest: +SKIP
+
+    """
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        mask = os.umask(0o022)
+        os.umask(mask)
+        os.chmod(temp, 0o666 & ~mask)  # as an ordinary new file, not mkstemp's 0600
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

@@ -11,36 +11,19 @@ from __future__ import annotations
 import base64
 import io
 import os
-import tempfile
 from html import escape
 from pathlib import Path
 
 import pandas as pd
 
 from ..present.csvfiles import write_csv
+from ..present.folder import write_file_atomically
 from .run import SelfTest, self_test_figure
 
 __all__ = ["SELFTEST_FILES", "self_test_html", "write_self_test"]
 
 #: The files `write_self_test` writes.
 SELFTEST_FILES = ("selftest.csv", "selftest.png", "selftest.html")
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder."""
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        mask = os.umask(0o022)
-        os.umask(mask)
-        os.chmod(temp, 0o666 & ~mask)  # as an ordinary new file, not mkstemp's 0600
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _png(result: SelfTest) -> bytes:
@@ -117,6 +100,6 @@ def write_self_test(result: SelfTest, folder: str | os.PathLike) -> dict[str, Pa
     }
     paths = {}
     for name, data in contents.items():
-        _atomic_write(target / name, data)
+        write_file_atomically(target / name, data)
         paths[name] = target / name
     return paths
