@@ -204,22 +204,25 @@ def hour_surprise(
     wide = _spread(masks)
     days = loo_sums(account, (masks > 0).astype(np.float64))
     floor = 0.1 * np.maximum(days, 1.0)
-    worst = np.full(len(masks), -1.0)
+    # Within a row the share grows with `others`, so the least usual hour is the
+    # own hour with the fewest other days (the earliest on a tie): its cost is
+    # computed once, after the passes, not once per hour.
+    fewest = np.full(len(masks), np.inf)
     hour = np.full(len(masks), -1, dtype=np.int64)
-    seen = np.zeros(len(masks))
     usual = np.zeros(len(masks), dtype=np.int64)
     # One hour at a time: 24 passes over 1-D arrays, no (rows x 24) matrix.
     for h in range(24):
-        near = ((wide >> h) & 1).astype(np.float64)
+        near = (wide >> h) & 1
         others = np.bincount(account, weights=near)[account] - near
         usual |= (others >= floor).astype(np.int64) << h
-        own = ((masks >> h) & 1).astype(bool)
-        share = (others + NOVELTY_PRIOR[0]) / (days + NOVELTY_PRIOR[1])
-        cost = np.where(own, -np.log(np.clip(share, 1e-12, 1.0)), -1.0)
-        better = cost > worst
-        worst[better], hour[better], seen[better] = cost[better], h, others[better]
+        better = (others < fewest) & ((masks >> h) & 1).astype(bool)
+        np.copyto(fewest, others, where=better)
+        np.copyto(hour, h, where=better)
+    seen = np.where(hour >= 0, fewest, 0.0)
+    share = (seen + NOVELTY_PRIOR[0]) / (days + NOVELTY_PRIOR[1])
+    worst = np.where(hour >= 0, -np.log(np.clip(share, 1e-12, 1.0)), -1.0)
     value = np.log1p(np.maximum(worst, 0.0))
-    return value, hour, np.where(hour >= 0, seen, 0.0), usual, days
+    return value, hour, seen, usual, days
 
 
 def _day_numbers(dates: pd.Series) -> np.ndarray:
