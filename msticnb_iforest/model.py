@@ -116,7 +116,8 @@ def _distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         appearance) and, per row, the number of its distinct row.
 
     """
-    bits = np.ascontiguousarray(matrix).view(np.int32)
+    # Column by column, so a column-ordered matrix (DataFrame.to_numpy) is not copied.
+    bits = np.asfortranarray(matrix).view(np.int32)
     digest = np.zeros(len(bits), dtype=np.uint64)
     for col in range(bits.shape[1]):
         digest = digest * np.uint64(0x100000001B3) ^ pd.util.hash_array(bits[:, col])

@@ -143,6 +143,7 @@ def _sorted_distinct(labels: np.ndarray, names: np.ndarray, n: int) -> list[list
     keep[1:] = (labels[1:] != labels[:-1]) | (names[1:] != names[:-1])
     labels, kept = labels[keep], names[keep].tolist()
     bounds = np.searchsorted(labels, np.arange(n + 1))
+    bounds = bounds.tolist()
     return [kept[start:stop] for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
