@@ -17,6 +17,7 @@ import pandas as pd
 
 from .features import FeatureSet
 from .features.clauses import reason_text
+from .forest_paths import average_path_length
 from .model import Selection
 from .wording import counts_text
 
@@ -89,29 +90,6 @@ def shap_values_for(model: IsolationForest, rows: pd.DataFrame) -> tuple[pd.Data
         return pd.DataFrame(columns=rows.columns, index=rows.index, dtype="float64"), expected
     values = np.asarray(explainer.shap_values(rows), dtype="float64")
     return pd.DataFrame(values, index=rows.index, columns=rows.columns), expected
-
-
-def average_path_length(n_samples: np.ndarray) -> np.ndarray:
-    """
-    Return the expected path length of an unsuccessful search among `n_samples`.
-
-    The Isolation Forest paper's ``c(n)``: 0 for at most one sample, 1 for
-    two, else ``2 (ln(n - 1) + euler_gamma) - 2 (n - 1) / n``. A leaf
-    holding n rows adds ``c(n)`` to the depth at which a row reaches it.
-
-    Examples
-    --------
-    >>> average_path_length(np.array([1, 2, 256])).round(3).tolist()
-    [0.0, 1.0, 10.245]
-
-    """
-    size = np.asarray(n_samples, dtype="float64")
-    length = np.zeros(size.shape)
-    length[size == 2] = 1.0
-    big = size > 2
-    n = size[big]
-    length[big] = 2.0 * (np.log(n - 1.0) + np.euler_gamma) - 2.0 * (n - 1.0) / n
-    return length
 
 
 def forest_as_shap_trees(model: IsolationForest) -> dict:

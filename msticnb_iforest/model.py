@@ -18,6 +18,7 @@ import pandas as pd
 from sklearn.ensemble import IsolationForest
 
 from .errors import ParameterError
+from .forest_paths import node_lengths, normality
 from .identity import account_mask, allow_list_mask
 from .params import DEFAULT_CONTAMINATION, DEFAULT_RANDOM_STATE, PARAMETERS
 
@@ -115,7 +116,8 @@ def _distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         appearance) and, per row, the number of its distinct row.
 
     """
-    bits = np.ascontiguousarray(matrix).view(np.int32)
+    # Column by column, so a column-ordered matrix (DataFrame.to_numpy) is not copied.
+    bits = np.asfortranarray(matrix).view(np.int32)
     digest = np.zeros(len(bits), dtype=np.uint64)
     for col in range(bits.shape[1]):
         digest = digest * np.uint64(0x100000001B3) ^ pd.util.hash_array(bits[:, col])
@@ -145,8 +147,9 @@ def score_rows(
     Return ``model.score_samples(features)``, computed faster on many rows.
 
     Rows with the same (float32) feature values get the same score, so
-    each distinct row is scored once; large inputs are split into row
-    blocks scored in parallel threads (the trees release the GIL). Every
+    each distinct row is scored once (`forest_paths.normality`: one
+    look-up per tree and row); large inputs are split into row blocks
+    scored in parallel threads (the trees release the GIL). Every
     row's trees are summed in the same order as in scikit-learn, so the
     result equals ``score_samples`` bit for bit, whatever `n_jobs`.
 
@@ -167,17 +170,25 @@ def score_rows(
     """
     matrix = features.to_numpy(dtype=np.float32)
     first, codes = _distinct_rows(matrix)
-    distinct = pd.DataFrame(matrix[first], columns=features.columns)
+    names = getattr(model, "feature_names_in_", None)
+    if matrix.shape[1] != model.n_features_in_ or (
+        names is not None and list(names) != list(features.columns)
+    ):
+        # scikit-learn's own checks say what is wrong with the columns.
+        return model.score_samples(pd.DataFrame(matrix[first], columns=features.columns))[codes]
+    distinct = np.ascontiguousarray(matrix[first])
+    lengths = node_lengths(model)
     threads = min(n_threads(n_jobs), max(1, len(distinct) // _PARALLEL_MIN_ROWS))
     if threads <= 1:
-        scores = model.score_samples(distinct)
+        scores = normality(model, distinct, lengths)
     else:
-        # One block per thread: every call re-validates the rows and dispatches
-        # a task per tree, so fewer, larger blocks are faster.
+        # One block per thread: the trees release the GIL while they walk a block.
         bounds = np.linspace(0, len(distinct), threads + 1).astype(int)
-        blocks = [distinct.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        blocks = [distinct[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         with ThreadPoolExecutor(threads) as pool:
-            scores = np.concatenate(list(pool.map(model.score_samples, blocks)))
+            scores = np.concatenate(
+                list(pool.map(normality, [model] * threads, blocks, [lengths] * threads))
+            )
     return scores[codes]
 
 

@@ -25,7 +25,7 @@ STAGES = [
     },
     {"sources"},
     {"summarize"},
-    {"model"},
+    {"model", "forest_paths"},  # forest_paths: how the forest scores a row (model, explain)
     {"features"},
     {"explain"},
     {"incidents"},

@@ -132,17 +132,29 @@ def failure_buckets(rows: pd.DataFrame) -> pd.Series:
     return pd.Series(labels[np.searchsorted([1, 10, 100], failed, side="right")], index=rows.index)
 
 
+def _sorted_distinct(labels: np.ndarray, names: np.ndarray, n: int) -> list[list[str]]:
+    """Per label 0..n-1, its distinct names in ``sorted(set(...))`` order, without a groupby."""
+    names = np.asarray(names, dtype=object)
+    labels = np.asarray(labels, dtype=np.int64)
+    order = np.argsort(names, kind="stable")
+    order = order[np.argsort(labels[order], kind="stable")]
+    labels, names = labels[order], names[order]
+    keep = np.ones(len(names), dtype=bool)
+    keep[1:] = (labels[1:] != labels[:-1]) | (names[1:] != names[:-1])
+    labels, kept = labels[keep], names[keep].tolist()
+    bounds = np.searchsorted(labels, np.arange(n + 1))
+    bounds = bounds.tolist()
+    return [kept[start:stop] for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
 def _names(values: pd.Series) -> pd.Series:
     """Split comma-joined names, trim and lower-case them; return the sorted distinct ones."""
     text = values.astype(object).where(values.notna(), "").astype(str)
-    parts = text.str.split(",").explode().str.strip().str.lower()
+    parts = text.set_axis(pd.RangeIndex(len(text))).str.split(",").explode()
+    parts = parts.str.strip().str.lower()
     parts = parts[parts != ""]
-    joined = (
-        pd.Series(parts.to_numpy(), index=parts.index.to_numpy())
-        .groupby(level=0, sort=False)
-        .agg(lambda names: ",".join(sorted(set(names))))
-    )
-    return joined.reindex(values.index, fill_value="")
+    per_row = _sorted_distinct(parts.index.to_numpy(), parts.to_numpy(dtype=object), len(text))
+    return pd.Series([",".join(names) for names in per_row], index=values.index, dtype=object)
 
 
 def _kind_text(rows: pd.DataFrame, names: str, counts: str | None) -> tuple[pd.Series, bool]:
@@ -154,6 +166,24 @@ def _kind_text(rows: pd.DataFrame, names: str, counts: str | None) -> tuple[pd.S
         text = "#" + number.astype(str)
         return text.where(number > 0, ""), False
     return pd.Series("", index=rows.index, dtype=object), True
+
+
+def _kind_texts(rows: pd.DataFrame) -> list[tuple[str, pd.Series, bool]]:
+    """Each evidence kind's `_kind_text` of the rows: (kind, text, named)."""
+    return [(kind, *_kind_text(rows, names, counts)) for kind, names, counts in EVIDENCE_KINDS]
+
+
+def _items(texts: list[tuple[str, pd.Series, bool]], n: int) -> list[tuple[str, ...]]:
+    """Per row (by position), the sorted distinct ``kind:name`` items of its kinds' texts."""
+    labels, names = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=object)]
+    for kind, text, named in texts:
+        split = pd.Series(text.to_numpy(dtype=object)).str.split(",").explode()
+        split = split[split.notna() & (split != "")]
+        prefix = f"{kind}:" if named else f"{UNNAMED}{kind}:"
+        labels.append(split.index.to_numpy(dtype=np.int64))
+        names.append((prefix + split.str.lstrip("#")).to_numpy(dtype=object))
+    per_row = _sorted_distinct(np.concatenate(labels), np.concatenate(names), n)
+    return [tuple(items) for items in per_row]
 
 
 def evidence_items(rows: pd.DataFrame) -> pd.Series:
@@ -169,27 +199,21 @@ def evidence_items(rows: pd.DataFrame) -> pd.Series:
     ('?src_ip:2', 'src_host:ws-1', 'src_host:ws-2')
 
     """
-    positions = pd.RangeIndex(len(rows))
-    framed = rows.set_axis(positions)
-    pieces = []
-    for kind, names, counts in EVIDENCE_KINDS:
-        text, named = _kind_text(framed, names, counts)
-        split = text.str.split(",").explode()
-        split = split[split.notna() & (split != "")]
-        prefix = f"{kind}:" if named else f"{UNNAMED}{kind}:"
-        pieces.append(prefix + split.str.lstrip("#"))
-    every = pd.concat(pieces) if pieces else pd.Series(dtype=object)
-    grouped = every.groupby(level=0).agg(lambda items: tuple(sorted(set(items))))
-    items = grouped.reindex(positions)
-    items = items.where(items.notna(), pd.Series([()] * len(rows), index=positions, dtype=object))
-    return pd.Series(items.to_numpy(dtype=object), index=rows.index, dtype=object)
+    return _items_series(_kind_texts(rows), rows.index)
 
 
-def _evidence_texts(rows: pd.DataFrame, keys: pd.Series) -> pd.Series:
+def _items_series(texts: list[tuple[str, pd.Series, bool]], index: pd.Index) -> pd.Series:
+    # fromiter keeps each tuple whole (an array of equal-length tuples would be 2-D).
+    items = np.fromiter(_items(texts, len(index)), dtype=object, count=len(index))
+    return pd.Series(items, index=index, dtype=object)
+
+
+def _evidence_texts(
+    rows: pd.DataFrame, keys: pd.Series, texts: list[tuple[str, pd.Series, bool]]
+) -> pd.Series:
     """Return the canonical evidence text of each row (account, named items, failures)."""
     text = "account=" + keys
-    for kind, names, counts in EVIDENCE_KINDS:
-        part, _ = _kind_text(rows, names, counts)
+    for kind, part, _ in texts:
         text = text + f"\n{kind}=" + part
     return text + "\nfailures=" + failure_buckets(rows)
 
@@ -223,16 +247,17 @@ def fingerprints(rows: pd.DataFrame) -> pd.DataFrame:
     """
     keys = account_keys_of(rows)
     days = days_of(rows)
+    texts = _kind_texts(rows)
     shown = rows.get("DstDomain", pd.Series("", index=rows.index)).fillna("").astype(str)
     shown = shown + "\\" + rows.get("DstUser", pd.Series("", index=rows.index)).fillna("")
     return pd.DataFrame(
         {
             "finding": short_hash("finding\n" + keys + "\n" + days),
-            "evidence": short_hash("evidence\n" + _evidence_texts(rows, keys)),
+            "evidence": short_hash("evidence\n" + _evidence_texts(rows, keys, texts)),
             "account_key": keys.to_numpy(dtype=object),
             "account": shown.astype(str).to_numpy(dtype=object),
             "day": days.to_numpy(dtype=object),
-            "items": evidence_items(rows).to_numpy(dtype=object),
+            "items": _items_series(texts, rows.index).to_numpy(dtype=object),
         },
         index=rows.index,
     )

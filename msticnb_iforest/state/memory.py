@@ -89,9 +89,9 @@ def mark(
     ours = pd.Series(status, index=outliers.index, name="status", dtype=object)
     theirs = pd.Series("new", index=incidents.index, name="status", dtype=object)
     if len(incidents) and "incident" in outliers.columns and len(outliers):
-        groups = ours.groupby(outliers["incident"].to_numpy())
-        any_new = groups.agg(lambda s: (s == "new").any())
-        all_seen = groups.agg(lambda s: (s == "seen").all())
+        incident = outliers["incident"].to_numpy()
+        any_new = (ours == "new").groupby(incident).any()
+        all_seen = (ours == "seen").groupby(incident).all()
         each = pd.Series(
             np.where(any_new, "new", np.where(all_seen, "seen", "recurring")), index=any_new.index
         )

@@ -219,3 +219,19 @@ def test_every_habit_input_is_labelled_in_real_units_on_charts():
     assert not any(" = " in text for text in labels.values())
     assert labels["ntlm_unusual"] == "NTLM logons: 3"
     assert labels["off_hours"] == "least usual logon hour (UTC): 3"
+
+
+def test_hour_profile_blocks_do_not_change_it(monkeypatch):
+    # Blocks of whole accounts (one account larger than a block too) give the same floats.
+    from msticnb_iforest.features import habits
+
+    rng = np.random.default_rng(11)
+    account = rng.integers(0, 30, 2_000)
+    account[:300] = 3  # one account with more days than a block
+    masks = rng.integers(0, 1 << 24, 2_000) & rng.integers(0, 1 << 24, 2_000)
+    masks[rng.random(2_000) < 0.2] = 0
+    whole = habits.hour_surprise(account, masks)
+    monkeypatch.setattr(habits, "_HOUR_BLOCK", 64)
+    blocked = habits.hour_surprise(account, masks)
+    for one, other in zip(whole, blocked, strict=True):
+        assert one.dtype == other.dtype and np.array_equal(one, other)
