@@ -330,32 +330,35 @@ def _with_warnings_shown_safely(command, args: argparse.Namespace, *rest: Any) -
         return command(args, *rest)
 
 
+def hunt_keywords(args: argparse.Namespace, start: Any = None, end: Any = None) -> dict[str, Any]:
+    """Return the `hunt` keywords the command line's hunt options give (all but data, progress)."""
+    return {
+        "feature_set": args.feature_set,
+        "contamination": args.contamination,
+        "n_estimators": args.n_estimators,
+        "random_state": args.random_state,
+        "account": args.account,
+        "shap": not args.no_shap,
+        "max_explained": args.max_explained,
+        "n_jobs": args.n_jobs,
+        "allow_accounts": args.allow_accounts,
+        "min_history_days": args.min_history_days,
+        "start": start,
+        "end": end,
+        "memory_limit": getattr(args, "memory_limit", None),
+        "hunt_days": args.hunt_days,
+        "baseline_days": args.baseline_days,
+        "max_alerts_per_day": args.max_alerts_per_day,
+        "state": args.state,
+    }
+
+
 def _hunt(data, args: argparse.Namespace, progress: _Progress, start=None, end=None):
     """Run the hunt (on a frame or `EventFiles`) and draw the plots; return (Hunt, Figures)."""
     from ..pipeline import hunt
     from ..present.figures import make_plots
 
-    result = hunt(
-        data,
-        feature_set=args.feature_set,
-        contamination=args.contamination,
-        n_estimators=args.n_estimators,
-        random_state=args.random_state,
-        account=args.account,
-        shap=not args.no_shap,
-        max_explained=args.max_explained,
-        n_jobs=args.n_jobs,
-        progress=progress,
-        allow_accounts=args.allow_accounts,
-        min_history_days=args.min_history_days,
-        start=start,
-        end=end,
-        memory_limit=getattr(args, "memory_limit", None),
-        hunt_days=args.hunt_days,
-        baseline_days=args.baseline_days,
-        max_alerts_per_day=args.max_alerts_per_day,
-        state=args.state,
-    )
+    result = hunt(data, progress=progress, **hunt_keywords(args, start, end))
     progress(f"Drawing plots (up to {args.max_plots} per kind)")
     begin = time.perf_counter()
     figures = make_plots(result, histogram=True, max_plots=args.max_plots, as_png=True)

@@ -92,22 +92,19 @@ def add_selftest_parser(commands: Any) -> argparse.ArgumentParser:
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    """Return the hunt options given on the command line (those of `run`)."""
-    start, end = args.window
-    return {
-        "feature_set": args.feature_set,
-        "contamination": args.contamination,
-        "n_estimators": args.n_estimators,
-        "hunt_random_state": args.random_state,
-        "n_jobs": args.n_jobs,
-        "allow_accounts": args.allow_accounts,
-        "min_history_days": args.min_history_days,
-        "start": start,
-        "end": end,
-        "hunt_days": args.hunt_days,
-        "baseline_days": args.baseline_days,
-        "max_alerts_per_day": args.max_alerts_per_day,
-    }
+    """
+    Return the hunt options given on the command line: those of `run` (`cli.hunt_keywords`).
+
+    The hunt's own seed goes as ``hunt_random_state`` (``--seed`` seeds the planting); the
+    options the self-test sets itself (account, SHAP, explanations, memory, state) are left out.
+    """
+    from .cli import hunt_keywords
+
+    options = hunt_keywords(args, *args.window)
+    options["hunt_random_state"] = options.pop("random_state")
+    for name in ("account", "shap", "max_explained", "memory_limit", "state"):
+        options.pop(name)
+    return options
 
 
 def run_selftest(args: argparse.Namespace, progress: Any) -> int:
